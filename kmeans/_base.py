@@ -1,0 +1,102 @@
+"""The estimator protocol: parameters from ``__init__``, ``get_params``,
+``set_params`` and a repr that shows the parameters that differ from the defaults.
+
+It follows scikit-learn's conventions without depending on scikit-learn, so that
+``sklearn.base.clone``, pipelines and grid searches can handle the estimators.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+
+class BaseEstimator:
+    """Parameters are the keyword arguments of ``__init__``, stored unchanged."""
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return sorted(
+            name
+            for name, p in signature.parameters.items()
+            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Get the parameters of this estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of parameters that are estimators.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                params.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            params[name] = value
+        return params
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Values are checked when ``fit`` is called, not here.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and their new values; ``name__sub`` sets ``sub`` on
+            the estimator held in parameter ``name``.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        valid = self._get_param_names()
+        nested: dict[str, dict] = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for estimator {type(self).__name__}. "
+                    f"Valid parameters are: {valid!r}."
+                )
+            if sub:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub_params in nested.items():
+            getattr(self, name).set_params(**sub_params)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(self).__init__).parameters.items()
+        }
+        shown = []
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if not _same_value(value, defaults.get(name, inspect.Parameter.empty)):
+                text = repr(value)
+                if len(text) > 60:
+                    text = text[:57] + "..."
+                shown.append(f"{name}={text}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _same_value(value, default) -> bool:
+    if value is default:
+        return True
+    if type(value) is not type(default):
+        return False
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):  # arrays compare elementwise
+        return False

@@ -1,0 +1,24 @@
+"""Exception and warning classes raised by :mod:`kmeans`."""
+
+__all__ = ["ConvergenceWarning", "InvalidParameterError", "NotFittedError"]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a method that needs a fitted model is called before ``fit``.
+
+    It subclasses both :class:`ValueError` and :class:`AttributeError`, as
+    scikit-learn's exception of the same name does, so code written for either
+    library catches it.
+    """
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """Raised at fit time when an estimator parameter has a bad type or value.
+
+    It subclasses both :class:`ValueError` and :class:`TypeError` so that callers
+    can catch it as either, whatever was wrong with the parameter.
+    """
+
+
+class ConvergenceWarning(UserWarning):
+    """Warns that a fit found fewer distinct clusters than were asked for."""

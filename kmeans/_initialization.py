@@ -1,0 +1,176 @@
+"""Initial centres: greedy k-means++ and random data points."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import RowBlocks, assign_block, centred_centers, thread_pool
+from ._validation import (
+    check_array,
+    check_random_state,
+    check_sample_weight,
+    validate_int,
+)
+
+__all__ = ["kmeans_plusplus"]
+
+
+def _weighted_choice(rng, sample_weight, n_samples, size=None, replace=True):
+    p = None if sample_weight is None else sample_weight / sample_weight.sum(dtype=float)
+    return rng.choice(n_samples, size=size, replace=replace, p=p)
+
+
+def _sq_distances_to(X, shift, center, closest, blocks):
+    """``closest = min(closest, ||x - center||^2)`` for every row, in place."""
+    _, neg2_t, centers_sq = centred_centers(center[None, :], 0)
+
+    def run(start, stop):
+        dots = np.empty((blocks.block_rows, 1), X.dtype)
+        for lo, hi in blocks.blocks(start, stop):
+            xs = X[lo:hi] - shift
+            _, sq = assign_block(xs, neg2_t, centers_sq, dots[: hi - lo])
+            np.minimum(closest[lo:hi], sq, out=closest[lo:hi])
+
+    blocks.map(run)
+
+
+def _candidate_potentials(X, shift, sample_weight, candidates, closest, blocks):
+    """For each candidate centre, the weighted sum over rows of
+    ``min(closest, ||x - candidate||^2)``."""
+    _, neg2_t, cand_sq = centred_centers(candidates, 0)
+    n_candidates = candidates.shape[0]
+
+    def run(start, stop):
+        dots = np.empty((blocks.block_rows, n_candidates), X.dtype)
+        potential = np.zeros(n_candidates)
+        for lo, hi in blocks.blocks(start, stop):
+            xs = X[lo:hi] - shift
+            sq = np.matmul(xs, neg2_t, out=dots[: hi - lo])
+            sq += cand_sq
+            sq += np.einsum("ij,ij->i", xs, xs)[:, None]
+            np.maximum(sq, 0, out=sq)
+            np.minimum(sq, closest[lo:hi, None], out=sq)
+            w = sample_weight[lo:hi] if sample_weight is not None else None
+            potential += sq.sum(axis=0) if w is None else w @ sq
+        return potential
+
+    return np.sum(blocks.map(run), axis=0)
+
+
+def kmeans_plusplus_indices(
+    X, shift, sample_weight, n_clusters, rng, pool, n_local_trials=None
+) -> np.ndarray:
+    """Row indices chosen by greedy k-means++ (Arthur & Vassilvitskii 2007).
+
+    The first centre is drawn with probability proportional to the weight; each
+    next one is the best, by the resulting potential, of ``n_local_trials``
+    candidates drawn with probability proportional to weight times the squared
+    distance to the nearest centre chosen so far. Rows of zero weight are never
+    drawn. Prior validation is assumed.
+    """
+    n_samples, n_features = X.shape
+    if n_local_trials is None:
+        n_local_trials = 2 + int(np.log(n_clusters))
+    blocks = RowBlocks(n_samples, n_local_trials, n_features, X.itemsize, pool)
+    indices = np.empty(n_clusters, dtype=np.intp)
+    indices[0] = _weighted_choice(rng, sample_weight, n_samples)
+    closest = np.full(n_samples, np.inf, dtype=X.dtype)
+    _sq_distances_to(X, shift, X[indices[0]] - shift, closest, blocks)
+    for c in range(1, n_clusters):
+        mass = closest if sample_weight is None else closest * sample_weight
+        cumulative = np.cumsum(mass, dtype=np.float64)
+        total = cumulative[-1]
+        if total > 0:
+            targets = rng.random(n_local_trials) * total
+            # side="right" lands on a row whose mass is positive
+            candidates = np.searchsorted(cumulative, targets, side="right")
+            last_positive = np.flatnonzero(mass)[-1]
+            np.minimum(candidates, last_positive, out=candidates)
+        else:
+            # every row of positive weight already sits on a centre (duplicates)
+            candidates = _weighted_choice(rng, sample_weight, n_samples, n_local_trials)
+        potentials = _candidate_potentials(
+            X, shift, sample_weight, X[candidates] - shift, closest, blocks
+        )
+        indices[c] = candidates[np.argmin(potentials)]
+        _sq_distances_to(X, shift, X[indices[c]] - shift, closest, blocks)
+    return indices
+
+
+def random_indices(X, shift, sample_weight, n_clusters, rng, pool) -> np.ndarray:
+    """``n_clusters`` distinct rows, drawn with probability proportional to weight."""
+    return _weighted_choice(rng, sample_weight, X.shape[0], n_clusters, replace=False)
+
+
+INIT_METHODS = {"k-means++": kmeans_plusplus_indices, "random": random_indices}
+
+
+def check_enough_weighted_samples(sample_weight, n_clusters: int) -> None:
+    """Seeding needs at least ``n_clusters`` rows of positive weight."""
+    if sample_weight is not None:
+        n_positive = int(np.count_nonzero(sample_weight))
+        if n_positive < n_clusters:
+            raise ValueError(
+                f"Only {n_positive} sample(s) have a non-zero weight, fewer than "
+                f"n_clusters={n_clusters}: k-means++ and random initialisation "
+                "need at least n_clusters of them."
+            )
+
+
+def kmeans_plusplus(
+    X,
+    n_clusters: int,
+    *,
+    sample_weight=None,
+    random_state=None,
+    n_local_trials: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Choose initial centres with greedy k-means++.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data.
+    n_clusters : int
+        Number of centres to choose.
+    sample_weight : array-like of shape (n_samples,) or float, default=None
+        Weights of the samples; rows of zero weight are never chosen.
+    random_state : int, numpy.random.Generator, numpy.random.RandomState or None
+        Source of randomness. The same value gives the same centres.
+    n_local_trials : int, default=None
+        Candidates tried for each centre after the first; None means
+        ``2 + int(ln(n_clusters))``.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+        The chosen rows, in X's float dtype.
+    indices : ndarray of shape (n_clusters,)
+        Their row indices in X.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeans import kmeans_plusplus
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> centers, indices = kmeans_plusplus(X, n_clusters=2, random_state=0)
+    >>> sorted(centers[:, 0].tolist())
+    [1.0, 10.0]
+    """
+    owner = "kmeans_plusplus"
+    X = check_array(X, owner=owner)
+    n_samples = X.shape[0]
+    n_clusters = validate_int(n_clusters, "n_clusters", owner, low=1)
+    if n_samples < n_clusters:
+        raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}.")
+    if n_local_trials is not None:
+        n_local_trials = validate_int(n_local_trials, "n_local_trials", owner, low=1)
+    weights = check_sample_weight(sample_weight, n_samples, X.dtype)
+    check_enough_weighted_samples(weights, n_clusters)
+    rng = check_random_state(random_state)
+    shift = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+    with thread_pool() as pool:
+        indices = kmeans_plusplus_indices(
+            X, shift, weights, n_clusters, rng, pool, n_local_trials
+        )
+    return X[indices].copy(), indices

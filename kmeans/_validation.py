@@ -1,0 +1,264 @@
+"""Input and parameter validation.
+
+Everything a user passes in goes through one of these functions once, at the
+public boundary; the computational modules assume validated input.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._exceptions import InvalidParameterError, NotFittedError
+
+__all__ = [
+    "check_array",
+    "check_is_fitted",
+    "check_random_state",
+    "check_sample_weight",
+    "validate_int",
+    "validate_options",
+    "validate_real",
+]
+
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def _is_sparse(X) -> bool:
+    return hasattr(X, "tocsr") and hasattr(X, "nnz")
+
+
+def check_array(X, *, owner: str = "KMeans", name: str = "X") -> np.ndarray:
+    """Validate a data matrix and return it as a 2-D float array.
+
+    float32 and float64 arrays are returned as they are (no copy, whatever their
+    memory layout); every other numeric type is converted to float64.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data.
+    owner : str, default="KMeans"
+        Name of the estimator or function, for error messages.
+    name : str, default="X"
+        Name of the argument, for error messages.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+        The validated data. It may be the caller's array itself: never write to it.
+
+    Raises
+    ------
+    TypeError
+        For sparse matrices and for data that is not numbers.
+    ValueError
+        For complex data, strings, a wrong number of dimensions, no samples or
+        no features, and NaN or infinite values.
+    """
+    if _is_sparse(X):
+        raise TypeError(
+            f"{owner} does not accept sparse matrices yet; "
+            f"convert {name} to a dense array with {name}.toarray()."
+        )
+    if isinstance(X, np.ndarray):
+        array = X
+    else:
+        try:
+            array = np.asarray(X)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{name} could not be converted to a numeric array: {exc}"
+            ) from exc
+
+    kind = array.dtype.kind
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}.")
+    if kind in "USV":
+        raise ValueError(
+            f"{name} contains non-numeric data (dtype {array.dtype}): "
+            "could not convert string to float."
+        )
+    if kind == "O":
+        try:
+            array = array.astype(np.float64)
+        except TypeError as exc:
+            raise TypeError(
+                f"{name} must contain numbers only; found elements of another type: {exc}"
+            ) from exc
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} contains non-numeric data: could not convert string to "
+                f"float: {exc}"
+            ) from exc
+    elif kind == "M" or kind == "m":
+        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}.")
+    elif array.dtype not in _FLOAT_DTYPES:
+        # integers, booleans and float16 compute in float64
+        array = array.astype(np.float64)
+
+    if array.ndim != 2:
+        if array.ndim < 2:
+            raise ValueError(
+                f"Expected 2D array, got {array.ndim}D array instead: {name} has shape "
+                f"{array.shape}. Reshape your data either using array.reshape(-1, 1) if "
+                "your data has a single feature or array.reshape(1, -1) if it contains a "
+                "single sample."
+            )
+        raise ValueError(
+            f"Found array with dim {array.ndim}, while dim <= 2 is required by {owner}."
+        )
+    n_samples, n_features = array.shape
+    if n_samples == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of 1 "
+            f"is required by {owner}."
+        )
+    if n_features == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 "
+            f"is required by {owner}."
+        )
+    _check_finite(array, name)
+    return array
+
+
+def _check_finite(array: np.ndarray, name: str) -> None:
+    # A finite sum proves every entry finite without an n-sized boolean temporary;
+    # only when it is not (NaN, inf or overflow) look closer.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(array.sum(dtype=np.float64)):
+            return
+    if np.isnan(array).any():
+        raise ValueError(f"Input {name} contains NaN.")
+    if np.isinf(array).any():
+        raise ValueError(
+            f"Input {name} contains infinity or a value too large for {array.dtype!r}."
+        )
+
+
+def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | None:
+    """Validate sample weights.
+
+    Returns None for unit weights (``sample_weight=None``) so that the hot loops can
+    skip the multiplication, otherwise a new 1-D array of ``dtype`` (never the
+    caller's array).
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+        weights = np.full(n_samples, sample_weight, dtype=dtype)
+    else:
+        raw = np.asarray(sample_weight)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(
+                f"sample_weight must be numeric, got an array of dtype {raw.dtype}."
+            )
+        if raw.ndim != 1:
+            raise ValueError(
+                "Sample weights must be 1D array or scalar, got an array of shape "
+                f"{raw.shape}."
+            )
+        if raw.shape[0] != n_samples:
+            raise ValueError(
+                f"sample_weight.shape == {raw.shape}, expected ({n_samples},)!"
+            )
+        weights = np.array(raw, dtype=dtype, copy=True)
+    if np.isnan(weights).any():
+        raise ValueError("Input sample_weight contains NaN.")
+    if np.isinf(weights).any():
+        raise ValueError("Input sample_weight contains infinity.")
+    if (weights < 0).any():
+        raise ValueError(
+            f"sample_weight must be non-negative; found {int((weights < 0).sum())} "
+            "negative value(s)."
+        )
+    if not weights.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return weights
+
+
+def check_random_state(seed) -> np.random.Generator:
+    """Turn ``seed`` into a :class:`numpy.random.Generator`.
+
+    None gives fresh OS entropy; an int seeds a new generator; a Generator is
+    used as it is; a legacy :class:`~numpy.random.RandomState` seeds a new
+    generator from one draw, so that it too makes results reproducible.
+    """
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, np.random.RandomState):
+        return np.random.default_rng(seed.randint(np.iinfo(np.int32).max))
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        if seed < 0:
+            raise InvalidParameterError(
+                f"The 'random_state' parameter must be a non-negative int, a "
+                f"numpy.random.Generator, a numpy.random.RandomState or None. Got {seed!r} "
+                "instead."
+            )
+        return np.random.default_rng(int(seed))
+    raise InvalidParameterError(
+        "The 'random_state' parameter must be an int, a numpy.random.Generator, a "
+        f"numpy.random.RandomState or None. Got {seed!r} instead."
+    )
+
+
+def _range_text(low, high, closed: str) -> str:
+    left = "[" if closed in ("both", "left") else "("
+    right = "]" if closed in ("both", "right") else ")"
+    return (
+        f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+    )
+
+
+def validate_int(value, name: str, owner: str, *, low=None, high=None) -> int:
+    """Check that a parameter is an int in ``[low, high]`` and return it as int."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or ((low is not None and value < low) or (high is not None and value > high))
+    ):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be an int in the range "
+            f"{_range_text(low, high, 'both' if high is not None else 'left')}. "
+            f"Got {value!r} instead."
+        )
+    return int(value)
+
+
+def validate_real(value, name: str, owner: str, *, low=None) -> float:
+    """Check that a parameter is a real number ``>= low`` and return it as float."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or (low is not None and value < low)
+    ):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a float in the range "
+            f"{_range_text(low, None, 'left')}. Got {value!r} instead."
+        )
+    return float(value)
+
+
+def validate_options(value, name: str, owner: str, options) -> str:
+    """Check that a parameter is one of the strings in ``options``."""
+    if not isinstance(value, str) or value not in options:
+        listed = ", ".join(repr(o) for o in sorted(options))
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a str among {{{listed}}}. "
+            f"Got {value!r} instead."
+        )
+    return str(value)
+
+
+def check_is_fitted(estimator, attribute: str = "cluster_centers_") -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has been fitted."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' "
+            "with appropriate arguments before using this estimator."
+        )
