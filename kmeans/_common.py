@@ -11,6 +11,7 @@ threads. Nothing here validates its input: callers have done it.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -89,25 +90,61 @@ class RowBlocks:
         return list(self.pool.map(lambda bounds: func(*bounds), self.partitions))
 
 
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    # Built once: inspecting the loaded libraries costs ~0.3 ms, limiting ~10 us.
+    return ThreadpoolController()
+
+
 @contextmanager
 def thread_pool(n_threads: int | None = None):
-    """A thread pool for :class:`RowBlocks`, with BLAS held to one thread inside.
+    """A thread pool for :class:`RowBlocks`, with BLAS held to one thread.
 
-    Yields None when one thread is to be used, in which case BLAS keeps its own
-    threads.
+    BLAS stays at one thread even when the pool is not used (one thread asked for,
+    or None yielded), so that no product is split differently from one machine
+    to another: the threads of the pool are the only parallelism.
     """
     if n_threads is None:
         n_threads = effective_n_threads()
-    if n_threads <= 1:
-        yield None
-        return
-    from threadpoolctl import threadpool_limits
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        if n_threads <= 1:
+            yield None
+        else:
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                yield pool
 
-    # Limit once per call, outside the loops: threadpoolctl inspects the loaded
-    # libraries every time it is entered.
-    with threadpool_limits(limits=1, user_api="blas"):
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            yield pool
+
+def shifted_block(X: np.ndarray, lo: int, hi: int, shift, scratch: np.ndarray):
+    """Rows ``lo:hi`` of X minus ``shift``, written into the C-ordered ``scratch``.
+
+    Every kernel reads X through here, so that the arithmetic, and every bit of the
+    result, is the same whatever X's memory layout (C, Fortran, strided, memmap)
+    and dtype (cast to the scratch's dtype).
+    """
+    return np.subtract(X[lo:hi], shift, out=scratch[: hi - lo])
+
+
+def scratch(blocks: RowBlocks, width: int, dtype) -> np.ndarray:
+    """A per-task buffer of one block's rows."""
+    return np.empty((blocks.block_rows, width), dtype)
+
+
+def column_mean(X: np.ndarray, pool) -> np.ndarray:
+    """Mean of each column (accumulated in float64), in X's dtype."""
+    n_samples, n_features = X.shape
+    blocks = RowBlocks(n_samples, 1, n_features, X.itemsize, pool)
+
+    def run(start: int, stop: int) -> np.ndarray:
+        buffer = scratch(blocks, n_features, X.dtype)
+        total = np.zeros(n_features)
+        for lo, hi in blocks.blocks(start, stop):
+            total += shifted_block(X, lo, hi, 0, buffer).sum(axis=0, dtype=np.float64)
+        return total
+
+    parts = blocks.map(run)
+    return (np.sum(parts, axis=0) / n_samples).astype(X.dtype)
 
 
 def _row_norms_sq(Xs: np.ndarray) -> np.ndarray:
@@ -164,11 +201,11 @@ def labels_inertia(
 
     def run(start: int, stop: int) -> float:
         # buffers in the centres' dtype: X of another float dtype is cast block by block
-        Xs = np.empty((blocks.block_rows, n_features), centers.dtype)
-        dots = np.empty((blocks.block_rows, n_clusters), centers.dtype)
+        Xs = scratch(blocks, n_features, centers.dtype)
+        dots = scratch(blocks, n_clusters, centers.dtype)
         inertia = 0.0
         for lo, hi in blocks.blocks(start, stop):
-            xs = np.subtract(X[lo:hi], shift, out=Xs[: hi - lo])
+            xs = shifted_block(X, lo, hi, shift, Xs)
             block_labels, _ = assign_block(xs, neg2_t, centers_sq, dots[: hi - lo])
             labels[lo:hi] = block_labels
             xs -= shifted[block_labels]
@@ -189,9 +226,9 @@ def distances(X: np.ndarray, centers: np.ndarray, pool) -> np.ndarray:
     blocks = RowBlocks(n_samples, n_clusters, n_features, centers.itemsize, pool)
 
     def run(start: int, stop: int) -> None:
-        Xs = np.empty((blocks.block_rows, n_features), centers.dtype)
+        Xs = scratch(blocks, n_features, centers.dtype)
         for lo, hi in blocks.blocks(start, stop):
-            xs = np.subtract(X[lo:hi], shift, out=Xs[: hi - lo])
+            xs = shifted_block(X, lo, hi, shift, Xs)
             block = np.matmul(xs, neg2_t, out=out[lo:hi])
             block += centers_sq
             block += _row_norms_sq(xs)[:, None]
@@ -208,10 +245,10 @@ def mean_variance(X: np.ndarray, mean: np.ndarray, pool) -> float:
     blocks = RowBlocks(n_samples, 1, n_features, X.itemsize, pool)
 
     def run(start: int, stop: int) -> float:
-        Xs = np.empty((blocks.block_rows, n_features), X.dtype)
+        Xs = scratch(blocks, n_features, X.dtype)
         total = 0.0
         for lo, hi in blocks.blocks(start, stop):
-            xs = np.subtract(X[lo:hi], mean, out=Xs[: hi - lo])
+            xs = shifted_block(X, lo, hi, mean, Xs)
             total += float(np.einsum("ij,ij->", xs, xs, dtype=np.float64))
         return total
 

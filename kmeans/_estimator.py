@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._base import BaseEstimator
-from ._common import distances, labels_inertia, mean_variance, thread_pool
+from ._common import column_mean, distances, labels_inertia, mean_variance, thread_pool
 from ._exceptions import ConvergenceWarning, InvalidParameterError
 from ._initialization import INIT_METHODS, check_enough_weighted_samples
 from ._lloyd import kmeans_single_lloyd
@@ -287,8 +287,8 @@ class KMeans(BaseEstimator):
                 n_init = 1
         rng = check_random_state(self.random_state)
 
-        shift = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
         with thread_pool() as pool:
+            shift = column_mean(X, pool)
             tol = self.tol * mean_variance(X, shift, pool) if self.tol > 0 else 0.0
             best = None
             labels = np.empty(n_samples, np.int32)

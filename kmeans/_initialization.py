@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import RowBlocks, assign_block, centred_centers, thread_pool
+from ._common import (
+    RowBlocks,
+    assign_block,
+    centred_centers,
+    column_mean,
+    scratch,
+    shifted_block,
+    thread_pool,
+)
 from ._validation import (
     check_array,
     check_random_state,
@@ -16,7 +24,12 @@ __all__ = ["kmeans_plusplus"]
 
 
 def _weighted_choice(rng, sample_weight, n_samples, size=None, replace=True):
-    p = None if sample_weight is None else sample_weight / sample_weight.sum(dtype=float)
+    # Always with explicit probabilities: Generator.choice draws differently
+    # without them, and equal weights must give the same seeds as no weights.
+    if sample_weight is None:
+        p = np.full(n_samples, 1.0 / n_samples)
+    else:
+        p = sample_weight / sample_weight.sum(dtype=np.float64)
     return rng.choice(n_samples, size=size, replace=replace, p=p)
 
 
@@ -25,9 +38,10 @@ def _sq_distances_to(X, shift, center, closest, blocks):
     _, neg2_t, centers_sq = centred_centers(center[None, :], 0)
 
     def run(start, stop):
-        dots = np.empty((blocks.block_rows, 1), X.dtype)
+        buffer = scratch(blocks, X.shape[1], X.dtype)
+        dots = scratch(blocks, 1, X.dtype)
         for lo, hi in blocks.blocks(start, stop):
-            xs = X[lo:hi] - shift
+            xs = shifted_block(X, lo, hi, shift, buffer)
             _, sq = assign_block(xs, neg2_t, centers_sq, dots[: hi - lo])
             np.minimum(closest[lo:hi], sq, out=closest[lo:hi])
 
@@ -41,10 +55,11 @@ def _candidate_potentials(X, shift, sample_weight, candidates, closest, blocks):
     n_candidates = candidates.shape[0]
 
     def run(start, stop):
-        dots = np.empty((blocks.block_rows, n_candidates), X.dtype)
+        buffer = scratch(blocks, X.shape[1], X.dtype)
+        dots = scratch(blocks, n_candidates, X.dtype)
         potential = np.zeros(n_candidates)
         for lo, hi in blocks.blocks(start, stop):
-            xs = X[lo:hi] - shift
+            xs = shifted_block(X, lo, hi, shift, buffer)
             sq = np.matmul(xs, neg2_t, out=dots[: hi - lo])
             sq += cand_sq
             sq += np.einsum("ij,ij->i", xs, xs)[:, None]
@@ -168,8 +183,8 @@ def kmeans_plusplus(
     weights = check_sample_weight(sample_weight, n_samples, X.dtype)
     check_enough_weighted_samples(weights, n_clusters)
     rng = check_random_state(random_state)
-    shift = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
     with thread_pool() as pool:
+        shift = column_mean(X, pool)
         indices = kmeans_plusplus_indices(
             X, shift, weights, n_clusters, rng, pool, n_local_trials
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import RowBlocks, assign_block, centred_centers
+from ._common import RowBlocks, assign_block, centred_centers, scratch, shifted_block
 
 
 @dataclass
@@ -44,14 +44,14 @@ def lloyd_pass(X, shift, sample_weight, centers, labels, blocks: RowBlocks):
     feature_offsets = np.arange(n_features)
 
     def run(start: int, stop: int):
-        Xs = np.empty((blocks.block_rows, n_features), X.dtype)
-        dots = np.empty((blocks.block_rows, n_clusters), X.dtype)
+        Xs = scratch(blocks, n_features, X.dtype)
+        dots = scratch(blocks, n_clusters, X.dtype)
         sums = np.zeros(n_clusters * n_features, X.dtype)
         weight_sums = np.zeros(n_clusters)
         inertia = 0.0
         n_changed = 0
         for lo, hi in blocks.blocks(start, stop):
-            xs = np.subtract(X[lo:hi], shift, out=Xs[: hi - lo])
+            xs = shifted_block(X, lo, hi, shift, Xs)
             block_labels, min_sq = assign_block(xs, neg2_t, centers_sq, dots[: hi - lo])
             w = None if sample_weight is None else sample_weight[lo:hi]
             inertia += float(min_sq.sum() if w is None else min_sq @ w)
@@ -77,9 +77,10 @@ def _farthest_rows(X, shift, centers, labels, n_rows, blocks: RowBlocks):
     first, ties broken by the lower index; rows at distance zero are left out."""
 
     def run(start: int, stop: int):
+        buffer = scratch(blocks, X.shape[1], X.dtype)
         candidates, values = [], []
         for lo, hi in blocks.blocks(start, stop):
-            diff = X[lo:hi] - shift
+            diff = shifted_block(X, lo, hi, shift, buffer)
             diff -= centers[labels[lo:hi]]
             dist = np.einsum("ij,ij->i", diff, diff)
             keep = min(n_rows, hi - lo)

@@ -1,0 +1,223 @@
+"""Every bad input gets a clear error naming the problem; nothing the caller
+passed is modified; unusual but valid arrays work."""
+
+import re
+
+import numpy as np
+import pytest
+from conftest import make_blobs
+
+from kmeans import InvalidParameterError, KMeans, k_means, kmeans_plusplus
+
+X_OK = np.arange(20, dtype=float).reshape(10, 2)
+
+
+@pytest.mark.parametrize(
+    ("X", "error", "message"),
+    [
+        ([[1.0, np.nan], [2.0, 3.0]], ValueError, "Input X contains NaN."),
+        ([[1.0, np.inf], [2.0, 3.0]], ValueError, "Input X contains infinity"),
+        ([[1.0, -np.inf], [2.0, 3.0]], ValueError, "Input X contains infinity"),
+        ([1.0, 2.0, 3.0], ValueError, "Expected 2D array, got 1D array instead"),
+        (5.0, ValueError, "Expected 2D array, got 0D array instead"),
+        (np.zeros((2, 2, 2)), ValueError, "Found array with dim 3, while dim <= 2"),
+        (
+            np.zeros((0, 3)),
+            ValueError,
+            r"Found array with 0 sample\(s\) \(shape=\(0, 3\)\)",
+        ),
+        (
+            np.zeros((3, 0)),
+            ValueError,
+            r"Found array with 0 feature\(s\) \(shape=\(3, 0\)\)",
+        ),
+        ([["a", "b"], ["c", "d"]], ValueError, "could not convert string to float"),
+        (np.array([[1, "x"]], dtype=object), ValueError, "could not convert string"),
+        (np.array([[1 + 2j, 3]]), ValueError, "Complex data not supported"),
+        (np.array([[{"a": 1}, 2]], dtype=object), TypeError, "must contain numbers"),
+        (np.array([["2020-01-01"]], dtype="datetime64[D]"), TypeError, "must be numeric"),
+        ([[1.0, 2.0], [3.0]], ValueError, "could not be converted to a numeric array"),
+    ],
+)
+def test_bad_X_in_fit(X, error, message):
+    with pytest.raises(error, match=message):
+        KMeans(n_clusters=1).fit(X)
+
+
+def test_nan_in_float32_and_overflowing_but_finite_data():
+    X = np.ones((4, 2), np.float32)
+    X[2, 1] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        KMeans(1).fit(X)
+    # the sum overflows but every value is finite: accepted
+    from kmeans._validation import check_array
+
+    big = np.full((4, 1), np.finfo(np.float64).max / 2)
+    assert check_array(big) is big
+
+
+def test_sparse_input_is_rejected_with_a_hint():
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="does not accept sparse matrices yet"):
+        KMeans(2).fit(sparse.csr_matrix(X_OK))
+
+
+def test_fewer_samples_than_clusters():
+    with pytest.raises(
+        ValueError, match=re.escape("n_samples=10 should be >= n_clusters=11.")
+    ):
+        KMeans(11).fit(X_OK)
+
+
+@pytest.mark.parametrize("method", ["predict", "transform", "score"])
+def test_wrong_number_of_features(method):
+    km = KMeans(2, random_state=0).fit(X_OK)
+    msg = "X has 3 features, but KMeans is expecting 2 features as input."
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        getattr(km, method)(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        getattr(km, method)(np.array([[np.nan, 1.0]]))
+
+
+@pytest.mark.parametrize(
+    ("init", "message"),
+    [
+        (np.zeros((3, 2)), "The shape of the initial centers (3, 2) does not match the "
+         "number of clusters 2."),
+        (np.zeros((2, 3)), "The shape of the initial centers (2, 3) does not match the "
+         "number of features of the data 2."),
+        (np.zeros(2), "Expected 2D array, got 1D array instead"),
+        (np.array([[0.0, np.nan], [1.0, 1.0]]), "Input init contains NaN."),
+    ],
+)  # fmt: skip
+def test_bad_init_array(init, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        KMeans(2, init=init).fit(X_OK)
+
+
+def test_bad_callable_init_output():
+    with pytest.raises(
+        ValueError, match=re.escape("initial centers (3, 2) does not match")
+    ):
+        KMeans(2, init=lambda X, k, random_state: X[:3]).fit(X_OK)
+
+
+@pytest.mark.parametrize(
+    ("weight", "error", "message"),
+    [
+        (np.ones(9), ValueError, "sample_weight.shape == (9,), expected (10,)!"),
+        (np.ones((10, 1)), ValueError, "Sample weights must be 1D array or scalar"),
+        (np.zeros(10), ValueError, "Sample weights must contain at least one non-zero"),
+        (-np.ones(10), ValueError, "sample_weight must be non-negative; found 10 negative"),
+        (np.r_[np.nan, np.ones(9)], ValueError, "Input sample_weight contains NaN."),
+        (np.r_[np.inf, np.ones(9)], ValueError, "Input sample_weight contains infinity."),
+        (np.array(["a"] * 10), TypeError, "sample_weight must be numeric"),
+    ],
+)
+def test_bad_sample_weight(weight, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        KMeans(2, random_state=0).fit(X_OK, sample_weight=weight)
+    km = KMeans(2, random_state=0).fit(X_OK)
+    with pytest.raises(error, match=re.escape(message)):
+        km.score(X_OK, sample_weight=weight)
+
+
+def test_too_few_weighted_samples_for_seeding():
+    w = np.r_[1.0, 1.0, np.zeros(8)]
+    with pytest.raises(ValueError, match="Only 2 sample.*fewer than n_clusters=3"):
+        KMeans(3, random_state=0).fit(X_OK, sample_weight=w)
+    # an explicit init needs no seeding
+    KMeans(3, init=X_OK[:3]).fit(X_OK, sample_weight=w)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n_clusters": 0}, "The 'n_clusters' parameter of KMeans must be an int in the "
+         "range [1, inf). Got 0 instead."),
+        ({"n_clusters": 2.0}, "The 'n_clusters' parameter of KMeans must be an int"),
+        ({"n_clusters": "3"}, "The 'n_clusters' parameter of KMeans must be an int"),
+        ({"max_iter": 0}, "The 'max_iter' parameter of KMeans must be an int in the range "
+         "[1, inf). Got 0 instead."),
+        ({"tol": -1.0}, "The 'tol' parameter of KMeans must be a float in the range "
+         "[0, inf). Got -1.0 instead."),
+        ({"tol": "small"}, "The 'tol' parameter of KMeans must be a float"),
+        ({"n_init": 0}, "The 'n_init' parameter of KMeans must be an int in the range "
+         "[1, inf). Got 0 instead."),
+        ({"n_init": "many"}, "The 'n_init' parameter of KMeans must be a str among "
+         "{'auto'}. Got 'many' instead."),
+        ({"init": "kmeans++"}, "The 'init' parameter of KMeans must be a str among "
+         "{'k-means++', 'random'}. Got 'kmeans++' instead."),
+        ({"init": 3}, "The 'init' parameter of KMeans must be a str among"),
+        ({"algorithm": "fast"}, "The 'algorithm' parameter of KMeans must be a str among "
+         "{'lloyd'}. Got 'fast' instead."),
+        ({"verbose": -1}, "The 'verbose' parameter of KMeans must be an int"),
+        ({"copy_x": "yes"}, "The 'copy_x' parameter of KMeans must be a bool"),
+        ({"random_state": -1}, "The 'random_state' parameter must be a non-negative int"),
+        ({"random_state": "seed"}, "The 'random_state' parameter must be an int"),
+    ],
+)  # fmt: skip
+def test_invalid_parameters(params, message):
+    with pytest.raises(InvalidParameterError, match=re.escape(message)) as info:
+        KMeans(**{"n_clusters": 2, **params}).fit(X_OK)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
+
+
+def test_kmeans_plusplus_bad_input():
+    with pytest.raises(ValueError, match="n_samples=10 should be >= n_clusters=11"):
+        kmeans_plusplus(X_OK, 11)
+    with pytest.raises(InvalidParameterError, match="'n_local_trials' parameter"):
+        kmeans_plusplus(X_OK, 2, n_local_trials=0)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        kmeans_plusplus([[np.nan]], 1)
+
+
+def test_callers_arrays_are_never_modified(dtype):
+    X, _ = make_blobs(500, 3, 4, dtype=dtype)
+    init = X[:4].copy()
+    weight = np.linspace(0.5, 2, 500)
+    copies = X.copy(), init.copy(), weight.copy()
+    km = KMeans(4, init=init).fit(X, sample_weight=weight)
+    KMeans(4, random_state=0).fit(X, sample_weight=weight)
+    km.score(X, sample_weight=weight)
+    km.transform(X)
+    kmeans_plusplus(X, 4, sample_weight=weight, random_state=0)
+    for original, after in zip(copies, (X, init, weight)):
+        np.testing.assert_array_equal(original, after)
+    assert km.cluster_centers_ is not init
+
+
+def test_unusual_layouts_give_the_same_result(tmp_path):
+    X, _ = make_blobs(3000, 4, 5, seed=2)
+    expected = KMeans(5, random_state=0).fit(X)
+    readonly = X.copy()
+    readonly.flags.writeable = False
+    np.save(tmp_path / "X.npy", X)
+    memmap = np.load(tmp_path / "X.npy", mmap_mode="r")
+    wide = np.zeros((3000, 8))
+    wide[:, ::2] = X
+    variants = {
+        "read-only": readonly,
+        "memmap": memmap,
+        "fortran": np.asfortranarray(X),
+        "strided": wide[:, ::2],
+        "negative-stride": X[::-1].copy()[::-1],
+    }
+    for name, variant in variants.items():
+        km = KMeans(5, random_state=0).fit(variant)
+        np.testing.assert_array_equal(km.cluster_centers_, expected.cluster_centers_, name)
+        np.testing.assert_array_equal(km.labels_, expected.labels_, name)
+        np.testing.assert_array_equal(km.predict(variant), expected.labels_, name)
+
+
+def test_predict_with_another_float_dtype():
+    X, _ = make_blobs(300, 2, 3)
+    km = KMeans(3, random_state=0).fit(X)
+    np.testing.assert_array_equal(km.predict(X.astype(np.float32)), km.labels_)
+    km32 = KMeans(3, random_state=0).fit(X.astype(np.float32))
+    np.testing.assert_array_equal(km32.predict(X), km32.labels_)
+
+
+def test_k_means_function_validates_too():
+    with pytest.raises(InvalidParameterError, match="'n_clusters' parameter"):
+        k_means(X_OK, 0)
