@@ -1,0 +1,101 @@
+"""The block kernels: fixed partitions, exact agreement with direct computation,
+and results that are bit-identical whatever the number of threads."""
+
+import numpy as np
+import pytest
+from conftest import make_blobs
+
+from kmeans import KMeans, kmeans_plusplus
+from kmeans._common import (
+    RowBlocks,
+    column_mean,
+    distances,
+    effective_n_threads,
+    labels_inertia,
+    thread_pool,
+)
+
+
+@pytest.mark.parametrize("n_samples", [1, 255, 256, 257, 100_000, 1_000_003])
+@pytest.mark.parametrize(("width", "n_features"), [(1, 1), (8, 2), (256, 64), (10, 784)])
+def test_row_blocks_cover_every_row_once(n_samples, width, n_features):
+    blocks = RowBlocks(n_samples, width, n_features, 8, None)
+    assert 256 <= blocks.block_rows <= 16384
+    assert len(blocks.partitions) <= 32
+    rows = [
+        (lo, hi)
+        for start, stop in blocks.partitions
+        for lo, hi in blocks.blocks(start, stop)
+    ]
+    assert rows[0][0] == 0 and rows[-1][1] == n_samples
+    assert all(a[1] == b[0] for a, b in zip(rows, rows[1:]))
+    assert all(0 < hi - lo <= blocks.block_rows for lo, hi in rows)
+
+
+def test_partitions_do_not_depend_on_the_pool():
+    with thread_pool(3) as pool:
+        assert (
+            RowBlocks(500_000, 8, 2, 8, pool).partitions
+            == RowBlocks(500_000, 8, 2, 8, None).partitions
+        )
+
+
+def test_block_working_set_is_bounded():
+    blocks = RowBlocks(10**7, 256, 64, 4, None)
+    assert blocks.block_rows * (256 + 64) * 4 <= 4 * 2**20
+
+
+def test_labels_inertia_and_distances_are_exact(dtype):
+    X, _ = make_blobs(40_000, 3, 7, seed=5, dtype=dtype)
+    centers = X[:7].copy()
+    weight = np.linspace(0.1, 2.0, len(X)).astype(dtype)
+    exact = ((X.astype(float)[:, None] - centers.astype(float)) ** 2).sum(-1)
+    with thread_pool(2) as pool:
+        labels, inertia = labels_inertia(X, centers, weight, pool)
+        dist = distances(X, centers, pool)
+    np.testing.assert_array_equal(labels, exact.argmin(axis=1))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert inertia == pytest.approx(exact.min(axis=1) @ weight, rel=rtol)
+    np.testing.assert_allclose(dist, np.sqrt(exact), rtol=10 * rtol, atol=1e-3)
+
+
+def test_column_mean_accumulates_in_float64():
+    X = np.full((100_000, 2), 1e4, np.float32)
+    X[::2] += 0.5
+    with thread_pool(2) as pool:
+        mean = column_mean(X, pool)
+    assert mean.dtype == np.float32
+    np.testing.assert_array_equal(mean, np.float32(1e4 + 0.25))
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_bit_identical_whatever_the_thread_count(init, dtype, monkeypatch):
+    # several partitions (n >> block rows) and empty-cluster-prone random init
+    X, _ = make_blobs(120_000, 4, 12, seed=8, spread=3.0, dtype=dtype)
+    weight = np.random.default_rng(1).uniform(0.5, 1.5, len(X)).astype(dtype)
+    results = []
+    for n_threads in (1, 2, 3, 5):
+        monkeypatch.setenv("KMEANS_NUM_THREADS", str(n_threads))
+        assert effective_n_threads() == n_threads
+        km = KMeans(12, init=init, n_init=2, random_state=3, max_iter=30).fit(
+            X, sample_weight=weight
+        )
+        results.append(km)
+        seeds, _ = kmeans_plusplus(X, 12, random_state=3)
+        results[-1].seeds = seeds
+    for other in results[1:]:
+        np.testing.assert_array_equal(other.cluster_centers_, results[0].cluster_centers_)
+        np.testing.assert_array_equal(other.labels_, results[0].labels_)
+        np.testing.assert_array_equal(other.seeds, results[0].seeds)
+        assert other.inertia_ == results[0].inertia_
+        assert other.n_iter_ == results[0].n_iter_
+        np.testing.assert_array_equal(
+            other.transform(X[:1000]), results[0].transform(X[:1000])
+        )
+
+
+@pytest.mark.parametrize("value", ["zero", "0", "-2"])
+def test_bad_thread_count_setting(value, monkeypatch):
+    monkeypatch.setenv("KMEANS_NUM_THREADS", value)
+    with pytest.raises(ValueError, match="KMEANS_NUM_THREADS must be"):
+        effective_n_threads()
