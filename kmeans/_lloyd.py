@@ -72,9 +72,11 @@ def lloyd_pass(X, shift, sample_weight, centers, labels, blocks: RowBlocks):
     return sums.reshape(n_clusters, n_features), weight_sums, inertia, n_changed
 
 
-def _farthest_rows(X, shift, centers, labels, n_rows, blocks: RowBlocks):
+def _farthest_rows(X, shift, sample_weight, centers, labels, n_rows, blocks: RowBlocks):
     """Indices of the ``n_rows`` rows farthest from their own centre, farthest
-    first, ties broken by the lower index; rows at distance zero are left out."""
+    first, ties broken by the lower index. Rows at distance zero are left out, and
+    so are rows of zero weight, which count as absent (weights act as repetitions).
+    """
 
     def run(start: int, stop: int):
         buffer = scratch(blocks, X.shape[1], X.dtype)
@@ -83,6 +85,8 @@ def _farthest_rows(X, shift, centers, labels, n_rows, blocks: RowBlocks):
             diff = shifted_block(X, lo, hi, shift, buffer)
             diff -= centers[labels[lo:hi]]
             dist = np.einsum("ij,ij->i", diff, diff)
+            if sample_weight is not None:
+                dist[sample_weight[lo:hi] == 0] = 0
             keep = min(n_rows, hi - lo)
             top = np.argpartition(-dist, keep - 1)[:keep]
             candidates.append(top + lo)
@@ -107,7 +111,7 @@ def update_centers(X, shift, sample_weight, centers, labels, sums, weight_sums, 
     """
     empty = np.flatnonzero(weight_sums == 0)
     if empty.size:
-        far = _farthest_rows(X, shift, centers, labels, empty.size, blocks)
+        far = _farthest_rows(X, shift, sample_weight, centers, labels, empty.size, blocks)
         for cluster, row in zip(empty, far):
             w = 1.0 if sample_weight is None else float(sample_weight[row])
             contribution = (X[row] - shift) * X.dtype.type(w)

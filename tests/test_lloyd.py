@@ -1,0 +1,79 @@
+"""The Lloyd core: one pass, the update with empty-cluster relocation, a run."""
+
+import numpy as np
+import pytest
+
+from kmeans import KMeans
+from kmeans._common import RowBlocks
+from kmeans._lloyd import kmeans_single_lloyd, lloyd_pass, update_centers
+
+
+def _blocks(X, k):
+    return RowBlocks(X.shape[0], k, X.shape[1], X.itemsize, None)
+
+
+def test_lloyd_pass_by_hand():
+    X = np.array([[0.0], [1.0], [4.0], [5.0]])
+    centers = np.array([[0.0], [5.0]])
+    labels = np.full(4, -1, np.int32)
+    sums, weights, inertia, n_changed = lloyd_pass(
+        X, 0, None, centers, labels, _blocks(X, 2)
+    )
+    assert labels.tolist() == [0, 0, 1, 1]
+    assert sums.ravel().tolist() == [1.0, 9.0]
+    assert weights.tolist() == [2.0, 2.0]
+    assert (inertia, n_changed) == (2.0, 4)
+    # a second pass from the same centres changes nothing
+    assert lloyd_pass(X, 0, None, centers, labels, _blocks(X, 2))[3] == 0
+
+
+def test_lloyd_pass_ties_go_to_the_lowest_index():
+    X = np.array([[0.0], [2.0]])
+    labels = np.full(2, -1, np.int32)
+    lloyd_pass(X, 0, None, np.array([[1.0], [1.0], [3.0]]), labels, _blocks(X, 3))
+    assert labels.tolist() == [0, 0]
+
+
+def test_relocation_moves_a_whole_weighted_row_and_skips_zero_weights():
+    X = np.array([[0.0], [1.0], [9.0], [20.0]])
+    weight = np.array([1.0, 1.0, 3.0, 0.0])
+    centers = np.array([[0.5], [-100.0]])  # cluster 1 starts empty
+    labels = np.full(4, -1, np.int32)
+    blocks = _blocks(X, 2)
+    sums, weights, _, _ = lloyd_pass(X, 0, weight, centers, labels, blocks)
+    new = update_centers(X, 0, weight, centers, labels, sums, weights, blocks)
+    # 20 is farthest but weighs nothing: 9 (weight 3) fills the empty cluster
+    assert new.ravel().tolist() == [0.5, 9.0]
+    assert labels.tolist() == [0, 0, 0, 0]  # labels change at the next assignment
+
+
+def test_cluster_that_cannot_be_filled_keeps_its_center():
+    X = np.zeros((4, 2))
+    centers = np.array([[0.0, 0.0], [3.0, 3.0]])
+    labels = np.full(4, -1, np.int32)
+    blocks = _blocks(X, 2)
+    sums, weights, _, _ = lloyd_pass(X, 0, None, centers, labels, blocks)
+    new = update_centers(X, 0, None, centers, labels, sums, weights, blocks)
+    np.testing.assert_array_equal(new, centers)
+
+
+def test_run_reports_why_it_stopped():
+    X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    init = np.array([[0.0], [10.0]])
+    run = kmeans_single_lloyd(X, 0, None, init, max_iter=50, tol=0, verbose=0, pool=None)
+    assert run.n_iter == 2 and "converged" in run.stop_reason
+    run = kmeans_single_lloyd(X, 0, None, init, max_iter=1, tol=0, verbose=0, pool=None)
+    assert run.n_iter == 1 and "max_iter=1" in run.stop_reason
+    np.testing.assert_array_equal(run.centers, [[0.5], [10.5]])
+
+
+@pytest.mark.parametrize("n_clusters", [1, 2, 7])
+def test_single_cluster_and_n_equal_k(n_clusters):
+    X = np.arange(14.0).reshape(7, 2)
+    km = KMeans(n_clusters, random_state=0).fit(X)
+    if n_clusters == 1:
+        np.testing.assert_allclose(km.cluster_centers_, [X.mean(0)])
+        assert km.inertia_ == pytest.approx(((X - X.mean(0)) ** 2).sum())
+    if n_clusters == 7:
+        assert km.inertia_ == 0.0
+        assert sorted(km.labels_.tolist()) == list(range(7))
