@@ -25,7 +25,7 @@ def load_iris() -> tuple[np.ndarray, np.ndarray, list[str]]:
     --------
     >>> from kmeans._datasets import load_iris
     >>> X, species, names = load_iris()
-    >>> X.shape, names[0], sorted(set(species))
+    >>> X.shape, names[0], sorted(set(species.tolist()))
     ((150, 4), 'sepal_length', ['setosa', 'versicolor', 'virginica'])
     """
     text = resources.files("kmeans").joinpath("data", "iris.csv").read_text("utf-8")

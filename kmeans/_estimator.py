@@ -151,6 +151,17 @@ class KMeans(BaseEstimator):
         self.copy_x = copy_x
         self.algorithm = algorithm
 
+    def __sklearn_tags__(self):
+        """Tags that scikit-learn reads; it alone calls this, so it is installed."""
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+
+        return Tags(
+            estimator_type="clusterer",
+            target_tags=TargetTags(required=False),
+            transformer_tags=TransformerTags(),
+            input_tags=InputTags(),
+        )
+
     # -- parameters -----------------------------------------------------------
 
     def _validate_params(self) -> None:
