@@ -217,23 +217,30 @@ def labels_inertia(
 
 
 def distances(X: np.ndarray, centers: np.ndarray, pool) -> np.ndarray:
-    """Euclidean distances of every row to every centre, shape (n_samples, n_clusters)."""
+    """Euclidean distances of every row to every centre, shape (n_samples, n_clusters).
+
+    Computed in float64 block by block whatever the dtype (near-zero distances lose
+    most of their digits to the expanded form in float32), and returned in the
+    centres' dtype.
+    """
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
-    shift = centers.mean(axis=0)
-    _, neg2_t, centers_sq = centred_centers(centers, shift)
+    centers64 = centers.astype(np.float64)
+    shift = centers64.mean(axis=0)
+    _, neg2_t, centers_sq = centred_centers(centers64, shift)
     out = np.empty((n_samples, n_clusters), centers.dtype)
-    blocks = RowBlocks(n_samples, n_clusters, n_features, centers.itemsize, pool)
+    blocks = RowBlocks(n_samples, n_clusters, n_features, 8, pool)
 
     def run(start: int, stop: int) -> None:
-        Xs = scratch(blocks, n_features, centers.dtype)
+        Xs = scratch(blocks, n_features, np.float64)
+        dots = scratch(blocks, n_clusters, np.float64)
         for lo, hi in blocks.blocks(start, stop):
             xs = shifted_block(X, lo, hi, shift, Xs)
-            block = np.matmul(xs, neg2_t, out=out[lo:hi])
+            block = np.matmul(xs, neg2_t, out=dots[: hi - lo])
             block += centers_sq
             block += _row_norms_sq(xs)[:, None]
             np.maximum(block, 0, out=block)
-            np.sqrt(block, out=block)
+            np.sqrt(block, out=out[lo:hi])
 
     blocks.map(run)
     return out

@@ -109,7 +109,7 @@ def test_fitted_attributes_and_methods_agree(dtype):
     assert D.shape == (500, 4) and D.dtype == dtype
     np.testing.assert_array_equal(D.argmin(axis=1), km.labels_)
     direct = np.sqrt(((X[:, None, :].astype(float) - km.cluster_centers_) ** 2).sum(-1))
-    np.testing.assert_allclose(D, direct, rtol=1e-3 if dtype == np.float32 else 1e-9)
+    np.testing.assert_allclose(D, direct, rtol=1e-6 if dtype == np.float32 else 1e-12)
     np.testing.assert_allclose(KMeans(4, random_state=0).fit_transform(X), D)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     assert km.inertia_ == pytest.approx((direct.min(axis=1) ** 2).sum(), rel=rtol)
