@@ -13,6 +13,7 @@ from ._common import column_mean, distances, labels_inertia, mean_variance, thre
 from ._exceptions import ConvergenceWarning, InvalidParameterError
 from ._initialization import INIT_METHODS, check_enough_weighted_samples
 from ._lloyd import kmeans_single_lloyd
+from ._pruned import kmeans_single_elkan, kmeans_single_hamerly
 from ._validation import (
     check_array,
     check_is_fitted,
@@ -25,7 +26,11 @@ from ._validation import (
 
 __all__ = ["KMeans", "k_means"]
 
-_ALGORITHMS = {"lloyd": kmeans_single_lloyd}
+_ALGORITHMS = {
+    "lloyd": kmeans_single_lloyd,
+    "elkan": kmeans_single_elkan,
+    "hamerly": kmeans_single_hamerly,
+}
 
 
 def _feature_names(X) -> np.ndarray | None:
@@ -81,8 +86,20 @@ class KMeans(BaseEstimator):
     copy_x : bool, default=True
         Kept for compatibility with scikit-learn. X is never modified nor copied
         whatever its value: the data are centred block by block as they are read.
-    algorithm : {"lloyd"}, default="lloyd"
-        The k-means algorithm.
+    algorithm : {"lloyd", "elkan", "hamerly"}, default="lloyd"
+        How each iteration assigns the samples; all give Lloyd's result:
+
+        - "lloyd": every distance, every iteration.
+        - "hamerly": keeps for each sample an upper bound on the distance to its
+          centre and a lower bound on the distance to any other, loosened as the
+          centres move; only samples whose bounds fail are reassigned. Memory: two
+          floats per sample.
+        - "elkan": one lower bound per sample and centre (n_samples x n_clusters
+          floats): prunes more when clusters are many and far apart.
+
+        From the same initial centres the pruned algorithms reach the same labels,
+        centres and ``n_iter_`` as "lloyd" in float64. In float32 a sample
+        equidistant from two centres to within rounding may go either way.
 
     Attributes
     ----------
