@@ -41,6 +41,8 @@ SCALING_SHAPE = (32, 64, "float32")  # n_features, n_clusters, dtype
 # method: python module it needs
 METHODS = {
     "kmeans": "kmeans",
+    "kmeans-hamerly": "kmeans",
+    "kmeans-elkan": "kmeans",
     "sklearn-lloyd": "sklearn",
     "sklearn-elkan": "sklearn",
     "faiss": "faiss",
@@ -84,10 +86,11 @@ def available(method: str) -> bool:
 def _fit(method: str, X, init, max_iter: int, tol: float):
     """Run ``method`` from ``init``; return (centres, iterations or None)."""
     k = init.shape[0]
-    if method == "kmeans":
+    if method.startswith("kmeans"):
         from kmeans import KMeans
 
-        km = KMeans(k, init=init, max_iter=max_iter, tol=tol).fit(X)
+        algorithm = method.partition("-")[2] or "lloyd"
+        km = KMeans(k, init=init, max_iter=max_iter, tol=tol, algorithm=algorithm).fit(X)
         return km.cluster_centers_, km.n_iter_
     if method.startswith("sklearn"):
         from sklearn.cluster import KMeans as SKMeans

@@ -215,7 +215,8 @@ def labels_inertia(
             labels[lo:hi] = block_labels
             xs -= shifted[block_labels]
             w = None if sample_weight is None else sample_weight[lo:hi]
-            inertia += _weighted_sum(_row_norms_sq(xs), w)
+            # summed in float64: float32 squares of values near 1e19 overflow
+            inertia += _weighted_sum(np.einsum("ij,ij->i", xs, xs, dtype=np.float64), w)
         return inertia
 
     return labels, float(sum(blocks.map(run)))

@@ -289,6 +289,11 @@ class KMeans(BaseEstimator):
         self : KMeans
             The fitted estimator.
         """
+        self._fit(X, sample_weight)
+        return self
+
+    def _fit(self, X, sample_weight) -> np.ndarray:
+        """Guts of fit; returns X as validated, for fit_transform."""
         self._validate_params()
         owner = type(self).__name__
         names = _feature_names(X)
@@ -299,6 +304,13 @@ class KMeans(BaseEstimator):
                 f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}."
             )
         weights = check_sample_weight(sample_weight, n_samples, X.dtype)
+        weight_exponent = 0
+        if weights is not None:
+            # Divide by a power of two so that the largest weight is at most 1: exact
+            # in binary floating point (centres unchanged to the bit), and sums of
+            # weight * x cannot overflow whatever the weights' scale.
+            weight_exponent = max(int(np.frexp(weights.max())[1]), 0)
+            weights = np.ldexp(weights, -weight_exponent).astype(X.dtype, copy=False)
         n_init = self._resolved_n_init()
         init = self.init
         if isinstance(init, str):
@@ -343,7 +355,7 @@ class KMeans(BaseEstimator):
                     labels = spare
 
         centers, labels, inertia, n_iter = best
-        n_distinct = np.unique(labels).size
+        n_distinct = np.count_nonzero(np.bincount(labels, minlength=self.n_clusters))
         if n_distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({n_distinct}) found smaller than "
@@ -353,14 +365,15 @@ class KMeans(BaseEstimator):
             )
         self.cluster_centers_ = centers
         self.labels_ = labels
-        self.inertia_ = float(inertia)
+        with np.errstate(over="ignore"):  # inf is the true value beyond float range
+            self.inertia_ = float(np.ldexp(inertia, weight_exponent))
         self.n_iter_ = int(n_iter)
         self.n_features_in_ = n_features
         if names is not None:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        return self
+        return X
 
     def _initial_centers(self, X, shift, weights, init, rng, pool) -> np.ndarray:
         """Initial centres of one run, in the frame shifted by ``shift``."""
@@ -411,8 +424,7 @@ class KMeans(BaseEstimator):
         -------
         distances : ndarray of shape (n_samples, n_clusters)
         """
-        self.fit(X, sample_weight=sample_weight)
-        return self._transform(check_array(X, owner=type(self).__name__))
+        return self._transform(self._fit(X, sample_weight))
 
     # -- using the fitted model ------------------------------------------------
 

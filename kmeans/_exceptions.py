@@ -7,8 +7,8 @@ class NotFittedError(ValueError, AttributeError):
     """Raised when a method that needs a fitted model is called before ``fit``.
 
     It subclasses both :class:`ValueError` and :class:`AttributeError`, as
-    scikit-learn's exception of the same name does, so code written for either
-    library catches it.
+    scikit-learn's exception of the same name does, so ``except ValueError`` and
+    ``except AttributeError`` catch it.
     """
 
 

@@ -86,6 +86,9 @@ def kmeans_plusplus_indices(
     n_samples, n_features = X.shape
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
+    if sample_weight is not None:
+        # only ratios matter here; normalised, weight * distance^2 cannot overflow
+        sample_weight = sample_weight / sample_weight.max()
     blocks = RowBlocks(n_samples, n_local_trials, n_features, X.itemsize, pool)
     indices = np.empty(n_clusters, dtype=np.intp)
     indices[0] = _weighted_choice(rng, sample_weight, n_samples)

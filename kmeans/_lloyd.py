@@ -153,7 +153,10 @@ def _farthest_rows(X, shift, sample_weight, centers, labels, n_rows, blocks: Row
             if sample_weight is not None:
                 dist[sample_weight[lo:hi] == 0] = 0
             keep = min(n_rows, hi - lo)
-            top = np.argpartition(-dist, keep - 1)[:keep]
+            # every row at least as far as the keep-th farthest: ties at the cut
+            # are all kept, so that the lowest index wins them below
+            cut = np.partition(dist, hi - lo - keep)[hi - lo - keep]
+            top = np.flatnonzero(dist >= cut)
             candidates.append(top + lo)
             values.append(dist[top])
         return np.concatenate(candidates), np.concatenate(values)
@@ -172,17 +175,27 @@ def update_centers(X, shift, sample_weight, centers, labels, sums, weight_sums, 
     An empty cluster (total weight exactly zero) is moved, in index order, to the
     rows farthest from their assigned centre, as scikit-learn does: the row's
     weight and coordinates leave its own cluster's sums. Those rows keep their
-    label until the next assignment. A cluster that stays empty keeps its centre.
+    label until the next assignment. A cluster that is left with no row of
+    positive weight, or that no row could fill, keeps its centre.
     """
     empty = np.flatnonzero(weight_sums == 0)
     if empty.size:
         far = _farthest_rows(X, shift, sample_weight, centers, labels, empty.size, blocks)
+        # Rows left per cluster, counted rather than read off the weights: taking
+        # every row out of a cluster leaves a rounding residue, not a zero, in its
+        # weight, and residue / residue would be a centre anywhere.
+        counted = labels if sample_weight is None else labels[sample_weight > 0]
+        rows_left = np.bincount(counted, minlength=centers.shape[0])
         for cluster, row in zip(empty, far):
             w = 1.0 if sample_weight is None else float(sample_weight[row])
             contribution = (X[row] - shift) * X.dtype.type(w)
             old = labels[row]
             sums[old] -= contribution
             weight_sums[old] -= w
+            rows_left[old] -= 1
+            if rows_left[old] == 0:
+                sums[old] = 0
+                weight_sums[old] = 0
             sums[cluster] = contribution
             weight_sums[cluster] = w
     new_centers = centers.copy()

@@ -65,6 +65,7 @@ def check_array(X, *, owner: str = "KMeans", name: str = "X") -> np.ndarray:
     if isinstance(X, np.ndarray):
         array = X
     else:
+        X = _missing_as_nan(X)
         try:
             array = np.asarray(X)
         except (TypeError, ValueError) as exc:
@@ -124,6 +125,17 @@ def check_array(X, *, owner: str = "KMeans", name: str = "X") -> np.ndarray:
     return array
 
 
+def _missing_as_nan(X):
+    """pandas columns with missing values (``pd.NA``): as float arrays with NaN, so
+    that they are reported as missing values, not as non-numbers."""
+    if hasattr(X, "dtypes") and hasattr(X, "to_numpy"):
+        try:
+            return X.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            return X  # non-numeric columns: reported by the checks below
+    return X
+
+
 def _check_finite(array: np.ndarray, name: str) -> None:
     # A finite sum proves every entry finite without an n-sized boolean temporary;
     # only when it is not (NaN, inf or overflow) look closer.
@@ -147,10 +159,15 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     """
     if sample_weight is None:
         return None
-    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+    if isinstance(sample_weight, numbers.Number):
         weights = np.full(n_samples, sample_weight, dtype=dtype)
     else:
-        raw = np.asarray(sample_weight)
+        try:
+            raw = np.asarray(sample_weight)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"sample_weight could not be converted to a numeric array: {exc}"
+            ) from None
         if raw.dtype.kind not in "biuf":
             raise TypeError(
                 f"sample_weight must be numeric, got an array of dtype {raw.dtype}."
@@ -176,6 +193,11 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
         )
     if not weights.any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
+    if not np.isfinite(weights.sum(dtype=np.float64)):
+        raise ValueError(
+            "sample_weight is too large: its sum overflows. Divide the weights by a "
+            "common factor (only their ratios matter for the centres)."
+        )
     return weights
 
 

@@ -77,3 +77,25 @@ def test_single_cluster_and_n_equal_k(n_clusters):
     if n_clusters == 7:
         assert km.inertia_ == 0.0
         assert sorted(km.labels_.tolist()) == list(range(7))
+
+
+def test_cluster_emptied_by_relocation_keeps_its_center():
+    # Cluster 1 gives all three of its rows to empty clusters; its weight is then
+    # a rounding residue, not zero. It must keep its centre, not residue / residue.
+    X = np.r_[np.linspace(-1, 1, 20), [10.6, 12.0, 10.6]][:, None]
+    weight = np.r_[np.ones(20), [0.98, 0.59, 0.33]]
+    init = np.array([[0.0], [4.0], [1000.0], [1001.0], [1002.0]])
+    km = KMeans(5, init=init, max_iter=1).fit(X, sample_weight=weight)
+    centers = km.cluster_centers_.ravel()
+    assert centers[1] == 4.0
+    assert centers.min() >= -1 and centers.max() <= 12
+
+
+def test_relocation_ties_go_to_the_lowest_index():
+    # rows 0, 1, 4 and 5 are all at distance 2 from the centre at 0 (and the data
+    # mean is exactly 0, so the shifted distances tie exactly): the two empty
+    # clusters take rows 0 and 1, the lowest indices
+    X = np.array([[-2.0], [-2.0], [0.0], [0.0], [2.0], [2.0]] * 3)
+    init = np.array([[0.0], [100.0], [200.0]])
+    km = KMeans(3, init=init, max_iter=1).fit(X)
+    assert km.cluster_centers_[1:].ravel().tolist() == [-2.0, -2.0]

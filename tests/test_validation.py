@@ -221,3 +221,34 @@ def test_predict_with_another_float_dtype():
 def test_k_means_function_validates_too():
     with pytest.raises(InvalidParameterError, match="'n_clusters' parameter"):
         k_means(X_OK, 0)
+
+
+def test_more_bad_sample_weights():
+    X = np.arange(60.0).reshape(30, 2)
+    with pytest.raises(ValueError, match="its sum overflows"):
+        KMeans(2, random_state=0).fit(X, sample_weight=np.full(30, 1e307))
+    # huge but summable weights: seeding uses their ratios only
+    huge = KMeans(2, random_state=0).fit(X_OK, sample_weight=np.full(10, 1e307))
+    unit = KMeans(2, random_state=0).fit(X_OK)
+    np.testing.assert_allclose(huge.cluster_centers_, unit.cluster_centers_)
+    with pytest.raises(ValueError, match="sample_weight could not be converted"):
+        KMeans(2, random_state=0).fit(X_OK, sample_weight=[1, [2]] + [1] * 8)
+    # a boolean is a number, as in scikit-learn
+    KMeans(2, random_state=0).fit(X_OK, sample_weight=True)
+
+
+def test_pandas_missing_values_are_reported_as_nan():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": pd.array([1, None, 3], dtype="Int64"), "b": [1, 2, 3]})
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        KMeans(1).fit(frame)
+    ok = pd.DataFrame({"a": pd.array([1, 2, 3], dtype="Int64"), "b": [1.0, 2.0, 3.0]})
+    assert KMeans(1).fit(ok).cluster_centers_.tolist() == [[2.0, 2.0]]
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        KMeans(1).fit(pd.DataFrame({"a": ["x", "y"]}))
+
+
+def test_float32_inertia_does_not_overflow():
+    X = np.array([[1e19, 0], [-1e19, 0], [0, 1], [0, 2]], dtype=np.float32)
+    km = KMeans(2, init=np.array([[1e19, 0], [0, 1.5]], np.float32)).fit(X)
+    assert np.isfinite(km.inertia_)
