@@ -6,8 +6,6 @@ import numpy as np
 
 from ._common import (
     RowBlocks,
-    assign_block,
-    centred_centers,
     column_mean,
     scratch,
     shifted_block,
@@ -33,43 +31,58 @@ def _weighted_choice(rng, sample_weight, n_samples, size=None, replace=True):
     return rng.choice(n_samples, size=size, replace=replace, p=p)
 
 
-def _sq_distances_to(X, shift, center, closest, blocks):
-    """``closest = min(closest, ||x - center||^2)`` for every row, in place."""
-    _, neg2_t, centers_sq = centred_centers(center[None, :], 0)
+def _row_norms_sq(X, shift, blocks) -> np.ndarray:
+    """``||x - shift||^2`` of every row."""
+    out = np.empty(X.shape[0], X.dtype)
 
     def run(start, stop):
         buffer = scratch(blocks, X.shape[1], X.dtype)
-        dots = scratch(blocks, 1, X.dtype)
         for lo, hi in blocks.blocks(start, stop):
             xs = shifted_block(X, lo, hi, shift, buffer)
-            _, sq = assign_block(xs, neg2_t, centers_sq, dots[: hi - lo])
-            np.minimum(closest[lo:hi], sq, out=closest[lo:hi])
+            np.einsum("ij,ij->i", xs, xs, out=out[lo:hi])
 
     blocks.map(run)
+    return out
 
 
-def _candidate_potentials(X, shift, sample_weight, candidates, closest, blocks):
-    """For each candidate centre, the weighted sum over rows of
-    ``min(closest, ||x - candidate||^2)``."""
-    _, neg2_t, cand_sq = centred_centers(candidates, 0)
+def _candidate_potentials(
+    X, shift, row_sq, sample_weight, candidates, closest, blocks, keep
+):
+    """For each candidate centre (shifted frame), the weighted sum over rows of
+    ``min(closest, ||x - candidate||^2)``; those minima go into ``keep``
+    (candidates x rows) when it is given.
+
+    The product is taken with the rows of X as they are, the shift folded into a
+    per-candidate constant: no copy of X per centre. Its rounding grows with the
+    data's distance from the origin, which only perturbs sampling probabilities.
+    Candidates come first in the layout so that every elementwise pass runs along
+    rows of a block, not along a handful of candidates.
+    """
+    neg2 = -2 * candidates
+    constant = np.einsum("ij,ij->i", candidates, candidates) - neg2 @ shift
     n_candidates = candidates.shape[0]
 
     def run(start, stop):
-        buffer = scratch(blocks, X.shape[1], X.dtype)
-        dots = scratch(blocks, n_candidates, X.dtype)
+        buffer = np.empty((n_candidates, blocks.block_rows), X.dtype)
         potential = np.zeros(n_candidates)
         for lo, hi in blocks.blocks(start, stop):
-            xs = shifted_block(X, lo, hi, shift, buffer)
-            sq = np.matmul(xs, neg2_t, out=dots[: hi - lo])
-            sq += cand_sq
-            sq += np.einsum("ij,ij->i", xs, xs)[:, None]
+            sq = np.matmul(neg2, X[lo:hi].T, out=buffer[:, : hi - lo])
+            sq += constant[:, None]
+            sq += row_sq[lo:hi]
             np.maximum(sq, 0, out=sq)
-            np.minimum(sq, closest[lo:hi, None], out=sq)
+            np.minimum(sq, closest[lo:hi], out=sq)
             w = sample_weight[lo:hi] if sample_weight is not None else None
-            potential += sq.sum(axis=0) if w is None else w @ sq
+            potential += sq.sum(axis=1) if w is None else sq @ w
+            if keep is not None:
+                keep[:, lo:hi] = sq
         return potential
 
     return np.sum(blocks.map(run), axis=0)
+
+
+# Above this, the candidates' distance columns are recomputed for the winner
+# instead of kept (one more pass over X per centre, but no n x trials array).
+_KEEP_CANDIDATES_BYTES = 256 * 2**20
 
 
 def kmeans_plusplus_indices(
@@ -92,27 +105,45 @@ def kmeans_plusplus_indices(
     blocks = RowBlocks(n_samples, n_local_trials, n_features, X.itemsize, pool)
     indices = np.empty(n_clusters, dtype=np.intp)
     indices[0] = _weighted_choice(rng, sample_weight, n_samples)
+    row_sq = _row_norms_sq(X, shift, blocks)
+    keep = None
+    if n_samples * n_local_trials * X.itemsize <= _KEEP_CANDIDATES_BYTES:
+        keep = np.empty((n_local_trials, n_samples), X.dtype)
     closest = np.full(n_samples, np.inf, dtype=X.dtype)
-    _sq_distances_to(X, shift, X[indices[0]] - shift, closest, blocks)
+    first = X[indices[:1]] - shift
+    closest = _closest_after(X, shift, row_sq, first, closest, blocks)
     for c in range(1, n_clusters):
         mass = closest if sample_weight is None else closest * sample_weight
         cumulative = np.cumsum(mass, dtype=np.float64)
         total = cumulative[-1]
         if total > 0:
             targets = rng.random(n_local_trials) * total
-            # side="right" lands on a row whose mass is positive
+            # side="right" lands on a row whose mass is positive; a target rounded
+            # up to the total goes to the last such row
             candidates = np.searchsorted(cumulative, targets, side="right")
-            last_positive = np.flatnonzero(mass)[-1]
+            last_positive = np.searchsorted(cumulative, total, side="left")
             np.minimum(candidates, last_positive, out=candidates)
         else:
             # every row of positive weight already sits on a centre (duplicates)
             candidates = _weighted_choice(rng, sample_weight, n_samples, n_local_trials)
         potentials = _candidate_potentials(
-            X, shift, sample_weight, X[candidates] - shift, closest, blocks
+            X, shift, row_sq, sample_weight, X[candidates] - shift, closest, blocks, keep
         )
-        indices[c] = candidates[np.argmin(potentials)]
-        _sq_distances_to(X, shift, X[indices[c]] - shift, closest, blocks)
+        best = int(np.argmin(potentials))
+        indices[c] = candidates[best]
+        if keep is not None:
+            closest[:] = keep[best]
+        else:
+            winner = X[indices[c : c + 1]] - shift
+            closest = _closest_after(X, shift, row_sq, winner, closest, blocks)
     return indices
+
+
+def _closest_after(X, shift, row_sq, center, closest, blocks):
+    """``min(closest, ||x - center||^2)`` for every row (one centre, shifted frame)."""
+    row = np.empty((1, X.shape[0]), X.dtype)
+    _candidate_potentials(X, shift, row_sq, None, center, closest, blocks, row)
+    return row[0]
 
 
 def random_indices(X, shift, sample_weight, n_clusters, rng, pool) -> np.ndarray:
