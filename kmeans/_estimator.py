@@ -322,7 +322,7 @@ class KMeans(BaseEstimator):
                     "Explicit initial center position passed: performing only one "
                     f"init in {owner} instead of n_init={n_init}.",
                     RuntimeWarning,
-                    stacklevel=2,
+                    stacklevel=3,  # the caller of fit, through _fit
                 )
                 n_init = 1
         rng = check_random_state(self.random_state)
@@ -361,7 +361,7 @@ class KMeans(BaseEstimator):
                 f"Number of distinct clusters ({n_distinct}) found smaller than "
                 f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit, through _fit
             )
         self.cluster_centers_ = centers
         self.labels_ = labels

@@ -193,7 +193,9 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
         )
     if not weights.any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
-    if not np.isfinite(weights.sum(dtype=np.float64)):
+    with np.errstate(over="ignore"):  # an overflowing sum is what this reports
+        total = weights.sum(dtype=np.float64)
+    if not np.isfinite(total):
         raise ValueError(
             "sample_weight is too large: its sum overflows. Divide the weights by a "
             "common factor (only their ratios matter for the centres)."

@@ -85,7 +85,8 @@ def test_cluster_emptied_by_relocation_keeps_its_center():
     X = np.r_[np.linspace(-1, 1, 20), [10.6, 12.0, 10.6]][:, None]
     weight = np.r_[np.ones(20), [0.98, 0.59, 0.33]]
     init = np.array([[0.0], [4.0], [1000.0], [1001.0], [1002.0]])
-    km = KMeans(5, init=init, max_iter=1).fit(X, sample_weight=weight)
+    with pytest.warns(UserWarning, match="distinct clusters"):
+        km = KMeans(5, init=init, max_iter=1).fit(X, sample_weight=weight)
     centers = km.cluster_centers_.ravel()
     assert centers[1] == 4.0
     assert centers.min() >= -1 and centers.max() <= 12
@@ -97,5 +98,6 @@ def test_relocation_ties_go_to_the_lowest_index():
     # clusters take rows 0 and 1, the lowest indices
     X = np.array([[-2.0], [-2.0], [0.0], [0.0], [2.0], [2.0]] * 3)
     init = np.array([[0.0], [100.0], [200.0]])
-    km = KMeans(3, init=init, max_iter=1).fit(X)
+    with pytest.warns(UserWarning, match="distinct clusters"):
+        km = KMeans(3, init=init, max_iter=1).fit(X)
     assert km.cluster_centers_[1:].ravel().tolist() == [-2.0, -2.0]

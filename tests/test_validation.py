@@ -234,7 +234,7 @@ def test_more_bad_sample_weights():
     with pytest.raises(ValueError, match="sample_weight could not be converted"):
         KMeans(2, random_state=0).fit(X_OK, sample_weight=[1, [2]] + [1] * 8)
     # a boolean is a number, as in scikit-learn
-    KMeans(2, random_state=0).fit(X_OK, sample_weight=True)
+    assert KMeans(2, random_state=0).fit(X_OK, sample_weight=True).inertia_ > 0
 
 
 def test_pandas_missing_values_are_reported_as_nan():
