@@ -13,6 +13,7 @@ from ._common import column_mean, distances, labels_inertia, mean_variance, thre
 from ._exceptions import ConvergenceWarning, InvalidParameterError
 from ._initialization import INIT_METHODS, check_enough_weighted_samples
 from ._lloyd import kmeans_single_lloyd
+from ._progress import FitMonitor, IterationInfo, history_arrays
 from ._validation import (
     check_array,
     check_is_fitted,
@@ -73,7 +74,10 @@ class KMeans(BaseEstimator):
         iteration is at most ``tol`` times the mean variance of the features
         (scikit-learn's meaning). It always stops when no label changes.
     verbose : int, default=0
-        Print each iteration's inertia and why the run stopped.
+        Report progress. 1 shows a progress bar over the runs, with the current
+        iteration and inertia, when tqdm is installed (in a terminal or a
+        notebook), and otherwise prints a line per iteration and why each run
+        stopped; 2 or more always prints the lines.
     random_state : int, numpy.random.Generator, numpy.random.RandomState or None, \
             default=None
         Source of randomness for the initialisation. The same value gives the
@@ -83,6 +87,13 @@ class KMeans(BaseEstimator):
         whatever its value: the data are centred block by block as they are read.
     algorithm : {"lloyd"}, default="lloyd"
         The k-means algorithm.
+    callback : callable or None, default=None
+        Called after each iteration as ``callback(info)`` with an
+        :class:`~kmeans.IterationInfo` (run, iteration, inertia, centre shift and
+        number of reassigned samples). When it returns True the fit stops: no
+        further iteration or run. The result is still consistent: the samples are
+        assigned to the last centres, so ``labels_``, ``cluster_centers_``,
+        ``inertia_`` and ``predict`` agree. Not saved by :meth:`save`.
 
     Attributes
     ----------
@@ -94,6 +105,11 @@ class KMeans(BaseEstimator):
         Weighted sum of squared distances of the samples to their nearest centre.
     n_iter_ : int
         Iterations of the kept run.
+    history_ : dict of str to ndarray
+        The kept run, one entry per iteration: ``"iteration"``, ``"inertia"``
+        (with respect to the centres before that iteration's update),
+        ``"center_shift"`` and ``"n_reassigned"`` (see :class:`IterationInfo`).
+        ``pandas.DataFrame(km.history_)`` makes a table of it.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -140,6 +156,7 @@ class KMeans(BaseEstimator):
         random_state=None,
         copy_x: bool = True,
         algorithm: str = "lloyd",
+        callback: Callable[[IterationInfo], object] | None = None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -150,6 +167,7 @@ class KMeans(BaseEstimator):
         self.random_state = random_state
         self.copy_x = copy_x
         self.algorithm = algorithm
+        self.callback = callback
 
     def __sklearn_tags__(self):
         """Tags that scikit-learn reads; it alone calls this, so it is installed."""
@@ -181,6 +199,11 @@ class KMeans(BaseEstimator):
                 f"Got {self.copy_x!r} instead."
             )
         validate_options(self.algorithm, "algorithm", owner, _ALGORITHMS)
+        if self.callback is not None and not callable(self.callback):
+            raise InvalidParameterError(
+                f"The 'callback' parameter of {owner} must be a callable or None. "
+                f"Got {self.callback!r} instead."
+            )
         if isinstance(self.n_init, str):
             validate_options(self.n_init, "n_init", owner, {"auto"})
         else:
@@ -298,34 +321,43 @@ class KMeans(BaseEstimator):
                 n_init = 1
         rng = check_random_state(self.random_state)
 
+        monitor = FitMonitor(n_init, self.verbose, self.callback)
         with thread_pool() as pool:
             shift = column_mean(X, pool)
             tol = self.tol * mean_variance(X, shift, pool) if self.tol > 0 else 0.0
             best = None
             labels = np.empty(n_samples, np.int32)
-            for run in range(n_init):
-                centers = self._initial_centers(X, shift, weights, init, rng, pool)
-                if self.verbose:
-                    print(f"Initialization complete (run {run + 1} of {n_init}).")
-                result = _ALGORITHMS[self.algorithm](
-                    X,
-                    shift,
-                    weights,
-                    centers,
-                    max_iter=self.max_iter,
-                    tol=tol,
-                    verbose=self.verbose,
-                    pool=pool,
-                )
-                centers = result.centers + shift
-                labels, inertia = labels_inertia(X, centers, weights, pool, labels)
-                if best is None or inertia < best[2]:
-                    # keep the best run's labels; the next run writes the other array
-                    spare = best[1] if best is not None else np.empty_like(labels)
-                    best = (centers, labels, inertia, result.n_iter)
-                    labels = spare
+            try:
+                for run in range(n_init):
+                    monitor.start_init(run)
+                    centers = self._initial_centers(X, shift, weights, init, rng, pool)
+                    monitor.start_iterations(run)
+                    result = _ALGORITHMS[self.algorithm](
+                        X,
+                        shift,
+                        weights,
+                        centers,
+                        max_iter=self.max_iter,
+                        tol=tol,
+                        pool=pool,
+                        callback=monitor,
+                    )
+                    monitor.end_run(result.n_iter, result.stop_reason)
+                    # the final assignment also makes a run stopped by the callback
+                    # consistent: labels and inertia from the centres returned
+                    centers = result.centers + shift
+                    labels, inertia = labels_inertia(X, centers, weights, pool, labels)
+                    if best is None or inertia < best[2]:
+                        # keep the best run's labels; the next run writes the other array
+                        spare = best[1] if best is not None else np.empty_like(labels)
+                        best = (centers, labels, inertia, result.n_iter, run)
+                        labels = spare
+                    if monitor.stopped:
+                        break
+            finally:
+                monitor.close()
 
-        centers, labels, inertia, n_iter = best
+        centers, labels, inertia, n_iter, best_run = best
         n_distinct = np.unique(labels).size
         if n_distinct < self.n_clusters:
             warnings.warn(
@@ -338,6 +370,7 @@ class KMeans(BaseEstimator):
         self.labels_ = labels
         self.inertia_ = float(inertia)
         self.n_iter_ = int(n_iter)
+        self.history_ = history_arrays(monitor.runs[best_run])
         self.n_features_in_ = n_features
         if names is not None:
             self.feature_names_in_ = names
@@ -473,6 +506,7 @@ def k_means(
     random_state=None,
     copy_x: bool = True,
     algorithm: str = "lloyd",
+    callback: Callable[[IterationInfo], object] | None = None,
     return_n_iter: bool = False,
 ):
     """K-means clustering as a function; see :class:`KMeans` for the parameters.
@@ -507,6 +541,7 @@ def k_means(
         random_state=random_state,
         copy_x=copy_x,
         algorithm=algorithm,
+        callback=callback,
     ).fit(X, sample_weight=sample_weight)
     if return_n_iter:
         return est.cluster_centers_, est.labels_, est.inertia_, est.n_iter_

@@ -257,7 +257,7 @@ def test_scalar_sample_weight_scales_inertia_only():
 
 def test_verbose_reports_iterations_and_why_it_stopped(capsys):
     X, _ = make_blobs(300, 2, 3)
-    KMeans(3, random_state=0, verbose=1).fit(X)
+    KMeans(3, random_state=0, verbose=2).fit(X)
     out = capsys.readouterr().out
     assert "Initialization complete" in out
     assert "Iteration 0, inertia" in out
@@ -279,7 +279,7 @@ def test_params_repr_and_refit():
     assert km.get_params() == {
         "algorithm": "lloyd", "copy_x": True, "init": "k-means++", "max_iter": 300,
         "n_clusters": 8, "n_init": "auto", "random_state": None, "tol": 1e-4,
-        "verbose": 0,
+        "verbose": 0, "callback": None,
     }  # fmt: skip
     assert km.set_params(n_clusters=3, random_state=0) is km
     assert repr(km) == "KMeans(n_clusters=3, random_state=0)"
