@@ -13,6 +13,7 @@ from ._common import column_mean, distances, labels_inertia, mean_variance, thre
 from ._exceptions import ConvergenceWarning, InvalidParameterError
 from ._initialization import INIT_METHODS, check_enough_weighted_samples
 from ._lloyd import kmeans_single_lloyd
+from ._persistence import save as _save
 from ._progress import FitMonitor, IterationInfo, history_arrays
 from ._validation import (
     check_array,
@@ -429,6 +430,43 @@ class KMeans(BaseEstimator):
         """
         self.fit(X, sample_weight=sample_weight)
         return self._transform(check_array(X, owner=type(self).__name__))
+
+    # -- saving ----------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Save the model to a file that cannot run code when it is loaded.
+
+        The file is an ``.npz`` archive of plain arrays (centres, labels, the
+        fitted history, an array ``init``) and JSON text (format version, library
+        version, parameters, inertia, ...), read back by :func:`kmeans.load` with
+        ``allow_pickle=False``. An existing file is replaced, atomically.
+        Parameters that no such file can hold (a callable ``init`` or
+        ``callback``, a Generator ``random_state``) are left out with a warning;
+        the loaded model has their defaults. Pickling works too, but loading a
+        pickle can run code: share the ``.npz``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; used as given (no suffix is added).
+
+        See Also
+        --------
+        kmeans.load : Read the model back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from kmeans import KMeans, load
+        >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [10.0, 2.0], [10.0, 4.0]])
+        >>> km = KMeans(n_clusters=2, random_state=0).fit(X)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> km.save(path)
+        >>> bool(np.array_equal(load(path).cluster_centers_, km.cluster_centers_))
+        True
+        """
+        _save(self, path)
 
     # -- using the fitted model ------------------------------------------------
 
