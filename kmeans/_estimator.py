@@ -28,6 +28,7 @@ from ._validation import (
 __all__ = ["KMeans", "k_means"]
 
 _ALGORITHMS = {"lloyd": kmeans_single_lloyd}
+_HTML_MAX_SIZES = 20  # cluster sizes listed in the notebook repr
 
 
 def _feature_names(X) -> np.ndarray | None:
@@ -430,6 +431,21 @@ class KMeans(BaseEstimator):
         """
         self.fit(X, sample_weight=sample_weight)
         return self._transform(check_array(X, owner=type(self).__name__))
+
+    def _fitted_summary(self) -> list[tuple[str, str]]:
+        if not hasattr(self, "cluster_centers_"):
+            return []
+        sizes = np.bincount(self.labels_, minlength=self.n_clusters)
+        shown = ", ".join(str(size) for size in sizes[:_HTML_MAX_SIZES])
+        if sizes.size > _HTML_MAX_SIZES:
+            shown += f", ... (smallest {sizes.min()}, largest {sizes.max()})"
+        return [
+            ("clusters", str(self.n_clusters)),
+            ("sizes", shown),
+            ("inertia", f"{self.inertia_:.6g}"),
+            ("iterations", str(self.n_iter_)),
+            ("features", str(self.n_features_in_)),
+        ]
 
     # -- saving ----------------------------------------------------------------
 
