@@ -12,10 +12,14 @@ load
     Read a model written by ``KMeans.save`` (safe: no pickle).
 IterationInfo
     What ``KMeans(callback=...)`` receives after each iteration.
+plot
+    Pictures (matplotlib, optional): ``plot.clusters``, ``plot.convergence``,
+    ``plot.choose_k``.
 NotFittedError, InvalidParameterError, ModelFileError, ConvergenceWarning
     What the estimator and ``load`` raise and warn.
 """
 
+from . import plot
 from ._estimator import KMeans, k_means
 from ._exceptions import (
     ConvergenceWarning,
@@ -40,6 +44,7 @@ __all__ = [
     "k_means",
     "kmeans_plusplus",
     "load",
+    "plot",
 ]
 
 
