@@ -151,8 +151,9 @@ def load(path: str | os.PathLike):
         except ModelFileError as exc:
             raise ModelFileError(f"{os.fspath(path)}: {exc}") from exc.__cause__
         except _DAMAGED as exc:
+            # not numpy's text: for a pickle it advises loading it unsafely
             raise ModelFileError(
-                f"{os.fspath(path)}: not a kmeans model file, or a damaged one ({exc})"
+                f"{os.fspath(path)}: not a kmeans model file, or a damaged one"
             ) from exc
 
 

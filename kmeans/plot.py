@@ -72,6 +72,7 @@ def clusters(
     X,
     *,
     labels=None,
+    feature_names=None,
     ax=None,
     max_points: int = 20_000,
     random_state=0,
@@ -92,6 +93,9 @@ def clusters(
         The samples to draw.
     labels : array-like of shape (n_samples,), default=None
         Their labels; None uses ``model.predict(X)``.
+    feature_names : sequence of str, default=None
+        Axis labels for 1-D and 2-D data; None uses ``model.feature_names_in_``
+        if the model has them.
     ax : matplotlib Axes, default=None
         Where to draw; None makes a new figure.
     max_points : int, default=20000
@@ -130,7 +134,9 @@ def clusters(
     shown = np.arange(n_samples)
     if n_samples > max_points:
         shown = np.sort(rng.choice(n_samples, max_points, replace=False))
-    names = getattr(model, "feature_names_in_", None)
+    names = feature_names
+    if names is None:
+        names = getattr(model, "feature_names_in_", None)
     names = [str(n) for n in names] if names is not None else None
 
     if n_features == 2:
