@@ -18,15 +18,22 @@ try:
     HAVE_MATPLOTLIB = True
 except ImportError:
     HAVE_MATPLOTLIB = False
+try:
+    import tqdm  # noqa: F401
+
+    HAVE_TQDM = True
+except ImportError:
+    HAVE_TQDM = False
 
 
-def run(*args, cwd, without_matplotlib=False):
-    """``python -m kmeans ARGS`` in ``cwd``, importing this checkout's kmeans."""
+def run(*args, cwd, without_extras=False):
+    """``python -m kmeans ARGS`` in ``cwd``, importing this checkout's kmeans;
+    ``without_extras`` runs it as if matplotlib and tqdm were not installed."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    if without_matplotlib:  # as if it were not installed
+    if without_extras:
         code = (
-            "import sys; sys.modules['matplotlib'] = None; "
+            "import sys; sys.modules['matplotlib'] = sys.modules['tqdm'] = None; "
             "from kmeans._cli import main; raise SystemExit(main(sys.argv[1:]))"
         )
         command = [sys.executable, "-c", code, *args]
@@ -99,7 +106,7 @@ def test_demo_picture_is_not_overwritten_without_force(tmp_path):
 
 
 def test_demo_without_matplotlib_says_so(tmp_path):
-    result = run("demo", cwd=tmp_path, without_matplotlib=True)
+    result = run("demo", cwd=tmp_path, without_extras=True)
     assert result.returncode == 0, result.stderr
     assert "inertia: 78.8514" in result.stdout
     assert 'picture: none, as matplotlib is not installed (pip install "kmeans[plot]")' in (
@@ -253,8 +260,24 @@ def test_fit_does_not_overwrite_without_force(tmp_path, blobs_csv):
 
 
 def test_fit_plot_without_matplotlib(tmp_path, blobs_csv):
-    result = run("fit", "points.csv", "--plot", cwd=tmp_path, without_matplotlib=True)
+    result = run("fit", "points.csv", "--plot", cwd=tmp_path, without_extras=True)
     assert_error(result, '--plot needs matplotlib: pip install "kmeans[plot]"')
+
+
+def test_fit_and_predict_without_the_extras(tmp_path, blobs_csv):
+    result = run("fit", "points.csv", "-k", "3", "-v", cwd=tmp_path, without_extras=True)
+    assert result.returncode == 0, result.stderr
+    assert "Initialization complete (run 1 of 1)." in result.stdout  # plain progress
+    assert "Iteration 0, inertia" in result.stdout
+    result = run("predict", "points-model.npz", "points.csv", cwd=tmp_path)
+    assert result.returncode == 0 and len(result.stdout.split()) == 120
+
+
+@pytest.mark.skipif(not HAVE_TQDM, reason="the bar needs tqdm")
+def test_fit_verbose_shows_a_progress_bar(tmp_path, blobs_csv):
+    result = run("fit", "points.csv", "-k", "3", "-v", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "KMeans run 1/1" in result.stderr and "1/1" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -323,3 +346,15 @@ def test_predict_errors(tmp_path, blobs_csv):
 
 def test_bench_is_not_available_yet(tmp_path):
     assert_error(run("bench", cwd=tmp_path), "kmeans bench: error: not available yet")
+
+
+def test_import_kmeans_does_not_load_the_extras(tmp_path):
+    code = (
+        "import sys, kmeans; "
+        "print(sorted(m for m in ('matplotlib', 'tqdm') if m in sys.modules))"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert result.stdout.strip() == "[]", result.stderr
