@@ -85,9 +85,14 @@ class RowBlocks:
 
     def map(self, func: Callable[[int, int], object]) -> list:
         """Call ``func(start, stop)`` on every partition; results in partition order."""
-        if self.pool is None or len(self.partitions) == 1:
-            return [func(start, stop) for start, stop in self.partitions]
-        return list(self.pool.map(lambda bounds: func(*bounds), self.partitions))
+        return self.map_indexed(lambda part: func(*self.partitions[part]))
+
+    def map_indexed(self, func: Callable[[int], object]) -> list:
+        """Call ``func(i)`` for every partition index; results in partition order."""
+        indices = range(len(self.partitions))
+        if self.pool is None or len(indices) == 1:
+            return [func(i) for i in indices]
+        return list(self.pool.map(func, indices))
 
 
 @functools.cache

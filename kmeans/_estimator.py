@@ -15,6 +15,7 @@ from ._initialization import INIT_METHODS, check_enough_weighted_samples
 from ._lloyd import kmeans_single_lloyd
 from ._persistence import save as _save
 from ._progress import FitMonitor, IterationInfo, history_arrays
+from ._pruned import kmeans_single_elkan, kmeans_single_hamerly
 from ._validation import (
     check_array,
     check_is_fitted,
@@ -27,7 +28,11 @@ from ._validation import (
 
 __all__ = ["KMeans", "k_means"]
 
-_ALGORITHMS = {"lloyd": kmeans_single_lloyd}
+_ALGORITHMS = {
+    "lloyd": kmeans_single_lloyd,
+    "elkan": kmeans_single_elkan,
+    "hamerly": kmeans_single_hamerly,
+}
 _HTML_MAX_SIZES = 20  # cluster sizes listed in the notebook repr
 
 
@@ -87,8 +92,20 @@ class KMeans(BaseEstimator):
     copy_x : bool, default=True
         Kept for compatibility with scikit-learn. X is never modified nor copied
         whatever its value: the data are centred block by block as they are read.
-    algorithm : {"lloyd"}, default="lloyd"
-        The k-means algorithm.
+    algorithm : {"lloyd", "elkan", "hamerly"}, default="lloyd"
+        How each iteration assigns the samples; all give Lloyd's result:
+
+        - "lloyd": every distance, every iteration.
+        - "hamerly": keeps for each sample an upper bound on the distance to its
+          centre and a lower bound on the distance to any other, loosened as the
+          centres move; only samples whose bounds fail are reassigned. Memory: two
+          floats per sample.
+        - "elkan": one lower bound per sample and centre (n_samples x n_clusters
+          floats): prunes more when clusters are many and far apart.
+
+        From the same initial centres the pruned algorithms reach the same labels,
+        centres and ``n_iter_`` as "lloyd" in float64. In float32 a sample
+        equidistant from two centres to within rounding may go either way.
     callback : callable or None, default=None
         Called after each iteration as ``callback(info)`` with an
         :class:`~kmeans.IterationInfo` (run, iteration, inertia, centre shift and

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import RowBlocks, assign_block, centred_centers, scratch, shifted_block
+from ._common import RowBlocks, scratch, shifted_block
 
 
 @dataclass
@@ -23,53 +23,118 @@ class LloydRun:
     stop_reason: str
 
 
-def _accumulate(sums_flat, Xs, labels, weights, feature_offsets):
-    # The flat 1-D form of np.add.at: 3-5x faster than add.at(sums, labels, Xs)
-    # (shared/reference/measurements.md).
-    values = Xs if weights is None else np.multiply(Xs, weights[:, None], out=Xs)
-    index = labels[:, None] * Xs.shape[1] + feature_offsets
+def _scatter_add(sums_flat, rows, labels, width):
+    # The flat 1-D form of np.add.at: 3-5x faster than add.at(sums, labels, rows)
+    # (shared/reference/measurements.md). Values are cast first: add.at's own
+    # float32 -> float64 casting path is 40x slower (measured, NumPy 2.4).
+    index = labels[:, None] * width + np.arange(width)
+    values = rows.astype(sums_flat.dtype, copy=False)
     np.add.at(sums_flat, index.ravel(), values.ravel())
 
 
-def lloyd_pass(X, shift, sample_weight, centers, labels, blocks: RowBlocks):
+def new_partition_sums(blocks: RowBlocks, n_clusters: int, n_features: int) -> list:
+    """Empty per-partition cluster sums for :func:`lloyd_pass`.
+
+    Row ``j`` holds the weighted sum of the shifted rows labelled ``j`` and, in its
+    last column, their total weight; in float64 whatever the data's dtype.
+    """
+    return [np.zeros((n_clusters, n_features + 1)) for _ in blocks.partitions]
+
+
+def lloyd_pass(
+    X,
+    shift,
+    sample_weight,
+    centers,
+    labels,
+    blocks: RowBlocks,
+    *,
+    partition_sums: list | None = None,
+    with_inertia: bool = True,
+):
     """Assign every row to its nearest centre and sum the rows per cluster.
 
-    ``labels`` is updated in place. Returns the weighted sums of the shifted rows
-    per cluster, the total weight per cluster, the inertia with respect to
-    ``centers`` and the number of rows whose label changed.
+    ``labels`` is updated in place (-1 means "not assigned yet"). With
+    ``partition_sums`` (from :func:`new_partition_sums`, kept between passes and
+    consistent with ``labels``) only the rows whose label changed are added to their
+    new cluster and taken from their old one: after the first iterations few rows
+    move, so the update costs almost nothing. Without it the sums are computed from
+    scratch. Partitions are fixed, so either way the result does not depend on the
+    number of threads.
+
+    Returns the weighted sums of the shifted rows per cluster, the total weight per
+    cluster (float64), the inertia with respect to ``centers`` (None unless
+    ``with_inertia``) and the number of rows whose label changed.
     """
     n_features = X.shape[1]
     n_clusters = centers.shape[0]
-    _, neg2_t, centers_sq = centred_centers(centers, 0)
-    feature_offsets = np.arange(n_features)
+    width = n_features + 1
+    # [x - shift, 1] @ [-2 C^T; ||c||^2] = ||c||^2 - 2 x.c: one product, no extra pass
+    coef = np.empty((width, n_clusters), X.dtype)
+    coef[:n_features] = -2 * centers.T
+    coef[n_features] = np.einsum("ij,ij->i", centers, centers)
+    stateless = partition_sums is None
+    if stateless:
+        partition_sums = [None] * len(blocks.partitions)
 
-    def run(start: int, stop: int):
-        Xs = scratch(blocks, n_features, X.dtype)
+    def run(part: int):
+        start, stop = blocks.partitions[part]
+        sums = partition_sums[part]
+        if sums is None:
+            sums = np.zeros((n_clusters, width))
+        flat = sums.ravel()
+        augmented = scratch(blocks, width, X.dtype)
         dots = scratch(blocks, n_clusters, X.dtype)
-        sums = np.zeros(n_clusters * n_features, X.dtype)
-        weight_sums = np.zeros(n_clusters)
         inertia = 0.0
         n_changed = 0
         for lo, hi in blocks.blocks(start, stop):
-            xs = shifted_block(X, lo, hi, shift, Xs)
-            block_labels, min_sq = assign_block(xs, neg2_t, centers_sq, dots[: hi - lo])
+            xa = augmented[: hi - lo]
+            shifted_block(X, lo, hi, shift, xa[:, :n_features])
+            xa[:, n_features] = 1
+            block_dots = np.matmul(xa, coef, out=dots[: hi - lo])
+            new = block_dots.argmin(axis=1)
             w = None if sample_weight is None else sample_weight[lo:hi]
-            inertia += float(min_sq.sum() if w is None else min_sq @ w)
-            n_changed += int(np.count_nonzero(labels[lo:hi] != block_labels))
-            labels[lo:hi] = block_labels
-            _accumulate(sums, xs, block_labels, w, feature_offsets)
-            weight_sums += np.bincount(block_labels, weights=w, minlength=n_clusters)
-        return sums, weight_sums, inertia, n_changed
+            if with_inertia:
+                xs = xa[:, :n_features]
+                min_sq = block_dots[np.arange(hi - lo), new]
+                min_sq += np.einsum("ij,ij->i", xs, xs)
+                np.maximum(min_sq, 0, out=min_sq)
+                inertia += float(min_sq.sum() if w is None else min_sq @ w)
+            old = labels[lo:hi]
+            moved = np.flatnonzero(old != new)
+            n_changed += moved.size
+            if w is not None:
+                xa *= w[:, None]  # the ones column becomes the weights
+            if stateless:
+                _scatter_add(flat, xa, new, width)
+                labels[lo:hi] = new
+                continue
+            if moved.size == 0:
+                continue
+            if moved.size == hi - lo:
+                rows, new_moved, old_moved = xa, new, old.astype(np.intp)
+            else:
+                rows, new_moved, old_moved = (
+                    xa[moved],
+                    new[moved],
+                    old[moved].astype(np.intp),
+                )
+            _scatter_add(flat, rows, new_moved, width)
+            was_assigned = old_moved >= 0
+            if was_assigned.any():
+                _scatter_add(flat, -rows[was_assigned], old_moved[was_assigned], width)
+            labels[lo:hi] = new
+        return sums, inertia, n_changed
 
-    parts = blocks.map(run)
-    sums = parts[0][0]
-    weight_sums = parts[0][1]
-    for part in parts[1:]:
-        sums += part[0]
-        weight_sums += part[1]
-    inertia = sum(part[2] for part in parts)
-    n_changed = sum(part[3] for part in parts)
-    return sums.reshape(n_clusters, n_features), weight_sums, inertia, n_changed
+    parts = blocks.map_indexed(run)
+    for part, (sums, _, _) in enumerate(parts):
+        partition_sums[part] = sums
+    total = parts[0][0].copy()
+    for sums, _, _ in parts[1:]:
+        total += sums
+    inertia = sum(p[1] for p in parts) if with_inertia else None
+    n_changed = sum(p[2] for p in parts)
+    return total[:, :n_features], total[:, n_features], inertia, n_changed
 
 
 def _farthest_rows(X, shift, sample_weight, centers, labels, n_rows, blocks: RowBlocks):
@@ -151,10 +216,19 @@ def kmeans_single_lloyd(
     centers = centers_init
     blocks = RowBlocks(n_samples, centers.shape[0], n_features, X.itemsize, pool)
     labels = np.full(n_samples, -1, dtype=np.int32)
+    partition_sums = new_partition_sums(blocks, centers.shape[0], n_features)
     stop_reason = f"reached max_iter={max_iter}"
     for iteration in range(max_iter):
         sums, weight_sums, inertia, n_changed = lloyd_pass(
-            X, shift, sample_weight, centers, labels, blocks
+            X,
+            shift,
+            sample_weight,
+            centers,
+            labels,
+            blocks,
+            partition_sums=partition_sums,
+            # only when someone listens: on 2-D data it costs most of an iteration
+            with_inertia=callback is not None,
         )
         new_centers = update_centers(
             X, shift, sample_weight, centers, labels, sums, weight_sums, blocks

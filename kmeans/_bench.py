@@ -1,0 +1,450 @@
+"""Side-by-side comparison of k-means implementations (``kmeans bench``).
+
+Every method gets the same data, the same initial centres, the same iteration
+budget and the same stopping rule; the final inertia of each is recomputed here,
+in float64, from the centres it returned. Each (workload, method) pair runs in a
+fresh subprocess, so that peak memory is measured on its own and one library's
+idle threads cannot slow the next. Peers that are not installed are skipped with
+a note. Results go to JSON and, with matplotlib, to a PNG chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+# name: (n_samples, n_features, n_clusters, dtype, clustered)
+WORKLOADS = {
+    "W1": (1_000_000, 2, 8, "float64", False),
+    "W2": (500_000, 32, 100, "float64", False),
+    "W3": (100_000, 64, 256, "float64", False),
+    "W4": (20_000, 784, 10, "float64", False),
+    "W5": (500_000, 32, 100, "float32", False),
+    "B1": (1_000_000, 2, 8, "float64", True),
+    "B2": (500_000, 32, 100, "float64", True),
+    "B3": (100_000, 64, 256, "float64", True),
+}
+PER_ITERATION = ["W1", "W2", "W3", "W4", "W5"]
+TO_CONVERGENCE = ["B1", "B2", "B3"]
+SCALING_SIZES = [10**4, 10**5, 10**6, 10**7]
+SCALING_SHAPE = (32, 64, "float32")  # n_features, n_clusters, dtype
+
+# method: python module it needs
+METHODS = {
+    "kmeans": "kmeans",
+    "sklearn-lloyd": "sklearn",
+    "sklearn-elkan": "sklearn",
+    "faiss": "faiss",
+    "scipy-kmeans2": "scipy",
+}
+
+
+@dataclass
+class Workload:
+    n_samples: int
+    n_features: int
+    n_clusters: int
+    dtype: str
+    clustered: bool
+
+    def data(self, seed: int = 0):
+        """The data and k initial centres (k-means++ of this package, seed 0)."""
+        rng = np.random.default_rng(seed)
+        shape = (self.n_samples, self.n_features)
+        if self.clustered:
+            centers = rng.uniform(-10, 10, size=(self.n_clusters, self.n_features))
+            X = np.empty(shape, self.dtype)
+            step = 1 << 16  # in slices, so that no float64 temporary of n rows exists
+            for lo in range(0, self.n_samples, step):
+                hi = min(lo + step, self.n_samples)
+                rows = centers[rng.integers(self.n_clusters, size=hi - lo)]
+                X[lo:hi] = rows + rng.standard_normal((hi - lo, self.n_features))
+        else:
+            X = rng.standard_normal(shape, dtype=np.dtype(self.dtype))
+        init = X[rng.choice(self.n_samples, self.n_clusters, replace=False)].copy()
+        return X, init
+
+
+def available(method: str) -> bool:
+    return importlib.util.find_spec(METHODS[method]) is not None
+
+
+# -- running one method (inside the worker subprocess) ---------------------------
+
+
+def _fit(method: str, X, init, max_iter: int, tol: float):
+    """Run ``method`` from ``init``; return (centres, iterations or None)."""
+    k = init.shape[0]
+    if method == "kmeans":
+        from kmeans import KMeans
+
+        km = KMeans(k, init=init, max_iter=max_iter, tol=tol).fit(X)
+        return km.cluster_centers_, km.n_iter_
+    if method.startswith("sklearn"):
+        from sklearn.cluster import KMeans as SKMeans
+
+        algorithm = method.split("-")[1]
+        km = SKMeans(
+            k, init=init, n_init=1, max_iter=max_iter, tol=tol, algorithm=algorithm
+        )
+        km.fit(X)
+        return km.cluster_centers_, km.n_iter_
+    if method == "faiss":
+        import faiss
+
+        # All points (no subsampling), exactly max_iter iterations; float32 only.
+        km = faiss.Kmeans(
+            X.shape[1], k, niter=max_iter, max_points_per_centroid=X.shape[0], seed=0
+        )
+        km.train(
+            np.ascontiguousarray(X, np.float32), init_centroids=init.astype(np.float32)
+        )
+        return km.centroids, None
+    if method == "scipy-kmeans2":
+        import warnings
+
+        from scipy.cluster.vq import kmeans2
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its empty-cluster warning
+            centers, _ = kmeans2(X, init, iter=max_iter, minit="matrix", missing="warn")
+        return centers, None
+    raise ValueError(f"unknown method {method!r}")
+
+
+def _inertia(X, centers) -> float:
+    from kmeans._common import labels_inertia, thread_pool
+
+    with thread_pool() as pool:
+        return labels_inertia(X.astype(np.float64), centers.astype(np.float64), None, pool)[
+            1
+        ]
+
+
+def _timed(func, repeat: int):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), result
+
+
+def _peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _init_time(method: str, X, k: int, repeat: int):
+    """Seconds of k-means++ seeding, or None where the method has none."""
+    if method.startswith("kmeans"):
+        from kmeans import kmeans_plusplus
+
+        return _timed(lambda: kmeans_plusplus(X, k, random_state=0), repeat)[0]
+    if method.startswith("sklearn"):
+        from sklearn.cluster import kmeans_plusplus as sk_plusplus
+
+        return _timed(lambda: sk_plusplus(X, k, random_state=0), repeat)[0]
+    return None  # faiss has no k-means++; scipy's '++' is not comparable in cost
+
+
+def worker(args) -> dict:
+    """Measure one method on one workload; runs in its own process."""
+    workload = Workload(*args.shape)
+    X, init = workload.data()
+    baseline = _peak_rss_bytes()
+    out = {"method": args.method, "n_samples": workload.n_samples}
+    if args.mode == "iteration":
+        # (T(m + 1) - T(1)) / m cancels validation, seeding and final-pass costs
+        m = args.iterations
+        t_long, (centers, n_iter) = _timed(
+            lambda: _fit(args.method, X, init, m + 1, 0.0), args.repeat
+        )
+        t_one, _ = _timed(lambda: _fit(args.method, X, init, 1, 0.0), args.repeat)
+        done = (n_iter if n_iter is not None else m + 1) - 1
+        out["seconds_per_iteration"] = (t_long - t_one) / max(done, 1)
+        out["iterations"] = done + 1
+    else:
+        budget = args.iterations
+        seconds, (centers, n_iter) = _timed(
+            lambda: _fit(args.method, X, init, budget, args.tol), args.repeat
+        )
+        out["seconds_to_convergence"] = seconds
+        out["iterations"] = n_iter if n_iter is not None else budget
+        out["init_seconds"] = _init_time(args.method, X, workload.n_clusters, args.repeat)
+    out["inertia"] = _inertia(X, centers)
+    out["peak_extra_bytes"] = max(_peak_rss_bytes() - baseline, 0)
+    out["data_bytes"] = X.nbytes
+    return out
+
+
+# -- the driver ------------------------------------------------------------------
+
+
+def _run_worker(method, shape, mode, iterations, tol, repeat, timeout) -> dict:
+    command = [
+        sys.executable, "-m", "kmeans._bench", "--worker", method, mode,
+        ",".join(map(str, shape)), str(iterations), repr(tol), str(repeat),
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"method": method, "error": f"timed out after {timeout} s"}
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"method": method, "error": last}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _shrink(shape, factor):
+    n, d, k, dtype, clustered = shape
+    return (max(n // factor, 20 * k), d, k, dtype, clustered)
+
+
+def run(
+    methods,
+    *,
+    quick=False,
+    repeat=3,
+    iterations=10,
+    scaling=True,
+    timeout=1800,
+    log=print,
+    shrink=None,
+):
+    """Run the comparison and return the results as a dict (see ``main``).
+
+    ``shrink`` divides every workload's n_samples (``quick`` means 20).
+    """
+    factor = shrink or (20 if quick else 1)
+    skipped = {m: f"{METHODS[m]} is not installed" for m in methods if not available(m)}
+    methods = [m for m in methods if m not in skipped]
+    for method, why in skipped.items():
+        log(f"skipping {method}: {why}")
+    results = {
+        "machine": _machine(),
+        "quick": quick,
+        "repeat": repeat,
+        "skipped": skipped,
+        "per_iteration": {},
+        "to_convergence": {},
+        "scaling": {},
+    }
+    for name in PER_ITERATION:
+        shape = _shrink(WORKLOADS[name], factor)
+        rows = results["per_iteration"][name] = {"shape": shape, "methods": {}}
+        for method in methods:
+            row = _run_worker(method, shape, "iteration", iterations, 0.0, repeat, timeout)
+            rows["methods"][method] = row
+            log(_describe(name, row))
+    for name in TO_CONVERGENCE:
+        shape = _shrink(WORKLOADS[name], factor)
+        rows = results["to_convergence"][name] = {"shape": shape, "methods": {}}
+        # scikit-learn's own stopping rule; methods without one (faiss, scipy) get the
+        # number of iterations scikit-learn's Lloyd needed, so the budgets are equal
+        budget = 300
+        for method in sorted(methods, key=lambda m: m != "sklearn-lloyd"):
+            fixed = (
+                method in ("faiss", "scipy-kmeans2") and "sklearn-lloyd" in rows["methods"]
+            )
+            its = (
+                rows["methods"]["sklearn-lloyd"].get("iterations", budget)
+                if fixed
+                else budget
+            )
+            row = _run_worker(method, shape, "converge", its, 1e-4, repeat, timeout)
+            rows["methods"][method] = row
+            log(_describe(name, row))
+    if scaling:
+        d, k, dtype = SCALING_SHAPE
+        sizes = [n for n in SCALING_SIZES if n <= (10**5 if quick else 10**7)]
+        for method in [m for m in ("kmeans", "sklearn-lloyd", "faiss") if m in methods]:
+            for n in sizes:
+                row = _run_worker(
+                    method, (n, d, k, dtype, False), "iteration", 5, 0.0, repeat, timeout
+                )
+                results["scaling"].setdefault(method, {})[str(n)] = row
+                log(_describe(f"n={n}", row))
+    _add_ratios(results)
+    return results
+
+
+def _describe(name, row) -> str:
+    if "error" in row:
+        return f"{name:>8} {row['method']:>14}: {row['error']}"
+    seconds = row.get("seconds_per_iteration", row.get("seconds_to_convergence"))
+    what = "per iteration" if "seconds_per_iteration" in row else "to convergence"
+    return (
+        f"{name:>8} {row['method']:>14}: {seconds * 1e3:9.1f} ms {what}, "
+        f"{row['iterations']} it, inertia {row['inertia']:.6g}, "
+        f"+{row['peak_extra_bytes'] / 2**20:.0f} MiB"
+    )
+
+
+def _add_ratios(results):
+    for section, key in (
+        ("per_iteration", "seconds_per_iteration"),
+        ("to_convergence", "seconds_to_convergence"),
+    ):
+        for rows in results[section].values():
+            reference = rows["methods"].get("sklearn-lloyd", {}).get(key)
+            for row in rows["methods"].values():
+                if reference and key in row:
+                    row["ratio_to_sklearn_lloyd"] = row[key] / reference
+
+
+def _machine() -> dict:
+    import os
+
+    from kmeans._common import effective_n_threads
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "threads": effective_n_threads(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+
+
+def markdown_table(results) -> str:
+    """The per-iteration and to-convergence results as Markdown tables."""
+    lines = []
+    for section, key, title in (
+        ("per_iteration", "seconds_per_iteration", "ms per Lloyd iteration"),
+        ("to_convergence", "seconds_to_convergence", "seconds to convergence"),
+    ):
+        groups = results[section]
+        if not groups:
+            continue
+        methods = sorted({m for rows in groups.values() for m in rows["methods"]})
+        lines.append(f"| workload ({title}) | " + " | ".join(methods) + " |")
+        lines.append("|---" * (len(methods) + 1) + "|")
+        scale = 1e3 if section == "per_iteration" else 1.0
+        for name, rows in groups.items():
+            n, d, k, dtype, _ = rows["shape"]
+            cells = []
+            for method in methods:
+                row = rows["methods"].get(method, {})
+                if key not in row:
+                    cells.append("n/a")
+                    continue
+                cell = f"{row[key] * scale:.3g}"
+                if "ratio_to_sklearn_lloyd" in row:
+                    cell += f" ({row['ratio_to_sklearn_lloyd']:.2f}x)"
+                cells.append(cell)
+            lines.append(f"| {name} {n}x{d} k={k} {dtype} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def chart(results, path) -> bool:
+    """Write a PNG: per-iteration ratios to scikit-learn, and cost against n."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    groups = results["per_iteration"]
+    methods = sorted({m for rows in groups.values() for m in rows["methods"]})
+    colors = {m: f"C{i}" for i, m in enumerate(sorted(METHODS))}
+    width = 0.8 / max(len(methods), 1)
+    for i, method in enumerate(methods):
+        ratios = [
+            rows["methods"].get(method, {}).get("ratio_to_sklearn_lloyd", np.nan)
+            for rows in groups.values()
+        ]
+        left.bar(
+            np.arange(len(groups)) + i * width,
+            ratios,
+            width,
+            label=method,
+            color=colors[method],
+        )
+    left.axhline(1.0, color="black", linewidth=0.8)
+    left.set_xticks(np.arange(len(groups)) + width * (len(methods) - 1) / 2, list(groups))
+    left.set_yscale("log")
+    left.set_ylabel("time per iteration / scikit-learn lloyd")
+    left.set_title("One Lloyd iteration, same data and initial centres")
+    left.legend(fontsize=8)
+    for method, rows in results["scaling"].items():
+        sizes = sorted(int(n) for n in rows if "seconds_per_iteration" in rows[n])
+        seconds = [rows[str(n)]["seconds_per_iteration"] for n in sizes]
+        right.loglog(sizes, seconds, marker="o", label=method, color=colors[method])
+    d, k, dtype = SCALING_SHAPE
+    right.set_xlabel("n_samples")
+    right.set_ylabel("seconds per iteration")
+    right.set_title(f"Cost against n ({dtype}, d={d}, k={k})")
+    if results["scaling"]:
+        right.legend(fontsize=8)
+    machine = results["machine"]
+    fig.suptitle(
+        f"{machine['processor']}, {machine['cpus']} CPUs, numpy {machine['numpy']}"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kmeans bench", description="Compare k-means implementations side by side."
+    )
+    parser.add_argument("--quick", action="store_true", help="sizes / 20, for a smoke run")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated")
+    parser.add_argument("--repeat", type=int, default=3, help="median of this many runs")
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("-o", "--output", default="bench", help="prefix of .json and .png")
+    args = parser.parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        parser.error(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
+    results = run(
+        methods,
+        quick=args.quick,
+        repeat=args.repeat,
+        iterations=args.iterations,
+        scaling=not args.no_scaling,
+        log=lambda line: print(line, flush=True),
+    )
+    with open(f"{args.output}.json", "w") as f:
+        json.dump(results, f, indent=2)
+    print()
+    print(markdown_table(results))
+    drew = chart(results, f"{args.output}.png")
+    print(f"wrote {args.output}.json" + (f" and {args.output}.png" if drew else ""))
+    if not drew:
+        print("(no chart: matplotlib is not installed)")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        method, mode, shape, iterations, tol, repeat = sys.argv[2:8]
+        n, d, k, dtype, clustered = shape.split(",")
+        ns = argparse.Namespace(
+            method=method,
+            mode=mode,
+            shape=(int(n), int(d), int(k), dtype, clustered == "True"),
+            iterations=int(iterations),
+            tol=float(tol),
+            repeat=int(repeat),
+        )
+        print(json.dumps(worker(ns)))
+    else:
+        raise SystemExit(main())

@@ -1,0 +1,224 @@
+"""Bound-pruned Lloyd iterations: Hamerly's and Elkan's algorithms, vectorised.
+
+Each row keeps an upper bound on the distance to its own centre and lower bounds
+on the distances to the others (Hamerly: one bound for all others; Elkan: one per
+centre). When the centres move the bounds are loosened by the distances moved; a
+row whose bounds still prove its label is skipped, and only the others are
+gathered, tightened and, if need be, reassigned with the same product as
+:func:`kmeans._lloyd.lloyd_pass`.
+
+The results are Lloyd's: a row is skipped only when its bounds prove its label
+with a margin larger than the rounding error of the expanded distance, so every
+decision that Lloyd's argmin could take either way is recomputed as Lloyd computes
+it; moved rows update the per-partition sums in the same order as in Lloyd. From
+the same initial centres both reach the same labels, centres and n_iter_.
+Prior validation is assumed; centres are in the shifted frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import RowBlocks
+from ._lloyd import LloydRun, _scatter_add, new_partition_sums, update_centers
+
+
+def _pairwise_half_distances(centers: np.ndarray, margin_sq: float) -> np.ndarray:
+    """Half the distance between every two centres, rounded down by the margin."""
+    sq = np.einsum("ij,ij->i", centers, centers)
+    between = sq[:, None] + sq[None, :] - 2 * (centers @ centers.T)
+    np.maximum(between - margin_sq, 0, out=between)
+    half = 0.5 * np.sqrt(between)
+    np.fill_diagonal(half, np.inf)
+    return half
+
+
+def _rounding_margin(n_features: int, dtype, largest_sq: float) -> float:
+    """Twice a bound on the rounding error of ||c||^2 - 2 x.c for these magnitudes."""
+    # (d + 10) eps covers the dot product, the norms and the bound updates of up to
+    # thousands of iterations; the factor 4 is safety, it costs little pruning.
+    return 4.0 * (n_features + 10) * float(np.finfo(dtype).eps) * largest_sq
+
+
+class _BoundedAssigner:
+    """Per-row bounds and the assignment step that uses them."""
+
+    def __init__(self, X, shift, sample_weight, n_clusters, blocks, per_center):
+        n_samples, n_features = X.shape
+        self.X, self.shift, self.sample_weight = X, shift, sample_weight
+        self.blocks = blocks
+        self.n_features = n_features
+        self.labels = np.full(n_samples, -1, dtype=np.int32)
+        self.upper = np.full(n_samples, np.inf, dtype=X.dtype)
+        shape = (n_samples, n_clusters) if per_center else (n_samples,)
+        self.lower = np.zeros(shape, dtype=X.dtype)
+        self.per_center = per_center
+        self.partition_sums = new_partition_sums(blocks, n_clusters, n_features)
+        self.largest_row_sq = 0.0
+
+    def assign(self, centers) -> int:
+        """One assignment step; updates labels, bounds and sums. Returns moves."""
+        X, shift, blocks = self.X, self.shift, self.blocks
+        n_clusters = centers.shape[0]
+        n_features = self.n_features
+        width = n_features + 1
+        coef = np.empty((width, n_clusters), X.dtype)
+        coef[:n_features] = -2 * centers.T
+        coef[n_features] = np.einsum("ij,ij->i", centers, centers)
+        largest_sq = self.largest_row_sq + float(coef[n_features].max())
+        margin = _rounding_margin(n_features, X.dtype, largest_sq)
+        half = _pairwise_half_distances(centers, margin)
+        nearest_half = half.min(axis=1) if n_clusters > 1 else np.full(1, np.inf)
+
+        def run(part: int):
+            start, stop = blocks.partitions[part]
+            flat = self.partition_sums[part].ravel()
+            n_moved = 0
+            largest = 0.0
+            for lo, hi in blocks.blocks(start, stop):
+                label = self.labels[lo:hi]
+                upper = self.upper[lo:hi]
+                lower = self.lower[lo:hi]
+                if self.per_center:
+                    # centre j is ruled out when u <= l_j or u <= |c_a - c_j| / 2
+                    # (half[a, a] is inf, so the own centre never keeps the row)
+                    bound = np.maximum(lower, half[label]).min(axis=1)
+                else:
+                    bound = np.maximum(lower, nearest_half[label])
+                need = np.flatnonzero(upper * upper + margin >= bound * bound)
+                if need.size == 0:
+                    continue
+                xs = X[lo + need] - shift
+                assigned = label[need] >= 0
+                if assigned.all():
+                    # tighten the upper bound to the exact distance first
+                    diff = xs - centers[label[need]]
+                    exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+                    upper[need] = exact
+                    still = exact * exact + margin >= bound[need] ** 2
+                    need, xs = need[still], xs[still]
+                    if need.size == 0:
+                        continue
+                row_sq = np.einsum("ij,ij->i", xs, xs)
+                largest = max(largest, float(row_sq.max()))
+                xa = np.empty((need.size, width), X.dtype)
+                xa[:, :n_features] = xs
+                xa[:, n_features] = 1
+                dots = xa @ coef
+                new = dots.argmin(axis=1)
+                rows = np.arange(need.size)
+                nearest = dots[rows, new] + row_sq
+                upper[need] = np.sqrt(np.maximum(nearest, 0))
+                if self.per_center:
+                    dots += row_sq[:, None]
+                    lower[need] = np.sqrt(np.maximum(dots, 0))
+                elif n_clusters > 1:
+                    dots[rows, new] = np.inf
+                    second = dots.min(axis=1) + row_sq
+                    lower[need] = np.sqrt(np.maximum(second, 0))
+                else:
+                    lower[need] = np.inf
+                old = label[need]
+                moved = np.flatnonzero(old != new)
+                if moved.size == 0:
+                    continue
+                n_moved += moved.size
+                if self.sample_weight is not None:
+                    xa *= self.sample_weight[lo + need][:, None]
+                moved_rows = xa if moved.size == need.size else xa[moved]
+                old_moved = old[moved].astype(np.intp)
+                _scatter_add(flat, moved_rows, new[moved], width)
+                was_assigned = old_moved >= 0
+                if was_assigned.any():
+                    _scatter_add(
+                        flat, -moved_rows[was_assigned], old_moved[was_assigned], width
+                    )
+                label[need[moved]] = new[moved]
+            return n_moved, largest
+
+        parts = blocks.map_indexed(run)
+        self.largest_row_sq = max(self.largest_row_sq, max(p[1] for p in parts))
+        return sum(p[0] for p in parts)
+
+    def sums(self):
+        total = self.partition_sums[0].copy()
+        for sums in self.partition_sums[1:]:
+            total += sums
+        return total[:, : self.n_features], total[:, self.n_features]
+
+    def loosen(self, shifts: np.ndarray) -> None:
+        """Loosen the bounds after the centres moved by ``shifts`` (distances)."""
+        blocks = self.blocks
+        if self.per_center:
+            lower_shift = shifts.astype(self.X.dtype)
+        else:
+            order = np.argsort(shifts)[::-1]
+            largest = shifts[order[0]]
+            second = shifts[order[1]] if shifts.size > 1 else 0.0
+
+        def run(part: int):
+            start, stop = blocks.partitions[part]
+            for lo, hi in blocks.blocks(start, stop):
+                label = self.labels[lo:hi]
+                self.upper[lo:hi] += shifts[label]
+                lower = self.lower[lo:hi]
+                if self.per_center:
+                    lower -= lower_shift
+                else:
+                    lower -= np.where(label == order[0], second, largest)
+                np.maximum(lower, 0, out=lower)
+
+        blocks.map_indexed(run)
+
+
+def _kmeans_single_pruned(
+    X, shift, sample_weight, centers_init, *, max_iter, tol, pool, per_center, callback=None
+) -> LloydRun:
+    n_samples, n_features = X.shape
+    centers = centers_init
+    n_clusters = centers.shape[0]
+    blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)
+    state = _BoundedAssigner(X, shift, sample_weight, n_clusters, blocks, per_center)
+    stop_reason = f"reached max_iter={max_iter}"
+    for iteration in range(max_iter):
+        n_changed = state.assign(centers)
+        sums, weight_sums = state.sums()
+        new_centers = update_centers(
+            X, shift, sample_weight, centers, state.labels, sums, weight_sums, blocks
+        )
+        moved = np.sqrt(np.einsum("ij,ij->i", new_centers - centers, new_centers - centers))
+        center_shift = float((moved**2).sum())
+        centers = new_centers
+        # the bounds spare most distances, so the inertia is not known: NaN
+        if callback is not None and callback(
+            iteration=iteration,
+            inertia=float("nan"),
+            center_shift=center_shift,
+            n_reassigned=n_changed,
+        ):
+            stop_reason = "stopped by the callback"
+            break
+        if n_changed == 0:
+            stop_reason = "converged: no label changed"
+            break
+        if center_shift <= tol:
+            stop_reason = (
+                f"converged: centre shift {center_shift:.3g} within tolerance {tol:.3g}"
+            )
+            break
+        state.loosen(moved)
+    return LloydRun(centers, iteration + 1, stop_reason)
+
+
+def kmeans_single_hamerly(X, shift, sample_weight, centers_init, **params) -> LloydRun:
+    """One run of Hamerly's algorithm (one lower bound per row); Lloyd's result."""
+    return _kmeans_single_pruned(
+        X, shift, sample_weight, centers_init, per_center=False, **params
+    )
+
+
+def kmeans_single_elkan(X, shift, sample_weight, centers_init, **params) -> LloydRun:
+    """One run of Elkan's algorithm (a lower bound per row and centre); Lloyd's result."""
+    return _kmeans_single_pruned(
+        X, shift, sample_weight, centers_init, per_center=True, **params
+    )

@@ -1,0 +1,44 @@
+"""The comparison harness, on tiny workloads: every number is there and the
+inertia is recomputed the same way for every method."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kmeans._bench import Workload, chart, markdown_table, run
+
+
+def test_workload_data_is_reproducible():
+    a = Workload(1000, 3, 4, "float32", True).data()
+    b = Workload(1000, 3, 4, "float32", True).data()
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[0].dtype == np.float32 and a[1].shape == (4, 3)
+
+
+def test_harness_smoke(tmp_path):
+    results = run(
+        ["kmeans", "scipy-kmeans2"],
+        repeat=1,
+        iterations=2,
+        scaling=False,
+        shrink=2000,
+        log=lambda line: None,
+    )
+    json.dumps(results)  # serialisable
+    for section, key in (
+        ("per_iteration", "seconds_per_iteration"),
+        ("to_convergence", "seconds_to_convergence"),
+    ):
+        for rows in results[section].values():
+            ours = rows["methods"]["kmeans"]
+            assert ours[key] >= 0 and ours["inertia"] > 0 and ours["peak_extra_bytes"] >= 0
+    for rows in results["per_iteration"].values():
+        # same init, same three iterations: SciPy's Lloyd reaches the same inertia
+        theirs = rows["methods"]["scipy-kmeans2"]["inertia"]
+        assert theirs == pytest.approx(rows["methods"]["kmeans"]["inertia"], rel=1e-6)
+    table = markdown_table(results)
+    assert "| W1 " in table and "kmeans" in table
+    pytest.importorskip("matplotlib")
+    assert chart(results, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").stat().st_size > 10_000

@@ -1,0 +1,84 @@
+"""Hamerly's and Elkan's algorithms give Lloyd's results from the same init."""
+
+import numpy as np
+import pytest
+from conftest import make_blobs
+
+from kmeans import KMeans
+
+PRUNED = ["hamerly", "elkan"]
+
+
+def _problems():
+    yield "blobs", make_blobs(6000, 2, 8, seed=1)[0], 8
+    yield "overlapping", make_blobs(6000, 16, 40, seed=2, spread=4.0)[0], 40
+    yield "wide", make_blobs(2000, 64, 60, seed=3, spread=6.0)[0], 60
+    yield "far", 1e5 + make_blobs(4000, 3, 6, seed=4)[0], 6
+    yield "uniform", np.random.default_rng(5).uniform(size=(5000, 3)), 12
+
+
+PROBLEMS = list(_problems())
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("name", "X", "k"), PROBLEMS, ids=[p[0] for p in PROBLEMS])
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_float64_identical_to_lloyd(algorithm, name, X, k, weighted):
+    rng = np.random.default_rng(0)
+    weight = rng.uniform(0.2, 2.0, len(X)) if weighted else None
+    init = X[rng.choice(len(X), k, replace=False)]
+    lloyd = KMeans(k, init=init, tol=0).fit(X, sample_weight=weight)
+    pruned = KMeans(k, init=init, tol=0, algorithm=algorithm).fit(X, sample_weight=weight)
+    np.testing.assert_array_equal(pruned.labels_, lloyd.labels_)
+    np.testing.assert_array_equal(pruned.cluster_centers_, lloyd.cluster_centers_)
+    assert pruned.n_iter_ == lloyd.n_iter_
+    assert pruned.inertia_ == lloyd.inertia_
+
+
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_float32_same_clustering_as_lloyd(algorithm):
+    # float32 products round differently with the number of rows multiplied, so a
+    # point equidistant from two centres to within rounding may go either way
+    # (and n_iter_ move by one); the clustering itself is Lloyd's
+    X, _ = make_blobs(8000, 8, 20, seed=6, spread=2.0, dtype=np.float32)
+    init = X[:20]
+    lloyd = KMeans(20, init=init, tol=0).fit(X)
+    pruned = KMeans(20, init=init, tol=0, algorithm=algorithm).fit(X)
+    assert np.mean(pruned.labels_ != lloyd.labels_) <= 1e-3
+    np.testing.assert_allclose(pruned.cluster_centers_, lloyd.cluster_centers_, atol=1e-4)
+    assert abs(pruned.n_iter_ - lloyd.n_iter_) <= 2
+    assert pruned.inertia_ == pytest.approx(lloyd.inertia_, rel=1e-5)
+
+
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_tol_max_iter_and_empty_clusters_like_lloyd(algorithm):
+    X, _ = make_blobs(3000, 2, 5, seed=7, spread=3.0)
+    init = np.vstack([X[:4], [[500.0, 500.0]]])  # the last centre starts empty
+    for params in ({"tol": 1e-3}, {"tol": 0, "max_iter": 3}, {"tol": 0}):
+        lloyd = KMeans(5, init=init, **params).fit(X)
+        pruned = KMeans(5, init=init, algorithm=algorithm, **params).fit(X)
+        np.testing.assert_array_equal(pruned.labels_, lloyd.labels_)
+        np.testing.assert_array_equal(pruned.cluster_centers_, lloyd.cluster_centers_)
+        assert pruned.n_iter_ == lloyd.n_iter_
+
+
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_single_cluster_and_duplicates(algorithm):
+    X = np.array([[0.0, 0.0]] * 4 + [[1.0, 1.0]] * 4)
+    one = KMeans(1, algorithm=algorithm, random_state=0).fit(X)
+    np.testing.assert_array_equal(one.cluster_centers_, [[0.5, 0.5]])
+    with pytest.warns(UserWarning, match="distinct clusters"):
+        three = KMeans(3, algorithm=algorithm, random_state=0).fit(X)
+    assert np.isfinite(three.cluster_centers_).all() and three.inertia_ == 0.0
+
+
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_pruned_bit_identical_whatever_the_thread_count(algorithm, monkeypatch):
+    X, _ = make_blobs(60_000, 4, 10, seed=8, spread=2.0)
+    results = []
+    for n_threads in ("1", "2", "3"):
+        monkeypatch.setenv("KMEANS_NUM_THREADS", n_threads)
+        results.append(KMeans(10, algorithm=algorithm, random_state=1).fit(X))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other.cluster_centers_, results[0].cluster_centers_)
+        np.testing.assert_array_equal(other.labels_, results[0].labels_)
