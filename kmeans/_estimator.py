@@ -14,7 +14,7 @@ from ._exceptions import ConvergenceWarning, InvalidParameterError
 from ._initialization import INIT_METHODS, check_enough_weighted_samples
 from ._lloyd import kmeans_single_lloyd
 from ._persistence import save as _save
-from ._progress import FitMonitor, IterationInfo, history_arrays
+from ._progress import FitMonitor, IterationInfo
 from ._pruned import kmeans_single_elkan, kmeans_single_hamerly
 from ._validation import (
     check_array,
@@ -124,11 +124,6 @@ class KMeans(BaseEstimator):
         Weighted sum of squared distances of the samples to their nearest centre.
     n_iter_ : int
         Iterations of the kept run.
-    history_ : dict of str to ndarray
-        The kept run, one entry per iteration: ``"iteration"``, ``"inertia"``
-        (with respect to the centres before that iteration's update),
-        ``"center_shift"`` and ``"n_reassigned"`` (see :class:`IterationInfo`).
-        ``pandas.DataFrame(km.history_)`` makes a table of it.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -359,7 +354,7 @@ class KMeans(BaseEstimator):
                         max_iter=self.max_iter,
                         tol=tol,
                         pool=pool,
-                        callback=monitor,
+                        callback=monitor if monitor.active else None,
                     )
                     monitor.end_run(result.n_iter, result.stop_reason)
                     # the final assignment also makes a run stopped by the callback
@@ -369,14 +364,14 @@ class KMeans(BaseEstimator):
                     if best is None or inertia < best[2]:
                         # keep the best run's labels; the next run writes the other array
                         spare = best[1] if best is not None else np.empty_like(labels)
-                        best = (centers, labels, inertia, result.n_iter, run)
+                        best = (centers, labels, inertia, result.n_iter)
                         labels = spare
                     if monitor.stopped:
                         break
             finally:
                 monitor.close()
 
-        centers, labels, inertia, n_iter, best_run = best
+        centers, labels, inertia, n_iter = best
         n_distinct = np.unique(labels).size
         if n_distinct < self.n_clusters:
             warnings.warn(
@@ -389,7 +384,6 @@ class KMeans(BaseEstimator):
         self.labels_ = labels
         self.inertia_ = float(inertia)
         self.n_iter_ = int(n_iter)
-        self.history_ = history_arrays(monitor.runs[best_run])
         self.n_features_in_ = n_features
         if names is not None:
             self.feature_names_in_ = names
@@ -470,7 +464,7 @@ class KMeans(BaseEstimator):
         """Save the model to a file that cannot run code when it is loaded.
 
         The file is an ``.npz`` archive of plain arrays (centres, labels, the
-        fitted history, an array ``init``) and JSON text (format version, library
+        an array ``init``) and JSON text (format version, library
         version, parameters, inertia, ...), read back by :func:`kmeans.load` with
         ``allow_pickle=False``. An existing file is replaced, atomically.
         Parameters that no such file can hold (a callable ``init`` or

@@ -28,7 +28,6 @@ FORMAT_NAME = "kmeans-model"
 FORMAT_VERSION = 1
 _METADATA = "kmeans_metadata"
 _PARAM = "param."  # array-valued parameters, e.g. an array init
-_HISTORY = "history_."
 # What reading a file that is not a model, or a truncated one, raises along the way.
 _DAMAGED = (ValueError, TypeError, OSError, EOFError, KeyError, zipfile.BadZipFile)
 
@@ -90,8 +89,6 @@ def save(model, path: str | os.PathLike) -> None:
         names = getattr(model, "feature_names_in_", None)
         if names is not None:
             arrays["feature_names_in_"] = np.asarray(names, dtype=str)
-        for key, column in getattr(model, "history_", {}).items():
-            arrays[_HISTORY + key] = column
     arrays[_METADATA] = np.array(json.dumps(metadata))
 
     # Written beside the target and renamed into place, so that a crash or a full
@@ -221,8 +218,3 @@ def _set_fitted(model, attributes: dict, archive) -> None:
     model.n_features_in_ = int(n_features)
     if "feature_names_in_" in archive.files:
         model.feature_names_in_ = archive["feature_names_in_"].astype(object)
-    model.history_ = {
-        key[len(_HISTORY) :]: archive[key]
-        for key in archive.files
-        if key.startswith(_HISTORY)
-    }

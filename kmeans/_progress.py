@@ -1,9 +1,10 @@
-"""What a fit reports while it runs: the per-iteration record, the history of each
-run, progress (a tqdm bar or plain lines) and the user's callback.
+"""What a fit reports while it runs: the per-iteration record, progress (a tqdm
+bar or plain lines) and the user's callback.
 
 The algorithms call one hook after each iteration; :class:`FitMonitor` is that hook,
-so that recording, reporting and early stopping share one place and the hot loop
-stays free of them.
+so that reporting and early stopping share one place and the hot loop stays free of
+them. The estimator passes it only when someone listens (``verbose`` or a
+``callback``): the per-iteration inertia is not free.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class IterationInfo:
     inertia : float
         Weighted sum of squared distances of the samples to the centres they were
         assigned to in this iteration, i.e. to the centres *before* the update.
+        NaN for ``algorithm="elkan"`` and ``"hamerly"``, whose bounds spare the
+        distances it needs.
     center_shift : float
         Summed squared movement of the centres in this iteration (what ``tol``,
         scaled by the mean feature variance, is compared with).
@@ -61,16 +64,6 @@ class IterationInfo:
     n_reassigned: int
 
 
-def history_arrays(records: list[IterationInfo]) -> dict[str, np.ndarray]:
-    """The records of one run as a dict of 1-D arrays (``history_``)."""
-    return {
-        "iteration": np.array([r.iteration for r in records], dtype=np.int64),
-        "inertia": np.array([r.inertia for r in records], dtype=np.float64),
-        "center_shift": np.array([r.center_shift for r in records], dtype=np.float64),
-        "n_reassigned": np.array([r.n_reassigned for r in records], dtype=np.int64),
-    }
-
-
 def _tqdm():
     """tqdm's notebook-or-terminal bar, or None when tqdm is not installed."""
     try:
@@ -83,10 +76,10 @@ def _tqdm():
 class FitMonitor:
     """The per-iteration hook of one fit.
 
-    It records every iteration of every run, reports progress when ``verbose``
-    (a tqdm bar over the runs at ``verbose=1`` when tqdm is installed, otherwise
-    one plain line per iteration) and calls ``callback``; once the callback
-    returns True, :attr:`stopped` is True and the hook tells the run to stop.
+    It reports progress when ``verbose`` (a tqdm bar over the runs at
+    ``verbose=1`` when tqdm is installed, otherwise one plain line per iteration)
+    and calls ``callback``; once the callback returns True, :attr:`stopped` is
+    True and the hook tells the run to stop.
     """
 
     def __init__(
@@ -98,7 +91,8 @@ class FitMonitor:
         self.n_init = n_init
         self.callback = callback
         self.stopped = False
-        self.runs: list[list[IterationInfo]] = []
+        self.active = bool(verbose) or callback is not None
+        self._run = -1
         tqdm = _tqdm() if verbose == 1 else None
         self._lines = bool(verbose) and tqdm is None
         self._bar = None
@@ -107,7 +101,7 @@ class FitMonitor:
 
     def start_init(self, run: int) -> None:
         """Called before the initial centres of ``run`` are chosen."""
-        self.runs.append([])
+        self._run = run
         if self._bar is not None:
             self._bar.set_description(f"KMeans run {run + 1}/{self.n_init}: init")
 
@@ -121,20 +115,15 @@ class FitMonitor:
     def __call__(
         self, *, iteration: int, inertia: float, center_shift: float, n_reassigned: int
     ) -> bool:
-        run = len(self.runs) - 1
         info = IterationInfo(
-            run, iteration, float(inertia), float(center_shift), int(n_reassigned)
+            self._run, iteration, float(inertia), float(center_shift), int(n_reassigned)
         )
-        self.runs[-1].append(info)
+        known = "" if np.isnan(info.inertia) else f", inertia {inertia:.6g}"
         if self._lines:
-            print(
-                f"Iteration {iteration}, inertia {inertia:.6g}, "
-                f"{n_reassigned} labels changed."
-            )
+            print(f"Iteration {iteration}{known}, {n_reassigned} labels changed.")
         if self._bar is not None:
             self._bar.set_postfix_str(
-                f"iter {iteration}, inertia {inertia:.6g}, moved {n_reassigned}",
-                refresh=False,
+                f"iter {iteration}{known}, moved {n_reassigned}", refresh=False
             )
             self._bar.update(0)  # redraws at most every mininterval
         if self.callback is not None and self.callback(info):

@@ -9,14 +9,15 @@ clusters
     Points coloured by cluster, the centres, and the Voronoi cells of the centres
     for 2-D data; a PCA projection for more dimensions.
 convergence
-    Inertia and number of reassigned samples per iteration.
+    Inertia and number of reassigned samples per iteration, from what a
+    ``callback`` received.
 choose_k
     Inertia (the elbow) and silhouette over a range of K, from one call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -236,22 +237,25 @@ def _draw_cells(ax, model, points: np.ndarray, colors: np.ndarray) -> None:
     ax.set_ylim(low[1], high[1])
 
 
-def convergence(source, *, fig=None):
+def convergence(records: Iterable[IterationInfo], *, fig=None):
     """Draw the inertia and the number of reassigned samples per iteration.
 
     Parameters
     ----------
-    source : KMeans or sequence of IterationInfo
-        A fitted model (its ``history_``: the kept run), or the records a
-        ``callback`` collected (one line per run).
+    records : sequence of IterationInfo
+        What a ``callback`` received, e.g. the list ``records`` after
+        ``KMeans(callback=records.append).fit(X)``; one line per run. (A fitted
+        model keeps no history: the per-iteration inertia costs up to most of an
+        iteration, so it is computed only when a callback or ``verbose`` asks.)
     fig : matplotlib Figure, default=None
         Where to draw; None makes a new figure.
 
     Returns
     -------
     fig : matplotlib Figure
-        Two Axes sharing the iteration axis: inertia above (log scale),
-        reassigned below (symmetric log scale, as it falls to 0).
+        Two Axes sharing the iteration axis: inertia above (log scale; empty for
+        the bound-pruned algorithms, which do not compute it), reassigned samples
+        below (symmetric log scale, as it falls to 0).
 
     Examples
     --------
@@ -260,12 +264,15 @@ def convergence(source, *, fig=None):
     >>> import numpy as np
     >>> from kmeans import KMeans, plot
     >>> X = np.random.default_rng(0).normal(size=(300, 2))
-    >>> fig = plot.convergence(KMeans(4, random_state=0).fit(X))
-    >>> [ax.get_ylabel() for ax in fig.axes]
-    ['inertia', 'samples reassigned']
+    >>> records = []
+    >>> km = KMeans(4, n_init=3, init="random", random_state=0, callback=records.append)
+    >>> _ = km.fit(X)
+    >>> fig = plot.convergence(records)
+    >>> [ax.get_ylabel() for ax in fig.axes], fig.axes[0].get_title()
+    (['inertia', 'samples reassigned'], 'Convergence of 3 runs')
     """
     plt = _pyplot()
-    runs = _runs(source)
+    runs = _runs(records)
     if fig is None:
         fig = plt.figure(figsize=(6.4, 5.2), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
@@ -274,7 +281,18 @@ def convergence(source, *, fig=None):
         label = f"run {run}" if many else None
         top.plot(history["iteration"], history["inertia"], marker="o", ms=3, label=label)
         bottom.plot(history["iteration"], history["n_reassigned"], marker="o", ms=3)
-    if all((h["inertia"] > 0).all() for h in runs.values()):
+    inertia = np.concatenate([h["inertia"] for h in runs.values()])
+    if np.isnan(inertia).all():
+        top.text(
+            0.5,
+            0.5,
+            "inertia not computed by the bound-pruned algorithms",
+            transform=top.transAxes,
+            ha="center",
+            va="center",
+            color="0.4",
+        )
+    elif (inertia[~np.isnan(inertia)] > 0).all():
         top.set_yscale("log")  # the first iterations would flatten the rest
     top.set_ylabel("inertia")
     top.set_title("Convergence" + (f" of {len(runs)} runs" if many else ""))
@@ -288,17 +306,18 @@ def convergence(source, *, fig=None):
     return fig
 
 
-def _runs(source) -> dict[int, dict[str, np.ndarray]]:
-    """The history of each run, from a fitted model or callback records."""
-    if hasattr(source, "history_"):
-        return {0: source.history_}
-    if hasattr(source, "cluster_centers_") or hasattr(source, "get_params"):
-        check_is_fitted(source, "history_")
-    records: Sequence[IterationInfo] = list(source)
+def _runs(records) -> dict[int, dict[str, np.ndarray]]:
+    """Iteration, inertia and reassigned samples of each run, from the records."""
+    if hasattr(records, "get_params"):
+        raise TypeError(
+            "convergence() takes the IterationInfo records a callback collected, not "
+            "a model: records = []; KMeans(..., callback=records.append).fit(X)"
+        )
+    records = list(records)
     if not records or not all(isinstance(r, IterationInfo) for r in records):
         raise TypeError(
-            "convergence() takes a fitted KMeans or a non-empty sequence of the "
-            "IterationInfo records a callback received."
+            "convergence() takes a non-empty sequence of the IterationInfo records "
+            "a callback received."
         )
     runs: dict[int, dict[str, list]] = {}
     for r in records:

@@ -286,7 +286,7 @@ def test_fit_verbose_shows_a_progress_bar(tmp_path, blobs_csv):
         (("fit", "points.csv", "-k", "0"), "argument -k/--n-clusters: must be a positive"),
         (("fit", "points.csv", "--n-init", "x"), "argument --n-init: must be a positive"),
         (("fit",), "the following arguments are required: DATA"),
-        (("fit", "points.csv", "--algorithm", "elkan"), "argument --algorithm: invalid"),
+        (("fit", "points.csv", "--algorithm", "fast"), "argument --algorithm: invalid"),
         (("nonsense",), "argument COMMAND: invalid choice: 'nonsense'"),
     ],
 )
@@ -344,8 +344,12 @@ def test_predict_errors(tmp_path, blobs_csv):
 # -- bench ---------------------------------------------------------------------------
 
 
-def test_bench_is_not_available_yet(tmp_path):
-    assert_error(run("bench", cwd=tmp_path), "kmeans bench: error: not available yet")
+def test_bench_runs_the_comparison_harness(tmp_path):
+    result = run("bench", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "usage: kmeans bench" in result.stdout and "--quick" in result.stdout
+    result = run("bench", "--methods", "nonsense", cwd=tmp_path)
+    assert result.returncode == 2 and "unknown method(s) ['nonsense']" in result.stderr
 
 
 def test_import_kmeans_does_not_load_the_extras(tmp_path):

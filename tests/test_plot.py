@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import make_blobs
 
-from kmeans import KMeans, NotFittedError, plot
+from kmeans import KMeans, plot
 from kmeans._selection import scan_k, silhouette_score
 
 mpl = pytest.importorskip("matplotlib")
@@ -62,28 +62,38 @@ def test_clusters_cells_are_the_predicted_regions():
     assert cells[:, -1].tolist() == [1] * cells.shape[0]
 
 
-def test_convergence_png_from_model_and_from_callback(tmp_path):
+def test_convergence_png(tmp_path):
     X, _ = make_blobs(2000, 2, 6, spread=2.0)
-    km = KMeans(6, random_state=0).fit(X)
-    fig = plot.convergence(km)
+    records = []
+    km = KMeans(6, random_state=0, callback=records.append).fit(X)
+    fig = plot.convergence(records)
     top, bottom = fig.axes
-    np.testing.assert_array_equal(top.lines[0].get_ydata(), km.history_["inertia"])
-    np.testing.assert_array_equal(bottom.lines[0].get_ydata(), km.history_["n_reassigned"])
+    np.testing.assert_array_equal(top.lines[0].get_ydata(), [r.inertia for r in records])
+    assert bottom.lines[0].get_ydata().tolist() == [r.n_reassigned for r in records]
+    assert len(records) == km.n_iter_ and top.get_title() == "Convergence"
     assert_not_blank(fig, tmp_path / "convergence.png")
 
     records = []
     KMeans(6, init="random", n_init=3, random_state=0, callback=records.append).fit(X)
     fig = plot.convergence(records)
-    assert (
-        len(fig.axes[0].lines) == 3 and fig.axes[0].get_title() == "Convergence of 3 runs"
-    )
+    assert len(fig.axes[0].lines) == 3
+    assert fig.axes[0].get_title() == "Convergence of 3 runs"
     assert_not_blank(fig, tmp_path / "convergence-runs.png")
 
 
+def test_convergence_of_a_pruned_fit_says_the_inertia_is_not_computed(tmp_path):
+    X, _ = make_blobs(2000, 2, 6, spread=2.0)
+    records = []
+    KMeans(6, random_state=0, algorithm="hamerly", callback=records.append).fit(X)
+    fig = plot.convergence(records)
+    assert "inertia not computed" in fig.axes[0].texts[0].get_text()
+    assert_not_blank(fig, tmp_path / "convergence-hamerly.png")
+
+
 def test_convergence_rejects_what_it_cannot_draw():
-    with pytest.raises(NotFittedError):
+    with pytest.raises(TypeError, match="not a model: records = "):
         plot.convergence(KMeans())
-    with pytest.raises(TypeError, match="a fitted KMeans or a non-empty sequence"):
+    with pytest.raises(TypeError, match="a non-empty sequence of the IterationInfo"):
         plot.convergence([])
 
 

@@ -1,4 +1,4 @@
-"""Per-iteration callback, history_ and progress reporting."""
+"""Per-iteration callback and progress reporting."""
 
 import sys
 
@@ -23,24 +23,41 @@ def test_callback_sees_every_iteration_of_every_run():
         assert records[0].n_reassigned == 500 and records[-1].n_reassigned == 0
         inertia = [info.inertia for info in records]
         assert all(b <= a * (1 + 1e-12) for a, b in zip(inertia, inertia[1:]))
-    # history_ is the kept run (the lowest final inertia), as arrays
+    # the kept run is the one with the lowest final inertia
     kept = min(runs, key=lambda records: records[-1].inertia)
-    assert set(km.history_) == {"iteration", "inertia", "center_shift", "n_reassigned"}
-    np.testing.assert_array_equal(km.history_["inertia"], [i.inertia for i in kept])
     assert len(kept) == km.n_iter_
+    # with no label moved, the last recorded inertia is w.r.t. the final centres
+    assert kept[-1].inertia == pytest.approx(km.inertia_, rel=1e-9)
 
 
-def test_history_matches_callback_for_a_single_run():
-    X, _ = make_blobs(300, 2, 3)
+@pytest.mark.parametrize("algorithm", ["elkan", "hamerly"])
+def test_pruned_algorithms_report_all_but_the_inertia(algorithm):
+    X, _ = make_blobs(500, 3, 4)
+    lloyd, pruned = [], []
+    KMeans(4, random_state=0, tol=0, callback=lloyd.append).fit(X)
+    KMeans(4, random_state=0, tol=0, algorithm=algorithm, callback=pruned.append).fit(X)
+    assert [i.n_reassigned for i in pruned] == [i.n_reassigned for i in lloyd]
+    np.testing.assert_allclose(
+        [i.center_shift for i in pruned], [i.center_shift for i in lloyd], rtol=1e-9
+    )
+    assert all(np.isnan(i.inertia) for i in pruned)
+
+
+def test_nobody_listening_costs_nothing(monkeypatch):
+    # no callback and no verbose: the loops get no hook, so Lloyd skips the inertia
+    from kmeans import _estimator
+
     seen = []
-    km = KMeans(3, random_state=0, callback=seen.append).fit(X)
-    assert km.history_["iteration"].tolist() == [i.iteration for i in seen]
-    assert km.history_["n_reassigned"].tolist() == [i.n_reassigned for i in seen]
-    shifts = [i.center_shift for i in seen]
-    np.testing.assert_array_equal(km.history_["center_shift"], shifts)
-    # the recorded inertia of the last iteration is w.r.t. the final centres when
-    # nothing moved: it is inertia_ up to the rounding of the expanded distance
-    assert km.history_["inertia"][-1] == pytest.approx(km.inertia_, rel=1e-9)
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["callback"])
+        return _estimator.kmeans_single_lloyd(*args, **kwargs)
+
+    monkeypatch.setitem(_estimator._ALGORITHMS, "lloyd", spy)
+    X, _ = make_blobs(100, 2, 2)
+    KMeans(2, random_state=0).fit(X)
+    KMeans(2, random_state=0, callback=print).fit(X)
+    assert seen[0] is None and seen[1] is not None
 
 
 @pytest.mark.parametrize("stop_at", [0, 2])
