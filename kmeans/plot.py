@@ -292,6 +292,7 @@ def convergence(records: Iterable[IterationInfo], *, fig=None):
             va="center",
             color="0.4",
         )
+        top.set_yticks([])
     elif (inertia[~np.isnan(inertia)] > 0).all():
         top.set_yscale("log")  # the first iterations would flatten the rest
     top.set_ylabel("inertia")
