@@ -7,6 +7,7 @@ It follows scikit-learn's conventions without depending on scikit-learn, so that
 
 from __future__ import annotations
 
+import html
 import inspect
 
 
@@ -75,20 +76,61 @@ class BaseEstimator:
             getattr(self, name).set_params(**sub_params)
         return self
 
-    def __repr__(self) -> str:
+    def _params_vs_defaults(self):
+        """``(name, value, is_default)`` for each parameter, sorted by name."""
         defaults = {
             name: p.default
             for name, p in inspect.signature(type(self).__init__).parameters.items()
         }
-        shown = []
         for name in self._get_param_names():
             value = getattr(self, name)
-            if not _same_value(value, defaults.get(name, inspect.Parameter.empty)):
+            default = defaults.get(name, inspect.Parameter.empty)
+            yield name, value, _same_value(value, default)
+
+    def __repr__(self) -> str:
+        shown = []
+        for name, value, is_default in self._params_vs_defaults():
+            if not is_default:
                 text = repr(value)
                 if len(text) > 60:
                     text = text[:57] + "..."
                 shown.append(f"{name}={text}")
         return f"{type(self).__name__}({', '.join(shown)})"
+
+    def _repr_html_(self) -> str:
+        """A table of the parameters (non-defaults in bold) and, once fitted, of
+        what the fit found (:meth:`_fitted_summary`), for notebooks."""
+        rows = []
+        for name, value, is_default in self._params_vs_defaults():
+            text = _short(repr(value))
+            if not is_default:
+                text = f"<b>{text}</b>"
+            rows.append(f"<tr><td>{html.escape(name)}</td><td>{text}</td></tr>")
+        summary = self._fitted_summary()
+        state = "fitted" if summary else "not fitted"
+        if summary:
+            rows.append('<tr><th colspan="2" style="text-align:left">Fitted</th></tr>')
+            rows.extend(
+                f"<tr><td>{html.escape(name)}</td><td>{_short(text)}</td></tr>"
+                for name, text in summary
+            )
+        return (
+            f"<div><strong>{html.escape(type(self).__name__)}</strong> ({state})"
+            '<table><tr><th colspan="2" style="text-align:left">Parameters</th></tr>'
+            + "".join(rows)
+            + "</table></div>"
+        )
+
+    def _fitted_summary(self) -> list[tuple[str, str]]:
+        """(name, text) rows describing the fit; empty when not fitted."""
+        return []
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters and escaped for HTML."""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return html.escape(text)
 
 
 def _same_value(value, default) -> bool:

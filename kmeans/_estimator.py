@@ -13,6 +13,8 @@ from ._common import column_mean, distances, labels_inertia, mean_variance, thre
 from ._exceptions import ConvergenceWarning, InvalidParameterError
 from ._initialization import INIT_METHODS, check_enough_weighted_samples
 from ._lloyd import kmeans_single_lloyd
+from ._persistence import save as _save
+from ._progress import FitMonitor, IterationInfo
 from ._pruned import kmeans_single_elkan, kmeans_single_hamerly
 from ._validation import (
     check_array,
@@ -31,6 +33,7 @@ _ALGORITHMS = {
     "elkan": kmeans_single_elkan,
     "hamerly": kmeans_single_hamerly,
 }
+_HTML_MAX_SIZES = 20  # cluster sizes listed in the notebook repr
 
 
 def _feature_names(X) -> np.ndarray | None:
@@ -78,7 +81,10 @@ class KMeans(BaseEstimator):
         iteration is at most ``tol`` times the mean variance of the features
         (scikit-learn's meaning). It always stops when no label changes.
     verbose : int, default=0
-        Print each iteration's inertia and why the run stopped.
+        Report progress. 1 shows a progress bar over the runs, with the current
+        iteration and inertia, when tqdm is installed (in a terminal or a
+        notebook), and otherwise prints a line per iteration and why each run
+        stopped; 2 or more always prints the lines.
     random_state : int, numpy.random.Generator, numpy.random.RandomState or None, \
             default=None
         Source of randomness for the initialisation. The same value gives the
@@ -100,6 +106,13 @@ class KMeans(BaseEstimator):
         From the same initial centres the pruned algorithms reach the same labels,
         centres and ``n_iter_`` as "lloyd" in float64. In float32 a sample
         equidistant from two centres to within rounding may go either way.
+    callback : callable or None, default=None
+        Called after each iteration as ``callback(info)`` with an
+        :class:`~kmeans.IterationInfo` (run, iteration, inertia, centre shift and
+        number of reassigned samples). When it returns True the fit stops: no
+        further iteration or run. The result is still consistent: the samples are
+        assigned to the last centres, so ``labels_``, ``cluster_centers_``,
+        ``inertia_`` and ``predict`` agree. Not saved by :meth:`save`.
 
     Attributes
     ----------
@@ -157,6 +170,7 @@ class KMeans(BaseEstimator):
         random_state=None,
         copy_x: bool = True,
         algorithm: str = "lloyd",
+        callback: Callable[[IterationInfo], object] | None = None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -167,6 +181,7 @@ class KMeans(BaseEstimator):
         self.random_state = random_state
         self.copy_x = copy_x
         self.algorithm = algorithm
+        self.callback = callback
 
     def __sklearn_tags__(self):
         """Tags that scikit-learn reads; it alone calls this, so it is installed."""
@@ -198,6 +213,11 @@ class KMeans(BaseEstimator):
                 f"Got {self.copy_x!r} instead."
             )
         validate_options(self.algorithm, "algorithm", owner, _ALGORITHMS)
+        if self.callback is not None and not callable(self.callback):
+            raise InvalidParameterError(
+                f"The 'callback' parameter of {owner} must be a callable or None. "
+                f"Got {self.callback!r} instead."
+            )
         if isinstance(self.n_init, str):
             validate_options(self.n_init, "n_init", owner, {"auto"})
         else:
@@ -327,32 +347,41 @@ class KMeans(BaseEstimator):
                 n_init = 1
         rng = check_random_state(self.random_state)
 
+        monitor = FitMonitor(n_init, self.verbose, self.callback)
         with thread_pool() as pool:
             shift = column_mean(X, pool)
             tol = self.tol * mean_variance(X, shift, pool) if self.tol > 0 else 0.0
             best = None
             labels = np.empty(n_samples, np.int32)
-            for run in range(n_init):
-                centers = self._initial_centers(X, shift, weights, init, rng, pool)
-                if self.verbose:
-                    print(f"Initialization complete (run {run + 1} of {n_init}).")
-                result = _ALGORITHMS[self.algorithm](
-                    X,
-                    shift,
-                    weights,
-                    centers,
-                    max_iter=self.max_iter,
-                    tol=tol,
-                    verbose=self.verbose,
-                    pool=pool,
-                )
-                centers = result.centers + shift
-                labels, inertia = labels_inertia(X, centers, weights, pool, labels)
-                if best is None or inertia < best[2]:
-                    # keep the best run's labels; the next run writes the other array
-                    spare = best[1] if best is not None else np.empty_like(labels)
-                    best = (centers, labels, inertia, result.n_iter)
-                    labels = spare
+            try:
+                for run in range(n_init):
+                    monitor.start_init(run)
+                    centers = self._initial_centers(X, shift, weights, init, rng, pool)
+                    monitor.start_iterations(run)
+                    result = _ALGORITHMS[self.algorithm](
+                        X,
+                        shift,
+                        weights,
+                        centers,
+                        max_iter=self.max_iter,
+                        tol=tol,
+                        pool=pool,
+                        callback=monitor if monitor.active else None,
+                    )
+                    monitor.end_run(result.n_iter, result.stop_reason)
+                    # the final assignment also makes a run stopped by the callback
+                    # consistent: labels and inertia from the centres returned
+                    centers = result.centers + shift
+                    labels, inertia = labels_inertia(X, centers, weights, pool, labels)
+                    if best is None or inertia < best[2]:
+                        # keep the best run's labels; the next run writes the other array
+                        spare = best[1] if best is not None else np.empty_like(labels)
+                        best = (centers, labels, inertia, result.n_iter)
+                        labels = spare
+                    if monitor.stopped:
+                        break
+            finally:
+                monitor.close()
 
         centers, labels, inertia, n_iter = best
         n_distinct = np.count_nonzero(np.bincount(labels, minlength=self.n_clusters))
@@ -425,6 +454,58 @@ class KMeans(BaseEstimator):
         distances : ndarray of shape (n_samples, n_clusters)
         """
         return self._transform(self._fit(X, sample_weight))
+
+    def _fitted_summary(self) -> list[tuple[str, str]]:
+        if not hasattr(self, "cluster_centers_"):
+            return []
+        sizes = np.bincount(self.labels_, minlength=self.n_clusters)
+        shown = ", ".join(str(size) for size in sizes[:_HTML_MAX_SIZES])
+        if sizes.size > _HTML_MAX_SIZES:
+            shown += f", ... (smallest {sizes.min()}, largest {sizes.max()})"
+        return [
+            ("clusters", str(self.n_clusters)),
+            ("sizes", shown),
+            ("inertia", f"{self.inertia_:.6g}"),
+            ("iterations", str(self.n_iter_)),
+            ("features", str(self.n_features_in_)),
+        ]
+
+    # -- saving ----------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Save the model to a file that cannot run code when it is loaded.
+
+        The file is an ``.npz`` archive of plain arrays (centres, labels, the
+        an array ``init``) and JSON text (format version, library
+        version, parameters, inertia, ...), read back by :func:`kmeans.load` with
+        ``allow_pickle=False``. An existing file is replaced, atomically.
+        Parameters that no such file can hold (a callable ``init`` or
+        ``callback``, a Generator ``random_state``) are left out with a warning;
+        the loaded model has their defaults. Pickling works too, but loading a
+        pickle can run code: share the ``.npz``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; used as given (no suffix is added).
+
+        See Also
+        --------
+        kmeans.load : Read the model back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from kmeans import KMeans, load
+        >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [10.0, 2.0], [10.0, 4.0]])
+        >>> km = KMeans(n_clusters=2, random_state=0).fit(X)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> km.save(path)
+        >>> bool(np.array_equal(load(path).cluster_centers_, km.cluster_centers_))
+        True
+        """
+        _save(self, path)
 
     # -- using the fitted model ------------------------------------------------
 
@@ -502,6 +583,7 @@ def k_means(
     random_state=None,
     copy_x: bool = True,
     algorithm: str = "lloyd",
+    callback: Callable[[IterationInfo], object] | None = None,
     return_n_iter: bool = False,
 ):
     """K-means clustering as a function; see :class:`KMeans` for the parameters.
@@ -536,6 +618,7 @@ def k_means(
         random_state=random_state,
         copy_x=copy_x,
         algorithm=algorithm,
+        callback=callback,
     ).fit(X, sample_weight=sample_weight)
     if return_n_iter:
         return est.cluster_centers_, est.labels_, est.inertia_, est.n_iter_

@@ -1,6 +1,11 @@
 """Exception and warning classes raised by :mod:`kmeans`."""
 
-__all__ = ["ConvergenceWarning", "InvalidParameterError", "NotFittedError"]
+__all__ = [
+    "ConvergenceWarning",
+    "InvalidParameterError",
+    "ModelFileError",
+    "NotFittedError",
+]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -22,3 +27,11 @@ class InvalidParameterError(ValueError, TypeError):
 
 class ConvergenceWarning(UserWarning):
     """Warns that a fit found fewer distinct clusters than were asked for."""
+
+
+class ModelFileError(ValueError):
+    """Raised by :func:`kmeans.load` for a file that is not a saved model.
+
+    That is: a file of another kind, a damaged one, or one written by a newer
+    version of :mod:`kmeans` in a format this version cannot read.
+    """

@@ -212,14 +212,18 @@ def kmeans_single_lloyd(
     *,
     max_iter: int,
     tol: float,
-    verbose: int,
     pool,
+    callback=None,
 ) -> LloydRun:
     """One run of Lloyd's algorithm from ``centers_init`` (shifted frame).
 
     Stops when no label changes (strict convergence), when the total squared
-    centre shift is at most ``tol`` (already scaled by the data variance), or after
-    ``max_iter`` iterations.
+    centre shift is at most ``tol`` (already scaled by the data variance), after
+    ``max_iter`` iterations, or when ``callback`` returns True. ``callback`` is
+    called after each iteration as ``callback(iteration=, inertia=, center_shift=,
+    n_reassigned=)``: the inertia with respect to the centres before the update,
+    the summed squared movement of the centres and the number of rows whose label
+    changed (all of them at iteration 0).
     """
     n_samples, n_features = X.shape
     centers = centers_init
@@ -236,17 +240,22 @@ def kmeans_single_lloyd(
             labels,
             blocks,
             partition_sums=partition_sums,
-            with_inertia=bool(verbose),
+            # only when someone listens: on 2-D data it costs most of an iteration
+            with_inertia=callback is not None,
         )
         new_centers = update_centers(
             X, shift, sample_weight, centers, labels, sums, weight_sums, blocks
         )
         center_shift = float(((new_centers - centers) ** 2).sum())
         centers = new_centers
-        if verbose:
-            print(
-                f"Iteration {iteration}, inertia {inertia:.6g}, {n_changed} labels changed."
-            )
+        if callback is not None and callback(
+            iteration=iteration,
+            inertia=inertia,
+            center_shift=center_shift,
+            n_reassigned=n_changed,
+        ):
+            stop_reason = "stopped by the callback"
+            break
         if n_changed == 0:
             stop_reason = "converged: no label changed"
             break
@@ -255,6 +264,4 @@ def kmeans_single_lloyd(
                 f"converged: centre shift {center_shift:.3g} within tolerance {tol:.3g}"
             )
             break
-    if verbose:
-        print(f"Stopped at iteration {iteration}: {stop_reason}.")
     return LloydRun(centers, iteration + 1, stop_reason)

@@ -172,7 +172,7 @@ class _BoundedAssigner:
 
 
 def _kmeans_single_pruned(
-    X, shift, sample_weight, centers_init, *, max_iter, tol, verbose, pool, per_center
+    X, shift, sample_weight, centers_init, *, max_iter, tol, pool, per_center, callback=None
 ) -> LloydRun:
     n_samples, n_features = X.shape
     centers = centers_init
@@ -189,8 +189,15 @@ def _kmeans_single_pruned(
         moved = np.sqrt(np.einsum("ij,ij->i", new_centers - centers, new_centers - centers))
         center_shift = float((moved**2).sum())
         centers = new_centers
-        if verbose:
-            print(f"Iteration {iteration}, {n_changed} labels changed.")
+        # the bounds spare most distances, so the inertia is not known: NaN
+        if callback is not None and callback(
+            iteration=iteration,
+            inertia=float("nan"),
+            center_shift=center_shift,
+            n_reassigned=n_changed,
+        ):
+            stop_reason = "stopped by the callback"
+            break
         if n_changed == 0:
             stop_reason = "converged: no label changed"
             break
@@ -200,8 +207,6 @@ def _kmeans_single_pruned(
             )
             break
         state.loosen(moved)
-    if verbose:
-        print(f"Stopped at iteration {iteration}: {stop_reason}.")
     return LloydRun(centers, iteration + 1, stop_reason)
 
 

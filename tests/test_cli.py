@@ -1,20 +1,77 @@
-"""The command line, run as a user would: in a subprocess."""
+"""The command line, run as a user would: in a subprocess, in a scratch directory."""
 
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+import kmeans
 
-def run(*args):
+ROOT = Path(__file__).resolve().parents[1]
+try:
+    import matplotlib  # noqa: F401
+
+    HAVE_MATPLOTLIB = True
+except ImportError:
+    HAVE_MATPLOTLIB = False
+try:
+    import tqdm  # noqa: F401
+
+    HAVE_TQDM = True
+except ImportError:
+    HAVE_TQDM = False
+
+
+def run(*args, cwd, without_extras=False):
+    """``python -m kmeans ARGS`` in ``cwd``, importing this checkout's kmeans;
+    ``without_extras`` runs it as if matplotlib and tqdm were not installed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if without_extras:
+        code = (
+            "import sys; sys.modules['matplotlib'] = sys.modules['tqdm'] = None; "
+            "from kmeans._cli import main; raise SystemExit(main(sys.argv[1:]))"
+        )
+        command = [sys.executable, "-c", code, *args]
+    else:
+        command = [sys.executable, "-m", "kmeans", *args]
     return subprocess.run(
-        [sys.executable, "-m", "kmeans", *args], capture_output=True, text=True, timeout=120
+        command, capture_output=True, text=True, timeout=120, cwd=cwd, env=env
     )
 
 
+def assert_error(result, message, status=1):
+    """One line on stderr with ``message``, no traceback, a non-zero status."""
+    assert result.returncode == status, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+
+
+def write_csv(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path.name
+
+
+@pytest.fixture
+def blobs_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 0.5, (40, 2)) for c in ((0, 0), (5, 0), (0, 5))])
+    np.savetxt(tmp_path / "points.csv", X, delimiter=",", header="x,y", comments="")
+    return X
+
+
+# -- demo ------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize("args", [(), ("demo",)])
-def test_demo_clusters_iris(args):
-    result = run(*args)
+def test_demo_clusters_iris(args, tmp_path):
+    result = run(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Fisher's iris data: 150 flowers x 4 measurements" in out
@@ -26,11 +83,282 @@ def test_demo_clusters_iris(args):
     )  # fmt: skip
     assert sizes == [38, 50, 62]
     assert "50 setosa" in out
+    if HAVE_MATPLOTLIB:
+        assert "picture: iris-clusters.png" in out
+        assert (tmp_path / "iris-clusters.png").stat().st_size > 10_000
 
 
-def test_demo_other_k_and_bad_k():
-    assert "inertia:" in run("demo", "-k", "2").stdout
-    result = run("demo", "-k", "0")
-    assert result.returncode == 2
-    assert "-k must be between 1 and 150" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_demo_other_k_and_bad_k(tmp_path):
+    assert "inertia:" in run("demo", "-k", "2", cwd=tmp_path).stdout
+    assert_error(run("demo", "-k", "0", cwd=tmp_path), "-k must be between 1 and 150", 2)
+
+
+@pytest.mark.skipif(not HAVE_MATPLOTLIB, reason="draws with matplotlib")
+def test_demo_picture_is_not_overwritten_without_force(tmp_path):
+    (tmp_path / "pics").mkdir()
+    (tmp_path / "pics" / "iris-clusters.png").write_bytes(b"mine")
+    result = run("demo", "-o", "pics", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "kept the existing pics/iris-clusters.png (--force replaces it)" in result.stdout
+    assert (tmp_path / "pics" / "iris-clusters.png").read_bytes() == b"mine"
+    assert run("demo", "-o", "pics", "--force", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "pics" / "iris-clusters.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_demo_without_matplotlib_says_so(tmp_path):
+    result = run("demo", cwd=tmp_path, without_extras=True)
+    assert result.returncode == 0, result.stderr
+    assert "inertia: 78.8514" in result.stdout
+    assert 'picture: none, as matplotlib is not installed (pip install "kmeans[plot]")' in (
+        result.stdout
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- fit -------------------------------------------------------------------------
+
+
+def test_fit_writes_labels_centres_summary_and_model(tmp_path, blobs_csv):
+    result = run("fit", "points.csv", "-k", "3", "--seed", "0", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out = tmp_path / "out"
+    assert "points.csv: 120 rows x 2 columns -> 3 clusters in" in result.stdout
+    assert "cluster sizes: 40, 40, 40" in result.stdout
+    summary = json.loads((out / "points-summary.json").read_text())
+    assert summary["sizes"] == [40, 40, 40] and summary["columns"] == ["x", "y"]
+    assert summary["parameters"]["random_state"] == 0
+    assert summary["kmeans_version"] == kmeans.__version__
+    assert {"inertia", "n_iter", "fit_seconds", "n_samples", "n_features"} <= set(summary)
+    labels = np.loadtxt(out / "points-labels.csv", skiprows=1, dtype=int)
+    model = kmeans.load(out / "points-model.npz")
+    np.testing.assert_array_equal(labels, model.labels_)
+    np.testing.assert_array_equal(model.predict(blobs_csv), labels)
+    assert summary["inertia"] == model.inertia_
+    centers = np.loadtxt(out / "points-centers.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(centers, model.cluster_centers_)  # exact: %.17g
+    assert (out / "points-centers.csv").read_text().startswith("x,y\n")
+    # the same seed, the same result
+    again = run("fit", "points.csv", "-k", "3", "--seed", "0", "-o", "again", cwd=tmp_path)
+    assert again.returncode == 0
+    assert (tmp_path / "again" / "points-labels.csv").read_text() == (
+        out / "points-labels.csv"
+    ).read_text()
+
+
+@pytest.mark.skipif(not HAVE_MATPLOTLIB, reason="draws with matplotlib")
+def test_fit_plot(tmp_path, blobs_csv):
+    result = run("fit", "points.csv", "-k", "3", "--plot", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "points-clusters.png" in result.stdout
+    assert (tmp_path / "points-clusters.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fit_npy_tsv_whitespace_and_init_file(tmp_path):
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(c, 0.3, (30, 3)) for c in (0, 4)]).astype(np.float32)
+    np.save(tmp_path / "big.npy", X)
+    result = run("fit", "big.npy", "-k", "2", "--seed", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    labels = np.load(tmp_path / "big-labels.npy")  # array input: labels as .npy
+    assert np.bincount(labels).tolist() == [30, 30]
+    assert kmeans.load(tmp_path / "big-model.npz").cluster_centers_.dtype == np.float32
+
+    np.savetxt(tmp_path / "t.tsv", X, delimiter="\t")
+    np.savetxt(tmp_path / "w.txt", X)
+    np.savetxt(tmp_path / "init.csv", X[[0, 59]], delimiter=",")
+    for name in ("t.tsv", "w.txt"):
+        result = run("fit", name, "--init", "init.csv", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "60 rows x 3 columns -> 2 clusters" in result.stdout  # k from init.csv
+
+
+def test_fit_columns_selects_by_name_or_number(tmp_path):
+    iris = (ROOT / "kmeans" / "data" / "iris.csv").read_text()
+    (tmp_path / "iris.csv").write_text(iris)
+    names = "sepal_length,sepal_width,petal_length,petal_width"
+    result = run(
+        "fit", "iris.csv", "-k", "3", "--columns", names, "--seed", "0", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "150 rows x 4 columns" in result.stdout
+    result = run("fit", "iris.csv", "-k", "3", "--columns", "3,4", "-o", "b", cwd=tmp_path)
+    assert "150 rows x 2 columns" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "content, args, message",
+    [
+        (None, ("nothere.csv",), "cannot read nothere.csv: No such file or directory"),
+        (
+            "a,b,kind\n1,2,x\n3,4,y\n",
+            ("-k", "2"),
+            "data.csv: column 3 ('kind') is not numeric (line 2 has 'x'); "
+            "choose the numeric columns with --columns",
+        ),
+        (
+            "a,b\n1,2\n3,\n5,6\n",
+            ("-k", "2"),
+            "data.csv, line 3, column 2 ('b'): missing value",
+        ),
+        ("1;2\n3;NA\n", ("-k", "1"), "data.csv, line 2, column 2: missing value"),
+        ("a,b\n1,2\n3,4\n", ("-k", "3"), "-k 3 is more than the 2 rows of data.csv"),
+        ("a,b\n1,2\n3,4\n", (), "-k 8 (the default) is more than the 2 rows of data.csv"),
+        ("a,b\n1,2\n3,4,5\n", ("-k", "1"), "data.csv, line 3: 3 fields, expected 2"),
+        ("", (), "data.csv is empty"),
+        ("a,b\n", (), "data.csv has a header but no data rows"),
+        ("a,b\n1,2\n", ("--columns", "c"), "--columns: no column 'c' in data.csv"),
+        ("a,b\n1,2\n", ("--init", "kmeans++"), "--init kmeans++: neither k-means++,"),
+        (b"\x93NUMPY\xff\xfe\x00garbage", (), "cannot read data.csv: not UTF-8 text"),
+    ],
+)
+def test_fit_errors(tmp_path, content, args, message):
+    if isinstance(content, bytes):
+        (tmp_path / "data.csv").write_bytes(content)
+    elif content is not None:
+        write_csv(tmp_path / "data.csv", content)
+    data = "data.csv" if content is not None else args[0]
+    rest = args if content is not None else args[1:]
+    assert_error(run("fit", data, *rest, cwd=tmp_path), message)
+    assert not list(tmp_path.glob("data-*"))  # nothing written
+
+
+def test_fit_array_file_errors(tmp_path):
+    X = np.ones((4, 2))
+    X[2, 1] = np.nan
+    np.save(tmp_path / "nan.npy", X)
+    assert_error(
+        run("fit", "nan.npy", "-k", "2", cwd=tmp_path),
+        "nan.npy: missing value (NaN) at row 2, column 1 (counting from 0)",
+    )
+    np.save(tmp_path / "flat.npy", np.ones(4))
+    assert_error(
+        run("fit", "flat.npy", cwd=tmp_path), "flat.npy holds an array of shape (4,)"
+    )
+    np.savez(tmp_path / "two.npz", a=np.ones((3, 2)), b=np.ones((3, 2)))
+    assert_error(run("fit", "two.npz", cwd=tmp_path), "two.npz holds several arrays (a, b)")
+
+
+def test_fit_output_directory_that_cannot_be_written(tmp_path, blobs_csv):
+    (tmp_path / "a-file").write_text("not a directory")
+    result = run("fit", "points.csv", "-k", "3", "-o", "a-file/out", cwd=tmp_path)
+    assert_error(result, "cannot write to the output directory a-file/out:")
+
+
+def test_fit_does_not_overwrite_without_force(tmp_path, blobs_csv):
+    assert run("fit", "points.csv", "-k", "3", cwd=tmp_path).returncode == 0
+    (tmp_path / "points-labels.csv").write_text("mine")
+    result = run("fit", "points.csv", "-k", "2", cwd=tmp_path)
+    assert_error(
+        result,
+        "points-labels.csv already exists; use --force to overwrite it or -o to write "
+        "elsewhere",
+    )
+    assert (tmp_path / "points-labels.csv").read_text() == "mine"
+    assert run("fit", "points.csv", "-k", "2", "--force", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "points-labels.csv").read_text().startswith("label\n")
+
+
+def test_fit_plot_without_matplotlib(tmp_path, blobs_csv):
+    result = run("fit", "points.csv", "--plot", cwd=tmp_path, without_extras=True)
+    assert_error(result, '--plot needs matplotlib: pip install "kmeans[plot]"')
+
+
+def test_fit_and_predict_without_the_extras(tmp_path, blobs_csv):
+    result = run("fit", "points.csv", "-k", "3", "-v", cwd=tmp_path, without_extras=True)
+    assert result.returncode == 0, result.stderr
+    assert "Initialization complete (run 1 of 1)." in result.stdout  # plain progress
+    assert "Iteration 0, inertia" in result.stdout
+    result = run("predict", "points-model.npz", "points.csv", cwd=tmp_path)
+    assert result.returncode == 0 and len(result.stdout.split()) == 120
+
+
+@pytest.mark.skipif(not HAVE_TQDM, reason="the bar needs tqdm")
+def test_fit_verbose_shows_a_progress_bar(tmp_path, blobs_csv):
+    result = run("fit", "points.csv", "-k", "3", "-v", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "KMeans run 1/1" in result.stderr and "1/1" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("fit", "points.csv", "-k", "0"), "argument -k/--n-clusters: must be a positive"),
+        (("fit", "points.csv", "--n-init", "x"), "argument --n-init: must be a positive"),
+        (("fit",), "the following arguments are required: DATA"),
+        (("fit", "points.csv", "--algorithm", "fast"), "argument --algorithm: invalid"),
+        (("nonsense",), "argument COMMAND: invalid choice: 'nonsense'"),
+    ],
+)
+def test_usage_errors(tmp_path, args, message):
+    assert_error(run(*args, cwd=tmp_path), message, status=2)
+
+
+# -- predict -----------------------------------------------------------------------
+
+
+def test_predict_prints_or_writes_labels(tmp_path, blobs_csv):
+    run("fit", "points.csv", "-k", "3", "--seed", "0", cwd=tmp_path)
+    model = kmeans.load(tmp_path / "points-model.npz")
+    new = blobs_csv[::7] + 0.1
+    np.savetxt(tmp_path / "new.csv", new, delimiter=",", header="x,y", comments="")
+    result = run("predict", "points-model.npz", "new.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [int(v) for v in result.stdout.split()] == model.predict(new).tolist()
+
+    result = run("predict", "points-model.npz", "new.csv", "-o", "new.npy", cwd=tmp_path)
+    assert result.stdout == f"wrote {len(new)} labels to new.npy\n"
+    np.testing.assert_array_equal(np.load(tmp_path / "new.npy"), model.predict(new))
+    assert_error(
+        run("predict", "points-model.npz", "new.csv", "-o", "new.npy", cwd=tmp_path),
+        "new.npy already exists; use --force",
+    )
+
+
+def test_predict_errors(tmp_path, blobs_csv):
+    run("fit", "points.csv", "-k", "3", cwd=tmp_path)
+    write_csv(tmp_path / "wide.csv", "a,b,c\n1,2,3\n")
+    cases = [
+        (
+            ("points.csv", "points.csv"),
+            "points.csv: not a kmeans model file, or a damaged one",
+        ),
+        (
+            ("missing.npz", "points.csv"),
+            "cannot read missing.npz: No such file or directory",
+        ),
+        (
+            ("points-model.npz", "wide.csv"),
+            "the model was fitted on 2 columns; wide.csv has 3 "
+            "(choose them with --columns)",
+        ),
+        (
+            ("points-model.npz", "points-model.npz"),
+            "points-model.npz is a saved kmeans model, not data",
+        ),
+    ]
+    for args, message in cases:
+        assert_error(run("predict", *args, cwd=tmp_path), message)
+
+
+# -- bench ---------------------------------------------------------------------------
+
+
+def test_bench_runs_the_comparison_harness(tmp_path):
+    result = run("bench", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "usage: kmeans bench" in result.stdout and "--quick" in result.stdout
+    result = run("bench", "--methods", "nonsense", cwd=tmp_path)
+    assert result.returncode == 2 and "unknown method(s) ['nonsense']" in result.stderr
+
+
+def test_import_kmeans_does_not_load_the_extras(tmp_path):
+    code = (
+        "import sys, kmeans; "
+        "print(sorted(m for m in ('matplotlib', 'tqdm') if m in sys.modules))"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert result.stdout.strip() == "[]", result.stderr

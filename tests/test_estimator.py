@@ -257,7 +257,7 @@ def test_scalar_sample_weight_scales_inertia_only():
 
 def test_verbose_reports_iterations_and_why_it_stopped(capsys):
     X, _ = make_blobs(300, 2, 3)
-    KMeans(3, random_state=0, verbose=1).fit(X)
+    KMeans(3, random_state=0, verbose=2).fit(X)
     out = capsys.readouterr().out
     assert "Initialization complete" in out
     assert "Iteration 0, inertia" in out
@@ -279,7 +279,7 @@ def test_params_repr_and_refit():
     assert km.get_params() == {
         "algorithm": "lloyd", "copy_x": True, "init": "k-means++", "max_iter": 300,
         "n_clusters": 8, "n_init": "auto", "random_state": None, "tol": 1e-4,
-        "verbose": 0,
+        "verbose": 0, "callback": None,
     }  # fmt: skip
     assert km.set_params(n_clusters=3, random_state=0) is km
     assert repr(km) == "KMeans(n_clusters=3, random_state=0)"
@@ -312,3 +312,37 @@ def test_pickle_round_trip():
     again = pickle.loads(pickle.dumps(km))
     np.testing.assert_array_equal(again.predict(X), km.predict(X))
     assert repr(again) == repr(km)
+
+
+class _Shouty:
+    def __call__(self, info):
+        return False
+
+    def __repr__(self):
+        return "<script>alert('x')</script>"
+
+
+def test_html_repr_unfitted_and_fitted():
+    km = KMeans(3, random_state=0, callback=_Shouty())
+    page = km._repr_html_()
+    assert "<strong>KMeans</strong> (not fitted)" in page
+    assert "<tr><td>n_clusters</td><td><b>3</b></td></tr>" in page  # not the default
+    assert "<tr><td>max_iter</td><td>300</td></tr>" in page
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "Fitted" not in page
+    X, _ = make_blobs(300, 2, 3)
+    km.fit(X)
+    page = km._repr_html_()
+    sizes = ", ".join(map(str, np.bincount(km.labels_)))
+    assert "<strong>KMeans</strong> (fitted)" in page
+    assert f"<tr><td>sizes</td><td>{sizes}</td></tr>" in page
+    assert f"<tr><td>inertia</td><td>{km.inertia_:.6g}</td></tr>" in page
+    assert f"<tr><td>iterations</td><td>{km.n_iter_}</td></tr>" in page
+    assert "<tr><td>clusters</td><td>3</td></tr>" in page
+
+
+def test_html_repr_shortens_many_sizes():
+    X, _ = make_blobs(400, 2, 30)
+    page = KMeans(30, random_state=0).fit(X)._repr_html_()
+    assert ", ... (smallest " in page

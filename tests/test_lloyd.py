@@ -60,9 +60,9 @@ def test_cluster_that_cannot_be_filled_keeps_its_center():
 def test_run_reports_why_it_stopped():
     X = np.array([[0.0], [1.0], [10.0], [11.0]])
     init = np.array([[0.0], [10.0]])
-    run = kmeans_single_lloyd(X, 0, None, init, max_iter=50, tol=0, verbose=0, pool=None)
+    run = kmeans_single_lloyd(X, 0, None, init, max_iter=50, tol=0, pool=None)
     assert run.n_iter == 2 and "converged" in run.stop_reason
-    run = kmeans_single_lloyd(X, 0, None, init, max_iter=1, tol=0, verbose=0, pool=None)
+    run = kmeans_single_lloyd(X, 0, None, init, max_iter=1, tol=0, pool=None)
     assert run.n_iter == 1 and "max_iter=1" in run.stop_reason
     np.testing.assert_array_equal(run.centers, [[0.5], [10.5]])
 
@@ -101,3 +101,22 @@ def test_relocation_ties_go_to_the_lowest_index():
     with pytest.warns(UserWarning, match="distinct clusters"):
         km = KMeans(3, init=init, max_iter=1).fit(X)
     assert km.cluster_centers_[1:].ravel().tolist() == [-2.0, -2.0]
+
+
+def test_run_stops_when_the_callback_returns_true():
+    X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    calls = []
+
+    def callback(**info):
+        calls.append(info)
+        return True
+
+    init = np.array([[0.0], [1.0]])
+    run = kmeans_single_lloyd(
+        X, 0, None, init, max_iter=50, tol=0, pool=None, callback=callback
+    )
+    assert run.n_iter == 1 and run.stop_reason == "stopped by the callback"
+    assert len(calls) == 1 and calls[0]["iteration"] == 0
+    assert (calls[0]["inertia"], calls[0]["n_reassigned"]) == (181.0, 4)
+    assert calls[0]["center_shift"] == pytest.approx((22 / 3 - 1) ** 2)
+    np.testing.assert_allclose(run.centers, [[0.0], [22 / 3]])

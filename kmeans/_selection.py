@@ -1,0 +1,158 @@
+"""Numbers for choosing K: the silhouette, and inertia and silhouette over a range
+of K (what :func:`kmeans.plot.choose_k` draws)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ._validation import check_array, check_random_state
+
+__all__ = ["scan_k", "silhouette_score"]
+
+# Rows of the (rows x sample) distance block: 2000 x 2000 float64 is 32 MB.
+_BLOCK_CELLS = 4_000_000
+
+
+def silhouette_score(X, labels, *, sample_size: int | None = None, random_state=None):
+    """Mean silhouette coefficient, on all samples or on a random sample of them.
+
+    For a sample, ``a`` is its mean distance to the other members of its cluster
+    and ``b`` its mean distance to the members of the nearest other cluster; its
+    coefficient is ``(b - a) / max(a, b)``, and 0 in a cluster of one.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data.
+    labels : array-like of shape (n_samples,)
+        Cluster label of each sample (integers).
+    sample_size : int or None, default=None
+        Compute it on this many samples drawn without replacement (the
+        coefficient is then computed within the sample, as scikit-learn does);
+        None uses all. The cost is ``O(m**2 * n_features)`` for ``m`` samples.
+    random_state : int, numpy.random.Generator or None, default=None
+        Draws the sample.
+
+    Returns
+    -------
+    score : float
+        Between -1 and 1; NaN when the samples fall in fewer than 2 clusters.
+
+    Examples
+    --------
+    >>> from kmeans._selection import silhouette_score
+    >>> X = [[0.0], [1.0], [10.0], [11.0]]
+    >>> round(silhouette_score(X, [0, 0, 1, 1]), 4)
+    0.8997
+    """
+    X = check_array(X, owner="silhouette_score")
+    labels = np.asarray(labels)
+    if labels.shape != (X.shape[0],):
+        raise ValueError(
+            f"labels has shape {labels.shape}, expected ({X.shape[0]},) like X's rows."
+        )
+    if sample_size is not None and sample_size < X.shape[0]:
+        rng = check_random_state(random_state)
+        index = np.sort(rng.choice(X.shape[0], sample_size, replace=False))
+        X, labels = X[index], labels[index]
+    return _silhouette(np.asarray(X, dtype=np.float64), labels)
+
+
+def _silhouette(X: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of the rows of X; X is validated, float64."""
+    from scipy.spatial.distance import cdist  # exact differences, not ||x||^2 - 2x.y
+
+    clusters, codes = np.unique(labels, return_inverse=True)
+    if clusters.size < 2:
+        return float("nan")
+    n = X.shape[0]
+    onehot = np.zeros((n, clusters.size))
+    onehot[np.arange(n), codes] = 1.0
+    counts = onehot.sum(axis=0)
+    rows = max(1, _BLOCK_CELLS // n)
+    scores = np.empty(n)
+    for lo in range(0, n, rows):
+        hi = min(lo + rows, n)
+        # summed distance of each row to every cluster, one product per block
+        sums = cdist(X[lo:hi], X) @ onehot
+        own = codes[lo:hi]
+        idx = np.arange(hi - lo)
+        own_count = counts[own]
+        a = sums[idx, own] / np.maximum(own_count - 1, 1)
+        means = sums / counts
+        means[idx, own] = np.inf
+        b = means.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = (b - a) / np.maximum(a, b)
+        # a cluster of one has silhouette 0; so do identical points (0 / 0)
+        s[(own_count == 1) | ~np.isfinite(s)] = 0.0
+        scores[lo:hi] = s
+    return float(scores.mean())
+
+
+def scan_k(
+    X,
+    k_values: Iterable[int] = range(2, 11),
+    *,
+    sample_size: int | None = 2000,
+    random_state=None,
+    **params,
+) -> dict[str, np.ndarray]:
+    """Fit :class:`~kmeans.KMeans` for each K and score every fit.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data.
+    k_values : iterable of int, default=range(2, 11)
+        The numbers of clusters to try.
+    sample_size : int or None, default=2000
+        The silhouette is computed on this many samples, the same ones for every
+        K (None: all of them; its cost grows as the square).
+    random_state : int, numpy.random.Generator or None, default=None
+        Seeds the fits and the sample; an int gives the same result every time.
+    **params
+        Other parameters of :class:`~kmeans.KMeans` (``n_init``, ``init``, ...).
+
+    Returns
+    -------
+    scan : dict of str to ndarray
+        ``"k"``, ``"inertia"``, ``"silhouette"`` (NaN for K = 1) and ``"n_iter"``,
+        one entry per K.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeans._selection import scan_k
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(c, 0.5, (50, 2)) for c in (0, 5, 10)])
+    >>> scan = scan_k(X, range(2, 6), random_state=0)
+    >>> int(scan["k"][np.argmax(scan["silhouette"])])
+    3
+    """
+    from ._estimator import KMeans
+
+    X = check_array(X, owner="scan_k")
+    k_values = [int(k) for k in k_values]
+    rng = check_random_state(random_state)
+    seed = int(rng.integers(2**31))  # one seed: every K starts from the same draws
+    n = X.shape[0]
+    index = None
+    if sample_size is not None and sample_size < n:
+        index = np.sort(rng.choice(n, sample_size, replace=False))
+    sample = np.asarray(X if index is None else X[index], dtype=np.float64)
+    inertia, silhouette, n_iter = [], [], []
+    for k in k_values:
+        km = KMeans(n_clusters=k, random_state=seed, **params).fit(X)
+        inertia.append(km.inertia_)
+        n_iter.append(km.n_iter_)
+        labels = km.labels_ if index is None else km.labels_[index]
+        silhouette.append(_silhouette(sample, labels))
+    return {
+        "k": np.array(k_values),
+        "inertia": np.array(inertia),
+        "silhouette": np.array(silhouette),
+        "n_iter": np.array(n_iter),
+    }

@@ -1,0 +1,55 @@
+"""Reading data files (the command line's input), in-process."""
+
+import numpy as np
+import pytest
+
+from kmeans._io import DataError, read_table
+
+
+def test_npy_is_memory_mapped_not_copied(tmp_path):
+    X = np.arange(12.0).reshape(6, 2)
+    np.save(tmp_path / "x.npy", X)
+    read, names = read_table(str(tmp_path / "x.npy"))
+    assert isinstance(read, np.memmap) and not read.flags.writeable
+    assert names is None
+    np.testing.assert_array_equal(read, X)
+
+
+@pytest.mark.parametrize(
+    "text, expected_names",
+    [
+        ("a,b\n1,2\n3,4\n", ["a", "b"]),
+        ('"a","b"\n"1","2"\n3,4\n', ["a", "b"]),
+        ("1\t2\n3\t4\n", None),
+        ("\n1 2\n\n3 4\n", None),
+        ("\ufeffa;b\n1;2\n3;4\n", ["a", "b"]),
+    ],
+)
+def test_text_formats(tmp_path, text, expected_names):
+    (tmp_path / "d.txt").write_text(text, encoding="utf-8")
+    X, names = read_table(str(tmp_path / "d.txt"))
+    np.testing.assert_array_equal(X, [[1.0, 2.0], [3.0, 4.0]])
+    assert names == expected_names
+
+
+def test_columns_by_name_and_number(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b,c\n1,x,3\n4,y,6\n")
+    X, names = read_table(str(tmp_path / "d.csv"), "c,1")
+    np.testing.assert_array_equal(X, [[3.0, 1.0], [6.0, 4.0]])
+    assert names == ["c", "a"]
+    np.save(tmp_path / "x.npy", np.arange(6.0).reshape(2, 3))
+    X, _ = read_table(str(tmp_path / "x.npy"), "3")
+    np.testing.assert_array_equal(X, [[2.0], [5.0]])
+
+
+def test_npz_with_x_or_one_array(tmp_path):
+    np.savez(tmp_path / "a.npz", X=np.ones((2, 2)), other=np.zeros(3))
+    assert read_table(str(tmp_path / "a.npz"))[0].shape == (2, 2)
+    np.savez(tmp_path / "b.npz", data=np.ones((3, 1)))
+    assert read_table(str(tmp_path / "b.npz"))[0].shape == (3, 1)
+
+
+def test_inf_in_text(tmp_path):
+    (tmp_path / "d.csv").write_text("1,2\n3,inf\n")
+    with pytest.raises(DataError, match=r"d.csv, line 2, column 2: infinite value"):
+        read_table(str(tmp_path / "d.csv"))

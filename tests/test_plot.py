@@ -1,0 +1,144 @@
+"""kmeans.plot, rendered to PNG with the Agg backend; and the numbers behind it."""
+
+import sys
+
+import numpy as np
+import pytest
+from conftest import make_blobs
+
+from kmeans import KMeans, plot
+from kmeans._selection import scan_k, silhouette_score
+
+mpl = pytest.importorskip("matplotlib")
+mpl.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def assert_not_blank(fig, path):
+    fig.savefig(path, dpi=80)
+    pixels = plt.imread(path)[..., :3]
+    assert pixels.std() > 0.05, "the image is (nearly) one colour"
+    # several distinct colours, not just axes on white
+    assert len(np.unique(pixels.reshape(-1, 3).round(2), axis=0)) > 20
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 5])
+def test_clusters_png(tmp_path, n_features):
+    X, _ = make_blobs(600, n_features, 4)
+    km = KMeans(4, random_state=0).fit(X)
+    ax = plot.clusters(km, X)
+    assert ax.get_title().startswith("KMeans: 4 clusters, 600 samples")
+    if n_features > 2:
+        assert "PCA projection" in ax.get_title()
+        assert ax.get_xlabel().startswith("principal component 1 (")
+    assert_not_blank(ax.figure, tmp_path / f"clusters-{n_features}d.png")
+
+
+def test_clusters_samples_large_data_and_uses_feature_names(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, _ = make_blobs(30_000, 2, 3)
+    frame = pd.DataFrame(X, columns=["width", "height"])
+    km = KMeans(3, random_state=0).fit(frame)
+    fig, ax = plt.subplots()
+    assert plot.clusters(km, frame, ax=ax, max_points=1000) is ax
+    assert "1000 of 30000 samples" in ax.get_title()
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("width", "height")
+    assert_not_blank(fig, tmp_path / "large.png")
+
+
+def test_clusters_cells_are_the_predicted_regions():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [4.0, 0.0], [4.0, 1.0]])
+    km = KMeans(2, init=np.array([[0.0, 0.5], [4.0, 0.5]])).fit(X)
+    ax = plot.clusters(km, X)
+    cells = ax.images[0].get_array()
+    # left of x = 2 is cluster 0, right of it cluster 1
+    assert cells[:, 0].tolist() == [0] * cells.shape[0]
+    assert cells[:, -1].tolist() == [1] * cells.shape[0]
+
+
+def test_convergence_png(tmp_path):
+    X, _ = make_blobs(2000, 2, 6, spread=2.0)
+    records = []
+    km = KMeans(6, random_state=0, callback=records.append).fit(X)
+    fig = plot.convergence(records)
+    top, bottom = fig.axes
+    np.testing.assert_array_equal(top.lines[0].get_ydata(), [r.inertia for r in records])
+    assert bottom.lines[0].get_ydata().tolist() == [r.n_reassigned for r in records]
+    assert len(records) == km.n_iter_ and top.get_title() == "Convergence"
+    assert_not_blank(fig, tmp_path / "convergence.png")
+
+    records = []
+    KMeans(6, init="random", n_init=3, random_state=0, callback=records.append).fit(X)
+    fig = plot.convergence(records)
+    assert len(fig.axes[0].lines) == 3
+    assert fig.axes[0].get_title() == "Convergence of 3 runs"
+    assert_not_blank(fig, tmp_path / "convergence-runs.png")
+
+
+def test_convergence_of_a_pruned_fit_says_the_inertia_is_not_computed(tmp_path):
+    X, _ = make_blobs(2000, 2, 6, spread=2.0)
+    records = []
+    KMeans(6, random_state=0, algorithm="hamerly", callback=records.append).fit(X)
+    fig = plot.convergence(records)
+    assert "inertia not computed" in fig.axes[0].texts[0].get_text()
+    assert_not_blank(fig, tmp_path / "convergence-hamerly.png")
+
+
+def test_convergence_rejects_what_it_cannot_draw():
+    with pytest.raises(TypeError, match="not a model: records = "):
+        plot.convergence(KMeans())
+    with pytest.raises(TypeError, match="a non-empty sequence of the IterationInfo"):
+        plot.convergence([])
+
+
+def test_choose_k_png(tmp_path):
+    X, _ = make_blobs(1500, 2, 4, seed=3, spread=0.5)
+    fig = plot.choose_k(X, range(1, 9), random_state=0, sample_size=500)
+    left, right = fig.axes
+    assert left.lines[0].get_xdata().tolist() == list(range(1, 9))
+    assert right.get_title() == "Silhouette (best: K = 4)"
+    assert_not_blank(fig, tmp_path / "choose-k.png")
+
+
+def test_scan_k_numbers():
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.normal(c, 0.5, (200, 3)) for c in (-5, 0, 5)])
+    scan = scan_k(X, [1, 2, 3, 4], random_state=0)
+    assert scan["k"].tolist() == [1, 2, 3, 4]
+    assert np.isnan(scan["silhouette"][0])
+    assert np.all(np.diff(scan["inertia"]) < 0)
+    assert int(scan["k"][np.nanargmax(scan["silhouette"])]) == 3
+    again = scan_k(X, [1, 2, 3, 4], random_state=0)
+    np.testing.assert_array_equal(again["inertia"], scan["inertia"])
+    # the same K as a single fit with the scan's seed gives the same inertia
+    assert scan["inertia"][2] == pytest.approx(
+        KMeans(3, random_state=0).fit(X).inertia_, rel=0.05
+    )
+
+
+def test_silhouette_matches_scikit_learn():
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(500, 4))
+    labels = rng.integers(5, size=500)
+    labels[0] = 7  # a cluster of one scores 0
+    ours = silhouette_score(X, labels)
+    assert ours == pytest.approx(metrics.silhouette_score(X, labels), rel=1e-12)
+    # on a sample: the coefficient within the sample
+    sampled = silhouette_score(X, labels, sample_size=100, random_state=0)
+    assert -1 <= sampled <= 1 and sampled != ours
+    assert np.isnan(silhouette_score(X, np.zeros(500, int)))
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    X, _ = make_blobs(50, 2, 2)
+    km = KMeans(2, random_state=0).fit(X)
+    with pytest.raises(ImportError, match=r'pip install "kmeans\[plot\]"'):
+        plot.clusters(km, X)
