@@ -41,6 +41,7 @@ SCALING_SHAPE = (32, 64, "float32")  # n_features, n_clusters, dtype
 # method: python module it needs
 METHODS = {
     "kmeans": "kmeans",
+    "kmeans-auto": "kmeans",
     "kmeans-hamerly": "kmeans",
     "kmeans-elkan": "kmeans",
     "sklearn-lloyd": "sklearn",
@@ -89,7 +90,7 @@ def _fit(method: str, X, init, max_iter: int, tol: float):
     if method.startswith("kmeans"):
         from kmeans import KMeans
 
-        algorithm = method.partition("-")[2] or "lloyd"
+        algorithm = method.partition("-")[2] or "lloyd"  # "kmeans-auto": the default
         km = KMeans(k, init=init, max_iter=max_iter, tol=tol, algorithm=algorithm).fit(X)
         return km.cluster_centers_, km.n_iter_
     if method.startswith("sklearn"):

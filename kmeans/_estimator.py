@@ -33,6 +33,19 @@ _ALGORITHMS = {
     "elkan": kmeans_single_elkan,
     "hamerly": kmeans_single_hamerly,
 }
+
+
+def _auto_algorithm(n_clusters: int, n_features: int) -> str:
+    """The faster of Lloyd and Hamerly, by a rule measured on clustered data.
+
+    Hamerly's bounds cost a few passes over per-sample arrays each iteration and
+    save a row of k distances for most samples: they pay once that row is long
+    (measured, to convergence, one thread: 0.57-0.89x Lloyd's time for k >= 16 or
+    d >= 64; 0.85-1.28x below, e.g. 1.28x at d=8, k=8).
+    """
+    return "hamerly" if n_clusters >= 16 or n_features >= 64 else "lloyd"
+
+
 _HTML_MAX_SIZES = 20  # cluster sizes listed in the notebook repr
 
 
@@ -92,9 +105,11 @@ class KMeans(BaseEstimator):
     copy_x : bool, default=True
         Kept for compatibility with scikit-learn. X is never modified nor copied
         whatever its value: the data are centred block by block as they are read.
-    algorithm : {"lloyd", "elkan", "hamerly"}, default="lloyd"
+    algorithm : {"auto", "lloyd", "elkan", "hamerly"}, default="auto"
         How each iteration assigns the samples; all give Lloyd's result:
 
+        - "auto": "hamerly" when n_clusters >= 16 or n_features >= 64, where its
+          bounds pay for themselves (measured), "lloyd" otherwise.
         - "lloyd": every distance, every iteration.
         - "hamerly": keeps for each sample an upper bound on the distance to its
           centre and a lower bound on the distance to any other, loosened as the
@@ -169,7 +184,7 @@ class KMeans(BaseEstimator):
         verbose: int = 0,
         random_state=None,
         copy_x: bool = True,
-        algorithm: str = "lloyd",
+        algorithm: str = "auto",
         callback: Callable[[IterationInfo], object] | None = None,
     ):
         self.n_clusters = n_clusters
@@ -212,7 +227,7 @@ class KMeans(BaseEstimator):
                 f"The 'copy_x' parameter of {owner} must be a bool. "
                 f"Got {self.copy_x!r} instead."
             )
-        validate_options(self.algorithm, "algorithm", owner, _ALGORITHMS)
+        validate_options(self.algorithm, "algorithm", owner, {"auto", *_ALGORITHMS})
         if self.callback is not None and not callable(self.callback):
             raise InvalidParameterError(
                 f"The 'callback' parameter of {owner} must be a callable or None. "
@@ -346,6 +361,9 @@ class KMeans(BaseEstimator):
                 )
                 n_init = 1
         rng = check_random_state(self.random_state)
+        algorithm = self.algorithm
+        if algorithm == "auto":
+            algorithm = _auto_algorithm(self.n_clusters, n_features)
 
         monitor = FitMonitor(n_init, self.verbose, self.callback)
         with thread_pool() as pool:
@@ -358,7 +376,7 @@ class KMeans(BaseEstimator):
                     monitor.start_init(run)
                     centers = self._initial_centers(X, shift, weights, init, rng, pool)
                     monitor.start_iterations(run)
-                    result = _ALGORITHMS[self.algorithm](
+                    result = _ALGORITHMS[algorithm](
                         X,
                         shift,
                         weights,
@@ -582,7 +600,7 @@ def k_means(
     tol: float = 1e-4,
     random_state=None,
     copy_x: bool = True,
-    algorithm: str = "lloyd",
+    algorithm: str = "auto",
     callback: Callable[[IterationInfo], object] | None = None,
     return_n_iter: bool = False,
 ):

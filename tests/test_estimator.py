@@ -277,7 +277,7 @@ def test_params_repr_and_refit():
     km = KMeans()
     assert repr(km) == "KMeans()"
     assert km.get_params() == {
-        "algorithm": "lloyd", "copy_x": True, "init": "k-means++", "max_iter": 300,
+        "algorithm": "auto", "copy_x": True, "init": "k-means++", "max_iter": 300,
         "n_clusters": 8, "n_init": "auto", "random_state": None, "tol": 1e-4,
         "verbose": 0, "callback": None,
     }  # fmt: skip

@@ -82,3 +82,24 @@ def test_pruned_bit_identical_whatever_the_thread_count(algorithm, monkeypatch):
     for other in results[1:]:
         np.testing.assert_array_equal(other.cluster_centers_, results[0].cluster_centers_)
         np.testing.assert_array_equal(other.labels_, results[0].labels_)
+
+
+@pytest.mark.parametrize(
+    ("n_clusters", "n_features", "expected"),
+    [(8, 2, "lloyd"), (15, 63, "lloyd"), (16, 2, "hamerly"), (3, 64, "hamerly")],
+)
+def test_auto_picks_by_the_measured_rule(n_clusters, n_features, expected, monkeypatch):
+    import kmeans._estimator as module
+
+    used = []
+    for name, run in list(module._ALGORITHMS.items()):
+        monkeypatch.setitem(
+            module._ALGORITHMS,
+            name,
+            lambda *a, _name=name, _run=run, **k: used.append(_name) or _run(*a, **k),
+        )
+    X, _ = make_blobs(200, n_features, 3, seed=9)
+    auto = KMeans(n_clusters, random_state=0).fit(X)
+    assert used == [expected]
+    lloyd = KMeans(n_clusters, random_state=0, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(auto.labels_, lloyd.labels_)

@@ -150,7 +150,7 @@ def test_too_few_weighted_samples_for_seeding():
          "{'k-means++', 'random'}. Got 'kmeans++' instead."),
         ({"init": 3}, "The 'init' parameter of KMeans must be a str among"),
         ({"algorithm": "fast"}, "The 'algorithm' parameter of KMeans must be a str among "
-         "{'elkan', 'hamerly', 'lloyd'}. Got 'fast' instead."),
+         "{'auto', 'elkan', 'hamerly', 'lloyd'}. Got 'fast' instead."),
         ({"verbose": -1}, "The 'verbose' parameter of KMeans must be an int"),
         ({"copy_x": "yes"}, "The 'copy_x' parameter of KMeans must be a bool"),
         ({"random_state": -1}, "The 'random_state' parameter must be a non-negative int"),
