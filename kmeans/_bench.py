@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -193,13 +194,34 @@ def worker(args) -> dict:
 # -- the driver ------------------------------------------------------------------
 
 
-def _run_worker(method, shape, mode, iterations, tol, repeat, timeout) -> dict:
+def _thread_environment(threads: int | None) -> dict | None:
+    """The environment that holds every library to ``threads`` threads."""
+    if threads is None:
+        return None
+    names = (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "KMEANS_NUM_THREADS",
+    )
+    return {**os.environ, **dict.fromkeys(names, str(threads))}
+
+
+def _run_worker(
+    method, shape, mode, iterations, tol, repeat, timeout, threads=None
+) -> dict:
     command = [
         sys.executable, "-m", "kmeans._bench", "--worker", method, mode,
         ",".join(map(str, shape)), str(iterations), repr(tol), str(repeat),
     ]  # fmt: skip
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_thread_environment(threads),
+        )
     except subprocess.TimeoutExpired:
         return {"method": method, "error": f"timed out after {timeout} s"}
     if result.returncode != 0:
@@ -223,10 +245,12 @@ def run(
     timeout=1800,
     log=print,
     shrink=None,
+    threads=None,
 ):
     """Run the comparison and return the results as a dict (see ``main``).
 
-    ``shrink`` divides every workload's n_samples (``quick`` means 20).
+    ``shrink`` divides every workload's n_samples (``quick`` means 20); ``threads``
+    holds every library to that many threads (None: each library's default).
     """
     factor = shrink or (20 if quick else 1)
     skipped = {m: f"{METHODS[m]} is not installed" for m in methods if not available(m)}
@@ -235,6 +259,7 @@ def run(
         log(f"skipping {method}: {why}")
     results = {
         "machine": _machine(),
+        "threads": threads or "default",
         "quick": quick,
         "repeat": repeat,
         "skipped": skipped,
@@ -246,7 +271,9 @@ def run(
         shape = _shrink(WORKLOADS[name], factor)
         rows = results["per_iteration"][name] = {"shape": shape, "methods": {}}
         for method in methods:
-            row = _run_worker(method, shape, "iteration", iterations, 0.0, repeat, timeout)
+            row = _run_worker(
+                method, shape, "iteration", iterations, 0.0, repeat, timeout, threads
+            )
             rows["methods"][method] = row
             log(_describe(name, row))
     for name in TO_CONVERGENCE:
@@ -264,7 +291,9 @@ def run(
                 if fixed
                 else budget
             )
-            row = _run_worker(method, shape, "converge", its, 1e-4, repeat, timeout)
+            row = _run_worker(
+                method, shape, "converge", its, 1e-4, repeat, timeout, threads
+            )
             rows["methods"][method] = row
             log(_describe(name, row))
     if scaling:
@@ -273,7 +302,14 @@ def run(
         for method in [m for m in ("kmeans", "sklearn-lloyd", "faiss") if m in methods]:
             for n in sizes:
                 row = _run_worker(
-                    method, (n, d, k, dtype, False), "iteration", 5, 0.0, repeat, timeout
+                    method,
+                    (n, d, k, dtype, False),
+                    "iteration",
+                    5,
+                    0.0,
+                    repeat,
+                    timeout,
+                    threads,
                 )
                 results["scaling"].setdefault(method, {})[str(n)] = row
                 log(_describe(f"n={n}", row))
@@ -306,8 +342,6 @@ def _add_ratios(results):
 
 
 def _machine() -> dict:
-    import os
-
     from kmeans._common import effective_n_threads
 
     return {
@@ -412,6 +446,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="median of this many runs")
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="hold every library to this many threads (default: each one's own)",
+    )
     parser.add_argument("-o", "--output", default="bench", help="prefix of .json and .png")
     args = parser.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -425,6 +465,7 @@ def main(argv=None) -> int:
         iterations=args.iterations,
         scaling=not args.no_scaling,
         log=lambda line: print(line, flush=True),
+        threads=args.threads,
     )
     with open(f"{args.output}.json", "w") as f:
         json.dump(results, f, indent=2)
