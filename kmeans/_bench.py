@@ -49,6 +49,8 @@ METHODS = {
     "sklearn-elkan": "sklearn",
     "faiss": "faiss",
     "scipy-kmeans2": "scipy",
+    # not a k-means: the chunked product X @ C.T alone, the floor of an iteration
+    "floor": "numpy",
 }
 
 
@@ -126,6 +128,23 @@ def _fit(method: str, X, init, max_iter: int, tol: float):
     raise ValueError(f"unknown method {method!r}")
 
 
+def _chunked_product_seconds(X, centers, repeat: int) -> float:
+    """Median time of X @ C.T over the library's row blocks and threads (the pool
+    opened once, outside the timing, as inside a fit)."""
+    from kmeans._common import RowBlocks, scratch, thread_pool
+
+    centers_t = np.ascontiguousarray(centers.T)
+    with thread_pool() as pool:
+        blocks = RowBlocks(X.shape[0], centers.shape[0], X.shape[1], X.itemsize, pool)
+
+        def run(start, stop):
+            out = scratch(blocks, centers.shape[0], X.dtype)
+            for lo, hi in blocks.blocks(start, stop):
+                np.matmul(X[lo:hi], centers_t, out=out[: hi - lo])
+
+        return _timed(lambda: blocks.map(run), repeat)[0]
+
+
 def _inertia(X, centers) -> float:
     from kmeans._common import labels_inertia, thread_pool
 
@@ -167,6 +186,11 @@ def worker(args) -> dict:
     X, init = workload.data()
     baseline = _peak_rss_bytes()
     out = {"method": args.method, "n_samples": workload.n_samples}
+    if args.method == "floor":
+        seconds = _chunked_product_seconds(X, init, max(args.repeat, 5))
+        return {**out, "seconds_per_iteration": seconds, "iterations": 1, "inertia": 0.0,
+                "peak_extra_bytes": max(_peak_rss_bytes() - baseline, 0),
+                "data_bytes": X.nbytes}  # fmt: skip
     if args.mode == "iteration":
         # (T(m + 1) - T(1)) / m cancels validation, seeding and final-pass costs
         m = args.iterations
@@ -276,13 +300,14 @@ def run(
             )
             rows["methods"][method] = row
             log(_describe(name, row))
+    methods_fitting = [m for m in methods if m != "floor"]
     for name in TO_CONVERGENCE:
         shape = _shrink(WORKLOADS[name], factor)
         rows = results["to_convergence"][name] = {"shape": shape, "methods": {}}
         # scikit-learn's own stopping rule; methods without one (faiss, scipy) get the
         # number of iterations scikit-learn's Lloyd needed, so the budgets are equal
         budget = 300
-        for method in sorted(methods, key=lambda m: m != "sklearn-lloyd"):
+        for method in sorted(methods_fitting, key=lambda m: m != "sklearn-lloyd"):
             fixed = (
                 method in ("faiss", "scipy-kmeans2") and "sklearn-lloyd" in rows["methods"]
             )
