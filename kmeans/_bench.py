@@ -209,8 +209,9 @@ def worker(args) -> dict:
         out["seconds_to_convergence"] = seconds
         out["iterations"] = n_iter if n_iter is not None else budget
         out["init_seconds"] = _init_time(args.method, X, workload.n_clusters, args.repeat)
-    out["inertia"] = _inertia(X, centers)
+    # the peak before the common inertia, whose float64 copy of X is the harness's
     out["peak_extra_bytes"] = max(_peak_rss_bytes() - baseline, 0)
+    out["inertia"] = _inertia(X, centers)
     out["data_bytes"] = X.nbytes
     return out
 
