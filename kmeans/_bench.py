@@ -146,12 +146,11 @@ def _chunked_product_seconds(X, centers, repeat: int) -> float:
 
 
 def _inertia(X, centers) -> float:
+    """Inertia in float64, the same way for every method (X cast block by block)."""
     from kmeans._common import labels_inertia, thread_pool
 
     with thread_pool() as pool:
-        return labels_inertia(X.astype(np.float64), centers.astype(np.float64), None, pool)[
-            1
-        ]
+        return labels_inertia(X, centers.astype(np.float64), None, pool)[1]
 
 
 def _timed(func, repeat: int):
