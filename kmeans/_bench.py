@@ -15,7 +15,6 @@ import importlib.util
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -163,7 +162,13 @@ def _timed(func, repeat: int):
 
 
 def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident memory of this process so far (0 where it cannot be read)."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return 0
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib if sys.platform == "darwin" else kib * 1024  # bytes on macOS
 
 
 def _init_time(method: str, X, k: int, repeat: int):
