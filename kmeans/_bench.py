@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -48,6 +48,8 @@ METHODS = {
     "sklearn-elkan": "sklearn",
     "faiss": "faiss",
     "scipy-kmeans2": "scipy",
+    # not a k-means: the chunked product X @ C.T alone, the floor of an iteration
+    "floor": "numpy",
 }
 
 
@@ -125,13 +127,29 @@ def _fit(method: str, X, init, max_iter: int, tol: float):
     raise ValueError(f"unknown method {method!r}")
 
 
+def _chunked_product_seconds(X, centers, repeat: int) -> float:
+    """Median time of X @ C.T over the library's row blocks and threads (the pool
+    opened once, outside the timing, as inside a fit)."""
+    from kmeans._common import RowBlocks, scratch, thread_pool
+
+    centers_t = np.ascontiguousarray(centers.T)
+    with thread_pool() as pool:
+        blocks = RowBlocks(X.shape[0], centers.shape[0], X.shape[1], X.itemsize, pool)
+
+        def run(start, stop):
+            out = scratch(blocks, centers.shape[0], X.dtype)
+            for lo, hi in blocks.blocks(start, stop):
+                np.matmul(X[lo:hi], centers_t, out=out[: hi - lo])
+
+        return _timed(lambda: blocks.map(run), repeat)[0]
+
+
 def _inertia(X, centers) -> float:
+    """Inertia in float64, the same way for every method (X cast block by block)."""
     from kmeans._common import labels_inertia, thread_pool
 
     with thread_pool() as pool:
-        return labels_inertia(X.astype(np.float64), centers.astype(np.float64), None, pool)[
-            1
-        ]
+        return labels_inertia(X, centers.astype(np.float64), None, pool)[1]
 
 
 def _timed(func, repeat: int):
@@ -144,7 +162,13 @@ def _timed(func, repeat: int):
 
 
 def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident memory of this process so far (0 where it cannot be read)."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return 0
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib if sys.platform == "darwin" else kib * 1024  # bytes on macOS
 
 
 def _init_time(method: str, X, k: int, repeat: int):
@@ -166,6 +190,11 @@ def worker(args) -> dict:
     X, init = workload.data()
     baseline = _peak_rss_bytes()
     out = {"method": args.method, "n_samples": workload.n_samples}
+    if args.method == "floor":
+        seconds = _chunked_product_seconds(X, init, max(args.repeat, 5))
+        return {**out, "seconds_per_iteration": seconds, "iterations": 1, "inertia": 0.0,
+                "peak_extra_bytes": max(_peak_rss_bytes() - baseline, 0),
+                "data_bytes": X.nbytes}  # fmt: skip
     if args.mode == "iteration":
         # (T(m + 1) - T(1)) / m cancels validation, seeding and final-pass costs
         m = args.iterations
@@ -184,8 +213,9 @@ def worker(args) -> dict:
         out["seconds_to_convergence"] = seconds
         out["iterations"] = n_iter if n_iter is not None else budget
         out["init_seconds"] = _init_time(args.method, X, workload.n_clusters, args.repeat)
-    out["inertia"] = _inertia(X, centers)
+    # the peak before the common inertia, whose float64 copy of X is the harness's
     out["peak_extra_bytes"] = max(_peak_rss_bytes() - baseline, 0)
+    out["inertia"] = _inertia(X, centers)
     out["data_bytes"] = X.nbytes
     return out
 
@@ -193,13 +223,34 @@ def worker(args) -> dict:
 # -- the driver ------------------------------------------------------------------
 
 
-def _run_worker(method, shape, mode, iterations, tol, repeat, timeout) -> dict:
+def _thread_environment(threads: int | None) -> dict | None:
+    """The environment that holds every library to ``threads`` threads."""
+    if threads is None:
+        return None
+    names = (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "KMEANS_NUM_THREADS",
+    )
+    return {**os.environ, **dict.fromkeys(names, str(threads))}
+
+
+def _run_worker(
+    method, shape, mode, iterations, tol, repeat, timeout, threads=None
+) -> dict:
     command = [
         sys.executable, "-m", "kmeans._bench", "--worker", method, mode,
         ",".join(map(str, shape)), str(iterations), repr(tol), str(repeat),
     ]  # fmt: skip
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_thread_environment(threads),
+        )
     except subprocess.TimeoutExpired:
         return {"method": method, "error": f"timed out after {timeout} s"}
     if result.returncode != 0:
@@ -223,10 +274,12 @@ def run(
     timeout=1800,
     log=print,
     shrink=None,
+    threads=None,
 ):
     """Run the comparison and return the results as a dict (see ``main``).
 
-    ``shrink`` divides every workload's n_samples (``quick`` means 20).
+    ``shrink`` divides every workload's n_samples (``quick`` means 20); ``threads``
+    holds every library to that many threads (None: each library's default).
     """
     factor = shrink or (20 if quick else 1)
     skipped = {m: f"{METHODS[m]} is not installed" for m in methods if not available(m)}
@@ -235,6 +288,7 @@ def run(
         log(f"skipping {method}: {why}")
     results = {
         "machine": _machine(),
+        "threads": threads or "default",
         "quick": quick,
         "repeat": repeat,
         "skipped": skipped,
@@ -246,16 +300,19 @@ def run(
         shape = _shrink(WORKLOADS[name], factor)
         rows = results["per_iteration"][name] = {"shape": shape, "methods": {}}
         for method in methods:
-            row = _run_worker(method, shape, "iteration", iterations, 0.0, repeat, timeout)
+            row = _run_worker(
+                method, shape, "iteration", iterations, 0.0, repeat, timeout, threads
+            )
             rows["methods"][method] = row
             log(_describe(name, row))
+    methods_fitting = [m for m in methods if m != "floor"]
     for name in TO_CONVERGENCE:
         shape = _shrink(WORKLOADS[name], factor)
         rows = results["to_convergence"][name] = {"shape": shape, "methods": {}}
         # scikit-learn's own stopping rule; methods without one (faiss, scipy) get the
         # number of iterations scikit-learn's Lloyd needed, so the budgets are equal
         budget = 300
-        for method in sorted(methods, key=lambda m: m != "sklearn-lloyd"):
+        for method in sorted(methods_fitting, key=lambda m: m != "sklearn-lloyd"):
             fixed = (
                 method in ("faiss", "scipy-kmeans2") and "sklearn-lloyd" in rows["methods"]
             )
@@ -264,7 +321,9 @@ def run(
                 if fixed
                 else budget
             )
-            row = _run_worker(method, shape, "converge", its, 1e-4, repeat, timeout)
+            row = _run_worker(
+                method, shape, "converge", its, 1e-4, repeat, timeout, threads
+            )
             rows["methods"][method] = row
             log(_describe(name, row))
     if scaling:
@@ -273,7 +332,14 @@ def run(
         for method in [m for m in ("kmeans", "sklearn-lloyd", "faiss") if m in methods]:
             for n in sizes:
                 row = _run_worker(
-                    method, (n, d, k, dtype, False), "iteration", 5, 0.0, repeat, timeout
+                    method,
+                    (n, d, k, dtype, False),
+                    "iteration",
+                    5,
+                    0.0,
+                    repeat,
+                    timeout,
+                    threads,
                 )
                 results["scaling"].setdefault(method, {})[str(n)] = row
                 log(_describe(f"n={n}", row))
@@ -306,8 +372,6 @@ def _add_ratios(results):
 
 
 def _machine() -> dict:
-    import os
-
     from kmeans._common import effective_n_threads
 
     return {
@@ -412,6 +476,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="median of this many runs")
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="hold every library to this many threads (default: each one's own)",
+    )
     parser.add_argument("-o", "--output", default="bench", help="prefix of .json and .png")
     args = parser.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -425,6 +495,7 @@ def main(argv=None) -> int:
         iterations=args.iterations,
         scaling=not args.no_scaling,
         log=lambda line: print(line, flush=True),
+        threads=args.threads,
     )
     with open(f"{args.output}.json", "w") as f:
         json.dump(results, f, indent=2)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import RowBlocks
+from ._common import RowBlocks, scratch, shifted_block
 from ._lloyd import LloydRun, _scatter_add, new_partition_sums, update_centers
 
 
@@ -54,7 +54,17 @@ class _BoundedAssigner:
         self.lower = np.zeros(shape, dtype=X.dtype)
         self.per_center = per_center
         self.partition_sums = new_partition_sums(blocks, n_clusters, n_features)
-        self.largest_row_sq = 0.0
+        # ||x - shift||^2 of every row, once: the bounds need exact distances
+        self.row_sq = np.empty(n_samples, X.dtype)
+
+        def norms(start, stop):
+            buffer = scratch(blocks, n_features, X.dtype)
+            for lo, hi in blocks.blocks(start, stop):
+                xs = shifted_block(X, lo, hi, shift, buffer)
+                np.einsum("ij,ij->i", xs, xs, out=self.row_sq[lo:hi])
+
+        blocks.map(norms)
+        self.largest_row_sq = float(self.row_sq.max())
 
     def assign(self, centers) -> int:
         """One assignment step; updates labels, bounds and sums. Returns moves."""
@@ -73,8 +83,8 @@ class _BoundedAssigner:
         def run(part: int):
             start, stop = blocks.partitions[part]
             flat = self.partition_sums[part].ravel()
+            augmented = scratch(blocks, width, X.dtype)
             n_moved = 0
-            largest = 0.0
             for lo, hi in blocks.blocks(start, stop):
                 label = self.labels[lo:hi]
                 upper = self.upper[lo:hi]
@@ -88,22 +98,29 @@ class _BoundedAssigner:
                 need = np.flatnonzero(upper * upper + margin >= bound * bound)
                 if need.size == 0:
                     continue
-                xs = X[lo + need] - shift
-                assigned = label[need] >= 0
-                if assigned.all():
-                    # tighten the upper bound to the exact distance first
-                    diff = xs - centers[label[need]]
-                    exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-                    upper[need] = exact
-                    still = exact * exact + margin >= bound[need] ** 2
-                    need, xs = need[still], xs[still]
-                    if need.size == 0:
-                        continue
-                row_sq = np.einsum("ij,ij->i", xs, xs)
-                largest = max(largest, float(row_sq.max()))
-                xa = np.empty((need.size, width), X.dtype)
-                xa[:, :n_features] = xs
+                if 4 * need.size > hi - lo:
+                    # the bounds spare too few rows to pay for gathering them and
+                    # tightening (no structure yet, or high dimension): the whole
+                    # block, as Lloyd does it
+                    need = np.arange(hi - lo)
+                    xa = augmented[: hi - lo]
+                    shifted_block(X, lo, hi, shift, xa[:, :n_features])
+                else:
+                    xa = augmented[: need.size]
+                    np.subtract(X[lo + need], shift, out=xa[:, :n_features])
+                    if label[need[0]] >= 0:  # all rows are assigned after the first pass
+                        # tighten the upper bound to the exact distance first
+                        diff = xa[:, :n_features] - centers[label[need]]
+                        exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+                        upper[need] = exact
+                        still = exact * exact + margin >= bound[need] ** 2
+                        if not still.all():
+                            need = need[still]
+                            if need.size == 0:
+                                continue
+                            xa = xa[still]
                 xa[:, n_features] = 1
+                row_sq = self.row_sq[lo + need]
                 dots = xa @ coef
                 new = dots.argmin(axis=1)
                 rows = np.arange(need.size)
@@ -134,11 +151,9 @@ class _BoundedAssigner:
                         flat, -moved_rows[was_assigned], old_moved[was_assigned], width
                     )
                 label[need[moved]] = new[moved]
-            return n_moved, largest
+            return n_moved
 
-        parts = blocks.map_indexed(run)
-        self.largest_row_sq = max(self.largest_row_sq, max(p[1] for p in parts))
-        return sum(p[0] for p in parts)
+        return sum(blocks.map_indexed(run))
 
     def sums(self):
         total = self.partition_sums[0].copy()

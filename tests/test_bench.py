@@ -32,9 +32,11 @@ def test_harness_smoke(tmp_path):
     ):
         for rows in results[section].values():
             ours = rows["methods"]["kmeans"]
+            assert key in ours, ours  # a failed worker reports its error here
             assert ours[key] >= 0 and ours["inertia"] > 0 and ours["peak_extra_bytes"] >= 0
     for rows in results["per_iteration"].values():
         # same init, same three iterations: SciPy's Lloyd reaches the same inertia
+        assert "inertia" in rows["methods"]["scipy-kmeans2"], rows["methods"]
         theirs = rows["methods"]["scipy-kmeans2"]["inertia"]
         assert theirs == pytest.approx(rows["methods"]["kmeans"]["inertia"], rel=1e-6)
     table = markdown_table(results)

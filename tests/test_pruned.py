@@ -86,7 +86,7 @@ def test_pruned_bit_identical_whatever_the_thread_count(algorithm, monkeypatch):
 
 @pytest.mark.parametrize(
     ("n_clusters", "n_features", "expected"),
-    [(8, 2, "lloyd"), (15, 63, "lloyd"), (16, 2, "hamerly"), (3, 64, "hamerly")],
+    [(8, 2, "lloyd"), (16, 8, "lloyd"), (100, 2, "hamerly"), (10, 20, "hamerly")],
 )
 def test_auto_picks_by_the_measured_rule(n_clusters, n_features, expected, monkeypatch):
     import kmeans._estimator as module
