@@ -19,14 +19,10 @@ NotFittedError, InvalidParameterError, ModelFileError, ConvergenceWarning
     What the estimator and ``load`` raise and warn.
 """
 
+import importlib
+
 from . import plot
-from ._estimator import KMeans, k_means
-from ._exceptions import (
-    ConvergenceWarning,
-    InvalidParameterError,
-    ModelFileError,
-    NotFittedError,
-)
+from ._exceptions import InvalidParameterError, ModelFileError
 from ._initialization import kmeans_plusplus
 from ._persistence import load
 from ._progress import IterationInfo
@@ -46,6 +42,25 @@ __all__ = [
     "load",
     "plot",
 ]
+
+
+# These derive from scikit-learn's classes when it is installed (kmeans/_compat.py).
+# Importing scikit-learn takes about 0.7 s, ten times ``import kmeans``: they are
+# imported when first used, not by ``import kmeans`` (PEP 562).
+_LAZY = {
+    "ConvergenceWarning": "._exceptions",
+    "KMeans": "._estimator",
+    "NotFittedError": "._exceptions",
+    "k_means": "._estimator",
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__():

@@ -1,14 +1,17 @@
 """The estimator protocol: parameters from ``__init__``, ``get_params``,
-``set_params`` and a repr that shows the parameters that differ from the defaults.
+``set_params`` and a repr that shows the parameters that differ from the defaults;
+and the table that shows a model in a notebook.
 
-It follows scikit-learn's conventions without depending on scikit-learn, so that
-``sklearn.base.clone``, pipelines and grid searches can handle the estimators.
+:class:`BaseEstimator` follows scikit-learn's conventions without depending on
+scikit-learn: it is what estimators derive from when scikit-learn is not installed
+(see :mod:`kmeans._compat`). :class:`NotebookReprMixin` is used either way.
 """
 
 from __future__ import annotations
 
 import html
 import inspect
+import sys
 
 
 class BaseEstimator:
@@ -76,20 +79,9 @@ class BaseEstimator:
             getattr(self, name).set_params(**sub_params)
         return self
 
-    def _params_vs_defaults(self):
-        """``(name, value, is_default)`` for each parameter, sorted by name."""
-        defaults = {
-            name: p.default
-            for name, p in inspect.signature(type(self).__init__).parameters.items()
-        }
-        for name in self._get_param_names():
-            value = getattr(self, name)
-            default = defaults.get(name, inspect.Parameter.empty)
-            yield name, value, _same_value(value, default)
-
     def __repr__(self) -> str:
         shown = []
-        for name, value, is_default in self._params_vs_defaults():
+        for name, value, is_default in _params_vs_defaults(self):
             if not is_default:
                 text = repr(value)
                 if len(text) > 60:
@@ -97,11 +89,30 @@ class BaseEstimator:
                 shown.append(f"{name}={text}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
+
+class NotebookReprMixin:
+    """How a model shows itself in a notebook: a table of its parameters and, once
+    fitted, of what the fit found.
+
+    It comes before scikit-learn's ``BaseEstimator`` among the bases, so that this
+    table, not scikit-learn's diagram, shows a model on its own; scikit-learn's
+    diagram still shows it inside a pipeline. ``sklearn.set_config(display="text")``
+    turns the table off, as it turns off the diagrams.
+    """
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        # Jupyter asks for this before _repr_html_, and scikit-learn defines it
+        bundle = {"text/plain": repr(self)}
+        sklearn = sys.modules.get("sklearn")  # its settings exist only once imported
+        if sklearn is None or sklearn.get_config().get("display") != "text":
+            bundle["text/html"] = self._repr_html_()
+        return bundle
+
     def _repr_html_(self) -> str:
         """A table of the parameters (non-defaults in bold) and, once fitted, of
         what the fit found (:meth:`_fitted_summary`), for notebooks."""
         rows = []
-        for name, value, is_default in self._params_vs_defaults():
+        for name, value, is_default in _params_vs_defaults(self):
             text = _short(repr(value))
             if not is_default:
                 text = f"<b>{text}</b>"
@@ -124,6 +135,18 @@ class BaseEstimator:
     def _fitted_summary(self) -> list[tuple[str, str]]:
         """(name, text) rows describing the fit; empty when not fitted."""
         return []
+
+
+def _params_vs_defaults(estimator):
+    """``(name, value, is_default)`` for each parameter, sorted by name."""
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(type(estimator).__init__).parameters.items()
+    }
+    for name in estimator._get_param_names():
+        value = getattr(estimator, name)
+        default = defaults.get(name, inspect.Parameter.empty)
+        yield name, value, _same_value(value, default)
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import numbers
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import BaseEstimator
-from ._common import column_mean, distances, labels_inertia, mean_variance, thread_pool
-from ._exceptions import ConvergenceWarning, InvalidParameterError
-from ._initialization import INIT_METHODS, check_enough_weighted_samples
+from . import _common, _initialization, _sparse
+from ._base import NotebookReprMixin
+from ._common import thread_pool
+from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, TransformerMixin
+from ._exceptions import InvalidParameterError
+from ._initialization import check_enough_weighted_samples
 from ._lloyd import kmeans_single_lloyd
 from ._persistence import save as _save
 from ._progress import FitMonitor, IterationInfo
@@ -21,6 +24,7 @@ from ._validation import (
     check_is_fitted,
     check_random_state,
     check_sample_weight,
+    is_sparse,
     validate_int,
     validate_options,
     validate_real,
@@ -33,6 +37,45 @@ _ALGORITHMS = {
     "elkan": kmeans_single_elkan,
     "hamerly": kmeans_single_hamerly,
 }
+
+
+@dataclass(frozen=True)
+class _Kernels:
+    """The functions that read X, for one kind of input (dense or CSR)."""
+
+    column_mean: Callable
+    mean_variance: Callable
+    init_methods: dict
+    algorithms: dict
+    rows: Callable  # rows of X by index, as a dense array
+    labels_inertia: Callable
+    distances: Callable
+
+
+_DENSE = _Kernels(
+    _common.column_mean,
+    _common.mean_variance,
+    _initialization.INIT_METHODS,
+    _ALGORITHMS,
+    lambda X, indices: X[indices],
+    _common.labels_inertia,
+    _common.distances,
+)
+# Sparse data: Lloyd only (a pruned algorithm asked for falls back to it, with the
+# same result), and no centring (see kmeans/_sparse.py).
+_SPARSE = _Kernels(
+    _sparse.column_mean,
+    _sparse.mean_variance,
+    _sparse.INIT_METHODS,
+    {"lloyd": _sparse.kmeans_single_lloyd},
+    _sparse.initial_rows,
+    _sparse.labels_inertia,
+    _sparse.distances,
+)
+
+
+def _kernels(X) -> _Kernels:
+    return _SPARSE if is_sparse(X) else _DENSE
 
 
 def _auto_algorithm(n_clusters: int, n_features: int) -> str:
@@ -52,17 +95,44 @@ _HTML_MAX_SIZES = 20  # cluster sizes listed in the notebook repr
 
 
 def _feature_names(X) -> np.ndarray | None:
-    """Column names of a DataFrame-like X when they are all strings."""
+    """Column names of a DataFrame-like X when they are all strings, as scikit-learn
+    reads them: None for other names, TypeError for a mix of strings and others."""
     columns = getattr(X, "columns", None)
     if columns is None:
         return None
     names = np.asarray(list(columns), dtype=object)
-    if names.size and all(isinstance(name, str) for name in names):
+    kinds = {type(name) is str for name in names}
+    if kinds == {True}:
         return names
+    if kinds == {True, False}:
+        found = sorted({type(name).__qualname__ for name in names})
+        raise TypeError(
+            "Feature names are only supported if all input features have string "
+            f"names, but your input has {found} as feature name / column name types. "
+            "Convert them all to strings (X.columns = X.columns.astype(str)) to have "
+            "them stored and checked, or all to another type to have them ignored."
+        )
     return None
 
 
-class KMeans(BaseEstimator):
+def _feature_names_mismatch(fitted: np.ndarray, given: np.ndarray) -> str:
+    """scikit-learn's message for column names that differ from those seen in fit."""
+    message = "The feature names should match those that were passed during fit.\n"
+    unseen = sorted(set(given) - set(fitted))
+    missing = sorted(set(fitted) - set(given))
+    for title, names in (
+        ("Feature names unseen at fit time:", unseen),
+        ("Feature names seen at fit time, yet now missing:", missing),
+    ):
+        if names:
+            listed = [f"- {name}" for name in names[:5]] + ["- ..."] * (len(names) > 5)
+            message += title + "\n" + "\n".join(listed) + "\n"
+    if not unseen and not missing:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    return message
+
+
+class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
     """K-means clustering by Lloyd's algorithm, vectorised with NumPy.
 
     Each iteration assigns every sample to its nearest centre (squared Euclidean
@@ -123,6 +193,9 @@ class KMeans(BaseEstimator):
         From the same initial centres the pruned algorithms reach the same labels,
         centres and ``n_iter_`` as "lloyd" in float64. In float32 a sample
         equidistant from two centres to within rounding may go either way.
+        Sparse data are clustered by "lloyd" only: "auto" chooses it, and "elkan"
+        or "hamerly" fall back to it with a RuntimeWarning (the result is the
+        same).
     callback : callable or None, default=None
         Called after each iteration as ``callback(info)`` with an
         :class:`~kmeans.IterationInfo` (run, iteration, inertia, centre shift and
@@ -144,7 +217,10 @@ class KMeans(BaseEstimator):
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names seen in ``fit``, when X had string column names.
+        Column names seen in ``fit``, when X had string column names (a pandas
+        DataFrame, for instance). Data with other names given to ``predict``,
+        ``transform`` or ``score`` raise a ValueError; data without names, a
+        warning, as in scikit-learn.
 
     See Also
     --------
@@ -153,9 +229,22 @@ class KMeans(BaseEstimator):
 
     Notes
     -----
+    X may be a NumPy array, anything :func:`numpy.asarray` turns into one (lists,
+    pandas DataFrames, ...) or a scipy.sparse matrix or array. Sparse data are
+    read in CSR form, block by block, and never made dense: CSC and other formats
+    are converted to CSR once (a copy of the stored values). Unlike dense data
+    they are not centred (as in scikit-learn), and ``cluster_centers_`` is dense.
+    From the same initial centres, sparse and dense data give the same labels,
+    centres and ``n_iter_``, up to rounding.
+
+    With scikit-learn installed, KMeans is a scikit-learn estimator (clusterer
+    and transformer): it passes scikit-learn's estimator checks and has
+    ``set_output`` (``transform="pandas"`` gives DataFrames with columns
+    ``get_feature_names_out()``) and metadata routing.
+
     One iteration costs O(n_samples * n_clusters * n_features) time. Besides X and
-    the labels, memory is bounded by the block size, not by n_samples. X is
-    centred (by its mean, block by block) before the distances are expanded, so
+    the labels, memory is bounded by the block size, not by n_samples. Dense X
+    is centred (by its mean, block by block) before the distances are expanded, so
     data far from the origin lose no precision. ``labels_``, ``inertia_`` and
     ``predict`` all use the final centres: after the last update the samples
     are assigned once more.
@@ -201,15 +290,12 @@ class KMeans(BaseEstimator):
         self.callback = callback
 
     def __sklearn_tags__(self):
-        """Tags that scikit-learn reads; it alone calls this, so it is installed."""
-        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
-
-        return Tags(
-            estimator_type="clusterer",
-            target_tags=TargetTags(required=False),
-            transformer_tags=TransformerTags(),
-            input_tags=InputTags(),
-        )
+        """Tags that scikit-learn reads: a clusterer and transformer (from the
+        mixins) that accepts sparse input and keeps float32."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
 
     # -- parameters -----------------------------------------------------------
 
@@ -240,7 +326,7 @@ class KMeans(BaseEstimator):
         else:
             validate_int(self.n_init, "n_init", owner, low=1)
         if isinstance(self.init, str):
-            validate_options(self.init, "init", owner, INIT_METHODS)
+            validate_options(self.init, "init", owner, _DENSE.init_methods)
         elif not callable(self.init) and not hasattr(self.init, "__len__"):
             raise InvalidParameterError(
                 f"The 'init' parameter of {owner} must be a str among "
@@ -293,12 +379,11 @@ class KMeans(BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-        elif names is not None and not np.array_equal(names, fitted_names):
-            raise ValueError(
-                "The feature names should match those that were passed during fit. "
-                f"Fitted with {list(fitted_names)}, got {list(names)}."
-            )
-        X = check_array(X, owner=owner)
+        elif names is not None and (
+            len(names) != len(fitted_names) or np.any(names != fitted_names)
+        ):
+            raise ValueError(_feature_names_mismatch(fitted_names, names))
+        X = check_array(X, owner=owner, accept_sparse=True)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {owner} is expecting "
@@ -313,7 +398,7 @@ class KMeans(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. float32 and float64 are kept; other numeric types are
             converted to float64. It is never modified.
         y : Ignored
@@ -334,7 +419,8 @@ class KMeans(BaseEstimator):
         self._validate_params()
         owner = type(self).__name__
         names = _feature_names(X)
-        X = check_array(X, owner=owner)
+        X = check_array(X, owner=owner, accept_sparse=True)
+        kernels = _kernels(X)
         n_samples, n_features = X.shape
         if n_samples < self.n_clusters:
             raise ValueError(
@@ -366,11 +452,20 @@ class KMeans(BaseEstimator):
         algorithm = self.algorithm
         if algorithm == "auto":
             algorithm = _auto_algorithm(self.n_clusters, n_features)
+        if algorithm not in kernels.algorithms:
+            if self.algorithm != "auto":
+                warnings.warn(
+                    f"algorithm={algorithm!r} is not implemented for sparse data; "
+                    "using 'lloyd', which gives the same result.",
+                    RuntimeWarning,
+                    stacklevel=3,  # the caller of fit, through _fit
+                )
+            algorithm = "lloyd"
 
         monitor = FitMonitor(n_init, self.verbose, self.callback)
         with thread_pool() as pool:
-            shift = column_mean(X, pool)
-            tol = self.tol * mean_variance(X, shift, pool) if self.tol > 0 else 0.0
+            shift = kernels.column_mean(X, pool)
+            tol = self.tol * kernels.mean_variance(X, shift, pool) if self.tol > 0 else 0.0
             best = None
             labels = np.empty(n_samples, np.int32)
             try:
@@ -378,7 +473,7 @@ class KMeans(BaseEstimator):
                     monitor.start_init(run)
                     centers = self._initial_centers(X, shift, weights, init, rng, pool)
                     monitor.start_iterations(run)
-                    result = _ALGORITHMS[algorithm](
+                    result = kernels.algorithms[algorithm](
                         X,
                         shift,
                         weights,
@@ -392,7 +487,9 @@ class KMeans(BaseEstimator):
                     # the final assignment also makes a run stopped by the callback
                     # consistent: labels and inertia from the centres returned
                     centers = result.centers + shift
-                    labels, inertia = labels_inertia(X, centers, weights, pool, labels)
+                    labels, inertia = kernels.labels_inertia(
+                        X, centers, weights, pool, labels
+                    )
                     if best is None or inertia < best[2]:
                         # keep the best run's labels; the next run writes the other array
                         spare = best[1] if best is not None else np.empty_like(labels)
@@ -427,8 +524,11 @@ class KMeans(BaseEstimator):
     def _initial_centers(self, X, shift, weights, init, rng, pool) -> np.ndarray:
         """Initial centres of one run, in the frame shifted by ``shift``."""
         if isinstance(init, str):
-            indices = INIT_METHODS[init](X, shift, weights, self.n_clusters, rng, pool)
-            return X[indices] - shift
+            kernels = _kernels(X)
+            indices = kernels.init_methods[init](
+                X, shift, weights, self.n_clusters, rng, pool
+            )
+            return kernels.rows(X, indices) - shift
         if callable(init):
             centers = self._check_centers(
                 init(X, self.n_clusters, random_state=rng),
@@ -444,7 +544,7 @@ class KMeans(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : Ignored
             Not used, present for API consistency.
@@ -462,7 +562,7 @@ class KMeans(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : Ignored
             Not used, present for API consistency.
@@ -534,7 +634,7 @@ class KMeans(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             New data.
 
         Returns
@@ -543,14 +643,14 @@ class KMeans(BaseEstimator):
         """
         X = self._check_test_data(X)
         with thread_pool() as pool:
-            return labels_inertia(X, self.cluster_centers_, None, pool)[0]
+            return _kernels(X).labels_inertia(X, self.cluster_centers_, None, pool)[0]
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each sample to each centre.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             New data.
 
         Returns
@@ -563,14 +663,46 @@ class KMeans(BaseEstimator):
     def _transform(self, X: np.ndarray) -> np.ndarray:
         """Guts of transform; X is validated."""
         with thread_pool() as pool:
-            return distances(X, self.cluster_centers_, pool)
+            return _kernels(X).distances(X, self.cluster_centers_, pool)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the columns of :meth:`transform`'s output.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked: it must equal ``feature_names_in_`` when that exists,
+            and have ``n_features_in_`` entries.
+
+        Returns
+        -------
+        names : ndarray of str objects, shape (n_clusters,)
+            ``"kmeans0"``, ``"kmeans1"``, ...: the class name in lower case and
+            the index of the centre, as scikit-learn names them.
+        """
+        check_is_fitted(self)
+        if input_features is not None:
+            input_features = np.asarray(input_features, dtype=object)
+            fitted_names = getattr(self, "feature_names_in_", None)
+            if fitted_names is not None and not np.array_equal(
+                fitted_names, input_features
+            ):
+                raise ValueError("input_features is not equal to feature_names_in_")
+            if len(input_features) != self.n_features_in_:
+                raise ValueError(
+                    "input_features should have length equal to number of features "
+                    f"({self.n_features_in_}), got {len(input_features)}"
+                )
+        prefix = type(self).__name__.lower()
+        n_centers = self.cluster_centers_.shape[0]
+        return np.asarray([f"{prefix}{i}" for i in range(n_centers)], dtype=object)
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Opposite of the weighted inertia of X with respect to the centres.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             New data.
         y : Ignored
             Not used, present for API consistency.
@@ -587,7 +719,8 @@ class KMeans(BaseEstimator):
             sample_weight, X.shape[0], self.cluster_centers_.dtype
         )
         with thread_pool() as pool:
-            return -labels_inertia(X, self.cluster_centers_, weights, pool)[1]
+            centers = self.cluster_centers_
+            return -_kernels(X).labels_inertia(X, centers, weights, pool)[1]
 
 
 def k_means(

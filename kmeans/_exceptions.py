@@ -1,20 +1,13 @@
-"""Exception and warning classes raised by :mod:`kmeans`."""
+"""Exception and warning classes raised by :mod:`kmeans`.
 
-__all__ = [
-    "ConvergenceWarning",
-    "InvalidParameterError",
-    "ModelFileError",
-    "NotFittedError",
-]
+:class:`NotFittedError` and :class:`ConvergenceWarning` derive from scikit-learn's
+classes when it is installed: they are defined in :mod:`kmeans._compat` and
+imported from there on first use, so that importing this module does not import
+scikit-learn (0.7 s).
+"""
 
-
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a method that needs a fitted model is called before ``fit``.
-
-    It subclasses both :class:`ValueError` and :class:`AttributeError`, as
-    scikit-learn's exception of the same name does, so ``except ValueError`` and
-    ``except AttributeError`` catch it.
-    """
+# and, through __getattr__ below, ConvergenceWarning and NotFittedError
+__all__ = ["InvalidParameterError", "ModelFileError"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -25,13 +18,17 @@ class InvalidParameterError(ValueError, TypeError):
     """
 
 
-class ConvergenceWarning(UserWarning):
-    """Warns that a fit found fewer distinct clusters than were asked for."""
-
-
 class ModelFileError(ValueError):
     """Raised by :func:`kmeans.load` for a file that is not a saved model.
 
     That is: a file of another kind, a damaged one, or one written by a newer
     version of :mod:`kmeans` in a format this version cannot read.
     """
+
+
+def __getattr__(name):
+    if name in ("ConvergenceWarning", "NotFittedError"):
+        from . import _compat
+
+        return getattr(_compat, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

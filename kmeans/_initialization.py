@@ -15,6 +15,7 @@ from ._validation import (
     check_array,
     check_random_state,
     check_sample_weight,
+    is_sparse,
     validate_int,
 )
 
@@ -113,19 +114,7 @@ def kmeans_plusplus_indices(
     first = X[indices[:1]] - shift
     closest = _closest_after(X, shift, row_sq, first, closest, blocks)
     for c in range(1, n_clusters):
-        mass = closest if sample_weight is None else closest * sample_weight
-        cumulative = np.cumsum(mass, dtype=np.float64)
-        total = cumulative[-1]
-        if total > 0:
-            targets = rng.random(n_local_trials) * total
-            # side="right" lands on a row whose mass is positive; a target rounded
-            # up to the total goes to the last such row
-            candidates = np.searchsorted(cumulative, targets, side="right")
-            last_positive = np.searchsorted(cumulative, total, side="left")
-            np.minimum(candidates, last_positive, out=candidates)
-        else:
-            # every row of positive weight already sits on a centre (duplicates)
-            candidates = _weighted_choice(rng, sample_weight, n_samples, n_local_trials)
+        candidates = draw_candidates(rng, closest, sample_weight, n_local_trials)
         potentials = _candidate_potentials(
             X, shift, row_sq, sample_weight, X[candidates] - shift, closest, blocks, keep
         )
@@ -137,6 +126,24 @@ def kmeans_plusplus_indices(
             winner = X[indices[c : c + 1]] - shift
             closest = _closest_after(X, shift, row_sq, winner, closest, blocks)
     return indices
+
+
+def draw_candidates(rng, closest, sample_weight, n_local_trials) -> np.ndarray:
+    """Candidate rows for the next k-means++ centre, drawn with probability
+    proportional to weight times ``closest`` (squared distance to the nearest
+    centre chosen so far)."""
+    mass = closest if sample_weight is None else closest * sample_weight
+    cumulative = np.cumsum(mass, dtype=np.float64)
+    total = cumulative[-1]
+    if total > 0:
+        targets = rng.random(n_local_trials) * total
+        # side="right" lands on a row whose mass is positive; a target rounded
+        # up to the total goes to the last such row
+        candidates = np.searchsorted(cumulative, targets, side="right")
+        last_positive = np.searchsorted(cumulative, total, side="left")
+        return np.minimum(candidates, last_positive, out=candidates)
+    # every row of positive weight already sits on a centre (duplicates)
+    return _weighted_choice(rng, sample_weight, len(closest), n_local_trials)
 
 
 def _closest_after(X, shift, row_sq, center, closest, blocks):
@@ -178,8 +185,8 @@ def kmeans_plusplus(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        The data.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The data; sparse data are converted to CSR (see :class:`KMeans`).
     n_clusters : int
         Number of centres to choose.
     sample_weight : array-like of shape (n_samples,) or float, default=None
@@ -207,7 +214,7 @@ def kmeans_plusplus(
     [1.0, 10.0]
     """
     owner = "kmeans_plusplus"
-    X = check_array(X, owner=owner)
+    X = check_array(X, owner=owner, accept_sparse=True)
     n_samples = X.shape[0]
     n_clusters = validate_int(n_clusters, "n_clusters", owner, low=1)
     if n_samples < n_clusters:
@@ -217,6 +224,14 @@ def kmeans_plusplus(
     weights = check_sample_weight(sample_weight, n_samples, X.dtype)
     check_enough_weighted_samples(weights, n_clusters)
     rng = check_random_state(random_state)
+    if is_sparse(X):
+        from . import _sparse  # it builds on this module
+
+        with thread_pool() as pool:
+            indices = _sparse.kmeans_plusplus_indices(
+                X, None, weights, n_clusters, rng, pool, n_local_trials
+            )
+        return _sparse.initial_rows(X, indices), indices
     with thread_pool() as pool:
         shift = column_mean(X, pool)
         indices = kmeans_plusplus_indices(

@@ -224,16 +224,30 @@ def update_centers(X, shift, sample_weight, centers, labels, sums, weight_sums, 
     positive weight, or that no row could fill, keeps its centre.
     """
     empty = np.flatnonzero(weight_sums == 0)
+    far = far_rows = None
     if empty.size:
         far = _farthest_rows(X, shift, sample_weight, centers, labels, empty.size, blocks)
+        far_rows = X[far] - shift
+    return relocate_and_average(
+        centers, labels, sample_weight, sums, weight_sums, empty, far, far_rows
+    )
+
+
+def relocate_and_average(
+    centers, labels, sample_weight, sums, weight_sums, empty, far, far_rows
+):
+    """The end of :func:`update_centers`, whatever the kind of X: the ``empty``
+    clusters take the ``far`` rows (``far_rows``, dense and shifted), then every
+    filled cluster's centre is its sum over its weight."""
+    if empty.size:
         # Rows left per cluster, counted rather than read off the weights: taking
         # every row out of a cluster leaves a rounding residue, not a zero, in its
         # weight, and residue / residue would be a centre anywhere.
         counted = labels if sample_weight is None else labels[sample_weight > 0]
         rows_left = np.bincount(counted, minlength=centers.shape[0])
-        for cluster, row in zip(empty, far):
+        for cluster, row, x in zip(empty, far, far_rows):
             w = 1.0 if sample_weight is None else float(sample_weight[row])
-            contribution = (X[row] - shift) * X.dtype.type(w)
+            contribution = x * x.dtype.type(w)
             old = labels[row]
             sums[old] -= contribution
             weight_sums[old] -= w

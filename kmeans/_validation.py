@@ -10,10 +10,11 @@ import numbers
 
 import numpy as np
 
-from ._exceptions import InvalidParameterError, NotFittedError
+from ._exceptions import InvalidParameterError
 
 __all__ = [
     "check_array",
+    "is_sparse",
     "check_is_fitted",
     "check_random_state",
     "check_sample_weight",
@@ -25,15 +26,20 @@ __all__ = [
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
-def _is_sparse(X) -> bool:
+def is_sparse(X) -> bool:
+    """Whether X is a scipy.sparse matrix or array (told without importing scipy)."""
     return hasattr(X, "tocsr") and hasattr(X, "nnz")
 
 
-def check_array(X, *, owner: str = "KMeans", name: str = "X") -> np.ndarray:
+def check_array(
+    X, *, owner: str = "KMeans", name: str = "X", accept_sparse: bool = False
+) -> np.ndarray:
     """Validate a data matrix and return it as a 2-D float array.
 
     float32 and float64 arrays are returned as they are (no copy, whatever their
-    memory layout); every other numeric type is converted to float64.
+    memory layout); every other numeric type is converted to float64. With
+    ``accept_sparse``, scipy.sparse matrices and arrays are returned in CSR form
+    (see :func:`_check_sparse`).
 
     Parameters
     ----------
@@ -46,22 +52,25 @@ def check_array(X, *, owner: str = "KMeans", name: str = "X") -> np.ndarray:
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features), float32 or float64
+    X : ndarray or CSR matrix of shape (n_samples, n_features), float32 or float64
         The validated data. It may be the caller's array itself: never write to it.
 
     Raises
     ------
     TypeError
-        For sparse matrices and for data that is not numbers.
+        For sparse matrices unless ``accept_sparse``, and for data that is not
+        numbers.
     ValueError
         For complex data, strings, a wrong number of dimensions, no samples or
         no features, and NaN or infinite values.
     """
-    if _is_sparse(X):
-        raise TypeError(
-            f"{owner} does not accept sparse matrices yet; "
-            f"convert {name} to a dense array with {name}.toarray()."
-        )
+    if is_sparse(X):
+        if not accept_sparse:
+            raise TypeError(
+                f"Sparse data was passed to {owner}, but dense data is required: "
+                f"convert {name} to a dense array with {name}.toarray()."
+            )
+        return _check_sparse(X, owner, name)
     if isinstance(X, np.ndarray):
         array = X
     else:
@@ -100,29 +109,62 @@ def check_array(X, *, owner: str = "KMeans", name: str = "X") -> np.ndarray:
         array = array.astype(np.float64)
 
     if array.ndim != 2:
-        if array.ndim < 2:
-            raise ValueError(
-                f"Expected 2D array, got {array.ndim}D array instead: {name} has shape "
-                f"{array.shape}. Reshape your data either using array.reshape(-1, 1) if "
-                "your data has a single feature or array.reshape(1, -1) if it contains a "
-                "single sample."
-            )
-        raise ValueError(
-            f"Found array with dim {array.ndim}, while dim <= 2 is required by {owner}."
+        raise _dimension_error(array, name, owner)
+    _check_not_empty(array.shape, owner)
+    _check_finite(array, name)
+    return array
+
+
+def _check_sparse(X, owner: str, name: str):
+    """A scipy.sparse X as CSR with float32 or float64 values, sorted out.
+
+    CSR in float32/float64 with no duplicate entries is returned as it is; any
+    other format (CSC, COO, ...) is converted to CSR once, other value types to
+    float64, and duplicate entries are summed in a copy: each of these copies the
+    stored values (never the zeros). Matrices stay matrices, arrays stay arrays.
+    """
+    if X.ndim != 2:
+        raise _dimension_error(X, name, owner)
+    if X.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {X.dtype}.")
+    X = X.tocsr()
+    if X.dtype not in _FLOAT_DTYPES:
+        X = X.astype(np.float64)
+    _check_not_empty(X.shape, owner)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    _check_finite(X.data, name)
+    return X
+
+
+def _dimension_error(X, name: str, owner: str) -> ValueError:
+    if X.ndim < 2:
+        return ValueError(
+            f"Expected 2D array, got {X.ndim}D array instead: {name} has shape "
+            f"{X.shape}. Reshape your data either using array.reshape(-1, 1) if "
+            "your data has a single feature or array.reshape(1, -1) if it contains a "
+            "single sample."
         )
-    n_samples, n_features = array.shape
+    return ValueError(
+        f"Found array with dim {X.ndim}, while dim <= 2 is required by {owner}."
+    )
+
+
+def _check_not_empty(shape, owner: str) -> None:
+    n_samples, n_features = shape
     if n_samples == 0:
         raise ValueError(
-            f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of 1 "
+            f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 "
             f"is required by {owner}."
         )
     if n_features == 0:
         raise ValueError(
-            f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 "
+            f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 "
             f"is required by {owner}."
         )
-    _check_finite(array, name)
-    return array
 
 
 def _missing_as_nan(X):
@@ -282,6 +324,8 @@ def validate_options(value, name: str, owner: str, options) -> str:
 def check_is_fitted(estimator, attribute: str = "cluster_centers_") -> None:
     """Raise :class:`NotFittedError` unless ``estimator`` has been fitted."""
     if not hasattr(estimator, attribute):
+        from ._exceptions import NotFittedError  # scikit-learn's kind when installed
+
         raise NotFittedError(
             f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' "
             "with appropriate arguments before using this estimator."

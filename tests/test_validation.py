@@ -56,10 +56,50 @@ def test_nan_in_float32_and_overflowing_but_finite_data():
     assert check_array(big) is big
 
 
-def test_sparse_input_is_rejected_with_a_hint():
+def test_sparse_input_only_where_accepted():
     sparse = pytest.importorskip("scipy.sparse")
-    with pytest.raises(TypeError, match="does not accept sparse matrices yet"):
-        KMeans(2).fit(sparse.csr_matrix(X_OK))
+    from kmeans._validation import check_array
+
+    with pytest.raises(TypeError, match="dense data is required"):
+        check_array(sparse.csr_matrix(X_OK))
+    with pytest.raises(TypeError, match="dense data is required"):
+        KMeans(2, init=sparse.csr_matrix(X_OK[:2])).fit(X_OK)
+
+
+def test_sparse_input_as_csr():
+    sparse = pytest.importorskip("scipy.sparse")
+    from kmeans._validation import check_array
+
+    csr = sparse.csr_matrix(X_OK)
+    assert check_array(csr, accept_sparse=True) is csr  # no copy
+    as_csr = check_array(sparse.csc_array(X_OK.astype(np.float32)), accept_sparse=True)
+    assert as_csr.format == "csr" and as_csr.dtype == np.float32
+    ints = check_array(sparse.coo_matrix(np.eye(3, dtype=int)), accept_sparse=True)
+    assert ints.format == "csr" and ints.dtype == np.float64
+    # duplicate entries are summed in a copy; the caller's matrix is untouched
+    dup = sparse.csr_matrix(([1.0, 2.0], [0, 0], [0, 2, 2]), shape=(2, 2))
+    summed = check_array(dup, accept_sparse=True)
+    assert summed.nnz == 1 and summed[0, 0] == 3.0 and dup.nnz == 2
+
+
+@pytest.mark.parametrize(
+    "data, error, match",
+    [
+        (np.array([[np.nan, 1.0]]), ValueError, "Input X contains NaN"),
+        (np.array([[np.inf, 1.0]]), ValueError, "Input X contains infinity"),
+        (np.array([[1j, 1.0]]), ValueError, "Complex data not supported"),
+        (np.zeros((0, 2)), ValueError, r"Found array with 0 sample\(s\)"),
+    ],
+)
+def test_bad_sparse_input(data, error, match):
+    sparse = pytest.importorskip("scipy.sparse")
+    from kmeans._validation import check_array
+
+    with pytest.raises(error, match=match):
+        check_array(sparse.csr_matrix(data), accept_sparse=True)
+    if hasattr(sparse, "coo_array"):  # sparse arrays may be 1-D
+        with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+            check_array(sparse.coo_array(np.ones(3)), accept_sparse=True)
 
 
 def test_fewer_samples_than_clusters():
