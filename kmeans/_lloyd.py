@@ -277,6 +277,47 @@ def _can_fold_shift(X, shift, n_clusters: int, pool) -> bool:
     return float(shift @ shift) <= 1e6 * spread_sq
 
 
+def why_stop(callback, iteration, inertia, center_shift, n_changed, tol):
+    """Why a run stops after this iteration, or None to go on.
+
+    The callback (if any) is called first and may stop the run; then a run stops
+    when no label changed (strict convergence) or when the summed squared
+    movement of the centres is at most ``tol`` (already scaled by the variance).
+    """
+    if callback is not None and callback(
+        iteration=iteration,
+        inertia=inertia,
+        center_shift=center_shift,
+        n_reassigned=n_changed,
+    ):
+        return "stopped by the callback"
+    if n_changed == 0:
+        return "converged: no label changed"
+    if center_shift <= tol:
+        return f"converged: centre shift {center_shift:.3g} within tolerance {tol:.3g}"
+    return None
+
+
+def iterate(step, centers, *, max_iter: int, tol: float, callback=None) -> LloydRun:
+    """Run Lloyd-type iterations until :func:`why_stop` says stop.
+
+    ``step(centers)`` does one assignment and update and returns the new centres,
+    the number of rows whose label changed and the inertia with respect to
+    ``centers`` (NaN when the step does not know it). Every algorithm shares this
+    driver, so that they stop by the same rules on the same numbers.
+    """
+    reason = f"reached max_iter={max_iter}"
+    for iteration in range(max_iter):
+        new_centers, n_changed, inertia = step(centers)
+        center_shift = float(((new_centers - centers) ** 2).sum())
+        centers = new_centers
+        stop = why_stop(callback, iteration, inertia, center_shift, n_changed, tol)
+        if stop is not None:
+            reason = stop
+            break
+    return LloydRun(centers, iteration + 1, reason)
+
+
 def kmeans_single_lloyd(
     X,
     shift,
@@ -290,22 +331,20 @@ def kmeans_single_lloyd(
 ) -> LloydRun:
     """One run of Lloyd's algorithm from ``centers_init`` (shifted frame).
 
-    Stops when no label changes (strict convergence), when the total squared
-    centre shift is at most ``tol`` (already scaled by the data variance), after
-    ``max_iter`` iterations, or when ``callback`` returns True. ``callback`` is
-    called after each iteration as ``callback(iteration=, inertia=, center_shift=,
-    n_reassigned=)``: the inertia with respect to the centres before the update,
-    the summed squared movement of the centres and the number of rows whose label
-    changed (all of them at iteration 0).
+    Stops by the rules of :func:`why_stop`, or after ``max_iter`` iterations.
+    ``callback`` is called after each iteration as ``callback(iteration=,
+    inertia=, center_shift=, n_reassigned=)``: the inertia with respect to the
+    centres before the update, the summed squared movement of the centres and the
+    number of rows whose label changed (all of them at iteration 0).
     """
     n_samples, n_features = X.shape
-    centers = centers_init
-    blocks = RowBlocks(n_samples, centers.shape[0], n_features, X.itemsize, pool)
+    n_clusters = centers_init.shape[0]
+    blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)
     labels = np.full(n_samples, -1, dtype=np.int32)
-    partition_sums = new_partition_sums(blocks, centers.shape[0], n_features)
-    fold_shift = _can_fold_shift(X, shift, centers.shape[0], pool)
-    stop_reason = f"reached max_iter={max_iter}"
-    for iteration in range(max_iter):
+    partition_sums = new_partition_sums(blocks, n_clusters, n_features)
+    fold_shift = _can_fold_shift(X, shift, n_clusters, pool)
+
+    def step(centers):
         sums, weight_sums, inertia, n_changed = lloyd_pass(
             X,
             shift,
@@ -321,22 +360,6 @@ def kmeans_single_lloyd(
         new_centers = update_centers(
             X, shift, sample_weight, centers, labels, sums, weight_sums, blocks
         )
-        center_shift = float(((new_centers - centers) ** 2).sum())
-        centers = new_centers
-        if callback is not None and callback(
-            iteration=iteration,
-            inertia=inertia,
-            center_shift=center_shift,
-            n_reassigned=n_changed,
-        ):
-            stop_reason = "stopped by the callback"
-            break
-        if n_changed == 0:
-            stop_reason = "converged: no label changed"
-            break
-        if center_shift <= tol:
-            stop_reason = (
-                f"converged: centre shift {center_shift:.3g} within tolerance {tol:.3g}"
-            )
-            break
-    return LloydRun(centers, iteration + 1, stop_reason)
+        return new_centers, n_changed, inertia
+
+    return iterate(step, centers_init, max_iter=max_iter, tol=tol, callback=callback)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._common import RowBlocks, scratch, shifted_block
-from ._lloyd import LloydRun, _scatter_add, new_partition_sums, update_centers
+from ._lloyd import LloydRun, _scatter_add, iterate, new_partition_sums, update_centers
 
 
 def _pairwise_half_distances(centers: np.ndarray, margin_sq: float) -> np.ndarray:
@@ -190,39 +190,26 @@ def _kmeans_single_pruned(
     X, shift, sample_weight, centers_init, *, max_iter, tol, pool, per_center, callback=None
 ) -> LloydRun:
     n_samples, n_features = X.shape
-    centers = centers_init
-    n_clusters = centers.shape[0]
+    n_clusters = centers_init.shape[0]
     blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)
     state = _BoundedAssigner(X, shift, sample_weight, n_clusters, blocks, per_center)
-    stop_reason = f"reached max_iter={max_iter}"
-    for iteration in range(max_iter):
+    previous = [None]
+
+    def step(centers):
+        if previous[0] is not None:
+            # loosen the bounds by how far each centre moved in the last update
+            moved = centers - previous[0]
+            state.loosen(np.sqrt(np.einsum("ij,ij->i", moved, moved)))
+        previous[0] = centers
         n_changed = state.assign(centers)
         sums, weight_sums = state.sums()
         new_centers = update_centers(
             X, shift, sample_weight, centers, state.labels, sums, weight_sums, blocks
         )
-        moved = np.sqrt(np.einsum("ij,ij->i", new_centers - centers, new_centers - centers))
-        center_shift = float((moved**2).sum())
-        centers = new_centers
         # the bounds spare most distances, so the inertia is not known: NaN
-        if callback is not None and callback(
-            iteration=iteration,
-            inertia=float("nan"),
-            center_shift=center_shift,
-            n_reassigned=n_changed,
-        ):
-            stop_reason = "stopped by the callback"
-            break
-        if n_changed == 0:
-            stop_reason = "converged: no label changed"
-            break
-        if center_shift <= tol:
-            stop_reason = (
-                f"converged: centre shift {center_shift:.3g} within tolerance {tol:.3g}"
-            )
-            break
-        state.loosen(moved)
-    return LloydRun(centers, iteration + 1, stop_reason)
+        return new_centers, n_changed, float("nan")
+
+    return iterate(step, centers_init, max_iter=max_iter, tol=tol, callback=callback)
 
 
 def kmeans_single_hamerly(X, shift, sample_weight, centers_init, **params) -> LloydRun:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._common import RowBlocks
 from ._initialization import _weighted_choice, draw_candidates
-from ._lloyd import LloydRun, new_partition_sums, relocate_and_average
+from ._lloyd import LloydRun, iterate, new_partition_sums, relocate_and_average
 
 
 def row_blocks(X, width: int, pool) -> RowBlocks:
@@ -329,9 +329,8 @@ def kmeans_single_lloyd(
     blocks = row_blocks(X, n_clusters, pool)
     labels = np.full(n_samples, -1, dtype=np.int32)
     partition_sums = new_partition_sums(blocks, n_clusters, n_features)
-    centers = centers_init
-    stop_reason = f"reached max_iter={max_iter}"
-    for iteration in range(max_iter):
+
+    def step(centers):
         sums, weight_sums, inertia, n_changed = lloyd_pass(
             X,
             sample_weight,
@@ -344,26 +343,6 @@ def kmeans_single_lloyd(
         new_centers = update_centers(
             X, sample_weight, centers, labels, sums, weight_sums, blocks
         )
-        center_shift = float(((new_centers - centers) ** 2).sum())
-        centers = new_centers
-        reason = _stop_reason(callback, iteration, inertia, center_shift, n_changed, tol)
-        if reason is not None:
-            stop_reason = reason
-            break
-    return LloydRun(centers, iteration + 1, stop_reason)
+        return new_centers, n_changed, inertia
 
-
-def _stop_reason(callback, iteration, inertia, center_shift, n_changed, tol):
-    """Why the run stops after this iteration, or None to go on."""
-    if callback is not None and callback(
-        iteration=iteration,
-        inertia=inertia,
-        center_shift=center_shift,
-        n_reassigned=n_changed,
-    ):
-        return "stopped by the callback"
-    if n_changed == 0:
-        return "converged: no label changed"
-    if center_shift <= tol:
-        return f"converged: centre shift {center_shift:.3g} within tolerance {tol:.3g}"
-    return None
+    return iterate(step, centers_init, max_iter=max_iter, tol=tol, callback=callback)
