@@ -8,6 +8,11 @@ k_means
     K-means as a function returning centres, labels and inertia.
 kmeans_plusplus
     Greedy k-means++ initial centres.
+centroid_index
+    Centroid Index: how many clusters two sets of centroids disagree on.
+select_k, SelectKResult
+    Choosing the number of clusters: elbow, silhouette, gap statistic and
+    Calinski-Harabasz.
 NotFittedError, InvalidParameterError, ConvergenceWarning
     What the estimator raises and warns.
 """
@@ -15,6 +20,8 @@ NotFittedError, InvalidParameterError, ConvergenceWarning
 from ._estimator import KMeans, k_means
 from ._exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
 from ._initialization import kmeans_plusplus
+from ._metrics import centroid_index
+from ._select_k import SelectKResult, select_k
 
 __version__ = "0.1.0"
 
@@ -23,9 +30,12 @@ __all__ = [
     "InvalidParameterError",
     "KMeans",
     "NotFittedError",
+    "SelectKResult",
     "__version__",
+    "centroid_index",
     "k_means",
     "kmeans_plusplus",
+    "select_k",
 ]
 
 
