@@ -6,19 +6,24 @@ errors (SSE) fell; otherwise the old one is restored. Many trials escape the
 local optima that Lloyd's algorithm stops in: a centre is taken from where two
 share one true cluster and put into a cluster that has none.
 
-A trial touches few clusters, so it is computed incrementally, with the same
-result as full Lloyd iterations (up to rounding at exact ties):
+The swaps start from a converged solution, and a trial touches few clusters, so
+it is computed incrementally, with the same result as full Lloyd iterations (up
+to rounding at exact ties). By the triangle inequality:
 
-- Only the rows of clusters whose centre moved need a full nearest-centre search.
-- A row of an unmoved cluster ``a`` can only move to a moved centre, and only if
-  that centre is within ``2 * radius(a)`` of ``a``'s centre (triangle inequality),
-  where ``radius(a)`` is the largest distance of a member of ``a`` to its centre.
+- A row of an unmoved cluster ``a`` can only go to a moved centre ``m`` with
+  ``|c_a - c_m| <= 2 |x - c_a|``: clusters farther than twice their radius from
+  every moved centre are skipped, and so are their rows nearer their centre than
+  half the distance to the nearest moved one.
+- A row of a moved cluster nearer its centre than half the distance to any other
+  centre stays; the others are searched among the centres within twice a bound
+  on the cluster's radius (its old radius plus how far its centre moved).
 - Only the clusters that gained or lost rows, or moved, are re-averaged.
 
-So the cost of a trial is about the rows of a few neighbouring clusters times the
-number of clusters, plus a few cheap O(n_samples) gathers, instead of several full
-passes over the data. All arrays are in the frame shifted by the data mean, as in
-the Lloyd core; prior validation is assumed.
+So a trial costs about the rows of the clusters near the swap (several Lloyd
+steps spread to neighbours of neighbours) plus a few cheap O(n_samples) gathers
+over the labels, instead of several full passes over the data. All arrays are in
+the frame shifted by the data mean, as in the Lloyd core; prior validation is
+assumed.
 
 References
 ----------
