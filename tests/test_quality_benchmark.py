@@ -43,7 +43,9 @@ def test_runs_and_reports(quality, data, tmp_path, capsys):
     assert rows["kmeans-swap"]["ci"] == [0, 0] and rows["kmeans-swap"]["success"] == 1.0
     assert results["select_k"][0]["best_k"]["silhouette"] == 4
     printed = capsys.readouterr().out
-    assert "| s1 | 4 | 2 |" in printed and "| s1 | 4 |" in printed.split("\n\n")[1]
+    table, timing, chosen = printed.strip().split("\n\n")
+    assert "| s1 | 4 | 2 | " in table and timing.count("| s1 |") == 1
+    assert "| s1 | 4 | 4 | 4 | 4 | 4 | yes |" in chosen
     # the tables can be printed again from the JSON file
     assert quality.main(["--table", str(out)]) == 0
     assert capsys.readouterr().out == printed
