@@ -8,6 +8,11 @@ k_means
     K-means as a function returning centres, labels and inertia.
 kmeans_plusplus
     Greedy k-means++ initial centres.
+centroid_index
+    Centroid Index: how many clusters two sets of centroids disagree on.
+select_k, SelectKResult
+    Choosing the number of clusters: elbow, silhouette, gap statistic and
+    Calinski-Harabasz.
 load
     Read a model written by ``KMeans.save`` (safe: no pickle).
 IterationInfo
@@ -24,6 +29,7 @@ import importlib
 from . import plot
 from ._exceptions import InvalidParameterError, ModelFileError
 from ._initialization import kmeans_plusplus
+from ._metrics import centroid_index
 from ._persistence import load
 from ._progress import IterationInfo
 
@@ -36,11 +42,14 @@ __all__ = [
     "KMeans",
     "ModelFileError",
     "NotFittedError",
+    "SelectKResult",
     "__version__",
+    "centroid_index",
     "k_means",
     "kmeans_plusplus",
     "load",
     "plot",
+    "select_k",
 ]
 
 
@@ -51,7 +60,9 @@ _LAZY = {
     "ConvergenceWarning": "._exceptions",
     "KMeans": "._estimator",
     "NotFittedError": "._exceptions",
+    "SelectKResult": "._select_k",
     "k_means": "._estimator",
+    "select_k": "._select_k",
 }
 
 

@@ -1,15 +1,13 @@
-"""Numbers for choosing K: the silhouette, and inertia and silhouette over a range
-of K (what :func:`kmeans.plot.choose_k` draws)."""
+"""The silhouette (Rousseeuw 1987), computed exactly in bounded blocks; used by
+:func:`kmeans.select_k` and :func:`kmeans.plot.choose_k`."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 import numpy as np
 
 from ._validation import check_array, check_random_state
 
-__all__ = ["scan_k", "silhouette_score"]
+__all__ = ["silhouette_score"]
 
 # Rows of the (rows x sample) distance block: 2000 x 2000 float64 is 32 MB.
 _BLOCK_CELLS = 4_000_000
@@ -90,69 +88,3 @@ def _silhouette(X: np.ndarray, labels: np.ndarray) -> float:
         s[(own_count == 1) | ~np.isfinite(s)] = 0.0
         scores[lo:hi] = s
     return float(scores.mean())
-
-
-def scan_k(
-    X,
-    k_values: Iterable[int] = range(2, 11),
-    *,
-    sample_size: int | None = 2000,
-    random_state=None,
-    **params,
-) -> dict[str, np.ndarray]:
-    """Fit :class:`~kmeans.KMeans` for each K and score every fit.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        The data.
-    k_values : iterable of int, default=range(2, 11)
-        The numbers of clusters to try.
-    sample_size : int or None, default=2000
-        The silhouette is computed on this many samples, the same ones for every
-        K (None: all of them; its cost grows as the square).
-    random_state : int, numpy.random.Generator or None, default=None
-        Seeds the fits and the sample; an int gives the same result every time.
-    **params
-        Other parameters of :class:`~kmeans.KMeans` (``n_init``, ``init``, ...).
-
-    Returns
-    -------
-    scan : dict of str to ndarray
-        ``"k"``, ``"inertia"``, ``"silhouette"`` (NaN for K = 1) and ``"n_iter"``,
-        one entry per K.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from kmeans._selection import scan_k
-    >>> rng = np.random.default_rng(0)
-    >>> X = np.concatenate([rng.normal(c, 0.5, (50, 2)) for c in (0, 5, 10)])
-    >>> scan = scan_k(X, range(2, 6), random_state=0)
-    >>> int(scan["k"][np.argmax(scan["silhouette"])])
-    3
-    """
-    from ._estimator import KMeans
-
-    X = check_array(X, owner="scan_k")
-    k_values = [int(k) for k in k_values]
-    rng = check_random_state(random_state)
-    seed = int(rng.integers(2**31))  # one seed: every K starts from the same draws
-    n = X.shape[0]
-    index = None
-    if sample_size is not None and sample_size < n:
-        index = np.sort(rng.choice(n, sample_size, replace=False))
-    sample = np.asarray(X if index is None else X[index], dtype=np.float64)
-    inertia, silhouette, n_iter = [], [], []
-    for k in k_values:
-        km = KMeans(n_clusters=k, random_state=seed, **params).fit(X)
-        inertia.append(km.inertia_)
-        n_iter.append(km.n_iter_)
-        labels = km.labels_ if index is None else km.labels_[index]
-        silhouette.append(_silhouette(sample, labels))
-    return {
-        "k": np.array(k_values),
-        "inertia": np.array(inertia),
-        "silhouette": np.array(silhouette),
-        "n_iter": np.array(n_iter),
-    }

@@ -23,7 +23,6 @@ import numpy as np
 
 from ._common import labels_inertia
 from ._progress import IterationInfo
-from ._selection import scan_k
 from ._validation import check_array, check_is_fitted, check_random_state
 
 __all__ = ["choose_k", "clusters", "convergence"]
@@ -377,23 +376,38 @@ def choose_k(
     >>> fig.axes[1].get_title()
     'Silhouette (best: K = 3)'
     """
+    from ._estimator import KMeans
+    from ._select_k import select_k
+
     plt = _pyplot()
-    scan = scan_k(X, k_values, sample_size=sample_size, random_state=random_state, **params)
+    X = check_array(X, owner="choose_k")
+    found = select_k(
+        X,
+        k_values,
+        method=("elbow", "silhouette"),
+        estimator=KMeans(**params),
+        sample_size=X.shape[0] if sample_size is None else sample_size,
+        random_state=random_state,
+    )
     if fig is None:
         fig = plt.figure(figsize=(9.6, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2, sharex=True)
-    k = scan["k"]
-    left.plot(k, scan["inertia"], marker="o")
-    left.set_title("Inertia (look for the elbow)")
+    k = found.k_values
+    left.plot(k, found.inertia, marker="o")
+    elbow = found.best_k["elbow"]
+    if elbow is not None:
+        left.plot(elbow, found.inertia[k == elbow][0], marker="*", ms=16, color="C3")
+    left.set_title(f"Inertia (elbow: K = {elbow})" if elbow else "Inertia (no clear elbow)")
     left.set_xlabel("K (number of clusters)")
     left.set_ylabel("inertia")
-    right.plot(k, scan["silhouette"], marker="o", color="C1")
+    silhouette = found.scores["silhouette"]
+    right.plot(k, silhouette, marker="o", color="C1")
     right.set_xlabel("K (number of clusters)")
     right.set_ylabel("mean silhouette")
-    if np.isfinite(scan["silhouette"]).any():
-        best = int(np.nanargmax(scan["silhouette"]))
-        right.plot(k[best], scan["silhouette"][best], marker="*", ms=16, color="C3")
-        right.set_title(f"Silhouette (best: K = {k[best]})")
+    best = found.best_k["silhouette"]
+    if best is not None:
+        right.plot(best, silhouette[k == best][0], marker="*", ms=16, color="C3")
+        right.set_title(f"Silhouette (best: K = {best})")
     else:
         right.set_title("Silhouette (needs K >= 2)")
     left.xaxis.get_major_locator().set_params(integer=True)

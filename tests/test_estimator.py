@@ -277,9 +277,10 @@ def test_params_repr_and_refit():
     km = KMeans()
     assert repr(km) == "KMeans()"
     assert km.get_params() == {
-        "algorithm": "auto", "copy_x": True, "init": "k-means++", "max_iter": 300,
-        "n_clusters": 8, "n_init": "auto", "random_state": None, "tol": 1e-4,
-        "verbose": 0, "callback": None,
+        "algorithm": "auto", "callback": None, "copy_x": True, "init": "k-means++",
+        "max_iter": 300, "n_clusters": 8, "n_init": "auto", "random_state": None,
+        "refine": None, "refine_iter": "auto", "refine_time": None, "tol": 1e-4,
+        "verbose": 0,
     }  # fmt: skip
     assert km.set_params(n_clusters=3, random_state=0) is km
     assert repr(km) == "KMeans(n_clusters=3, random_state=0)"

@@ -7,7 +7,7 @@ import pytest
 from conftest import make_blobs
 
 from kmeans import KMeans, plot
-from kmeans._selection import scan_k, silhouette_score
+from kmeans._selection import silhouette_score
 
 mpl = pytest.importorskip("matplotlib")
 mpl.use("Agg")
@@ -104,22 +104,6 @@ def test_choose_k_png(tmp_path):
     assert left.lines[0].get_xdata().tolist() == list(range(1, 9))
     assert right.get_title() == "Silhouette (best: K = 4)"
     assert_not_blank(fig, tmp_path / "choose-k.png")
-
-
-def test_scan_k_numbers():
-    rng = np.random.default_rng(5)
-    X = np.concatenate([rng.normal(c, 0.5, (200, 3)) for c in (-5, 0, 5)])
-    scan = scan_k(X, [1, 2, 3, 4], random_state=0)
-    assert scan["k"].tolist() == [1, 2, 3, 4]
-    assert np.isnan(scan["silhouette"][0])
-    assert np.all(np.diff(scan["inertia"]) < 0)
-    assert int(scan["k"][np.nanargmax(scan["silhouette"])]) == 3
-    again = scan_k(X, [1, 2, 3, 4], random_state=0)
-    np.testing.assert_array_equal(again["inertia"], scan["inertia"])
-    # the same K as a single fit with the scan's seed gives the same inertia
-    assert scan["inertia"][2] == pytest.approx(
-        KMeans(3, random_state=0).fit(X).inertia_, rel=0.05
-    )
 
 
 def test_silhouette_matches_scikit_learn():
