@@ -184,10 +184,23 @@ def _init_time(method: str, X, k: int, repeat: int):
     return None  # faiss has no k-means++; scipy's '++' is not comparable in cost
 
 
+def _import_library(method: str) -> None:
+    """Import what ``method`` runs (KMeans builds on scikit-learn when installed)."""
+    if method.startswith("kmeans") or method == "floor":
+        from kmeans import KMeans
+    elif method.startswith("sklearn"):
+        from sklearn.cluster import KMeans  # noqa: F401
+    elif method == "faiss":
+        import faiss  # noqa: F401
+    elif method == "scipy-kmeans2":
+        from scipy.cluster.vq import kmeans2  # noqa: F401
+
+
 def worker(args) -> dict:
     """Measure one method on one workload; runs in its own process."""
     workload = Workload(*args.shape)
     X, init = workload.data()
+    _import_library(args.method)  # its import is not working memory of the fit
     baseline = _peak_rss_bytes()
     out = {"method": args.method, "n_samples": workload.n_samples}
     if args.method == "floor":
