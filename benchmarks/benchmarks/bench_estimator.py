@@ -3,7 +3,7 @@ iterations, k-means++ seeding, and the default fit to convergence."""
 
 from kmeans import KMeans, kmeans_plusplus
 
-from .common import WORKLOADS, blobs, shape
+from .common import WORKLOADS, PerWorkload, blobs, shape
 
 
 class Algorithms:
@@ -35,11 +35,7 @@ class Algorithms:
     track_inertia.unit = "squared distance"
 
 
-class KMeansPlusPlus:
-    params = (list(WORKLOADS), ["float64", "float32"])
-    param_names = ["workload", "dtype"]
-    timeout = 300
-
+class KMeansPlusPlus(PerWorkload):
     def setup(self, workload, dtype):
         n, d, k = shape(workload)
         self.X, _ = blobs(n, d, k, dtype)
@@ -52,11 +48,9 @@ class KMeansPlusPlus:
         kmeans_plusplus(self.X, self.k, random_state=0)
 
 
-class DefaultFit:
+class DefaultFit(PerWorkload):
     """``KMeans(k, random_state=0).fit(X)``: seeding, iterations to convergence."""
 
-    params = (list(WORKLOADS), ["float64", "float32"])
-    param_names = ["workload", "dtype"]
     timeout = 600
 
     def setup(self, workload, dtype):

@@ -10,14 +10,10 @@ import numpy as np
 from kmeans._common import RowBlocks, column_mean
 from kmeans._lloyd import lloyd_pass, update_centers
 
-from .common import WORKLOADS, PooledBenchmark, blobs, shape
+from .common import PooledBenchmark, blobs, shape
 
 
 class LloydIteration(PooledBenchmark):
-    params = (list(WORKLOADS), ["float64", "float32"])
-    param_names = ["workload", "dtype"]
-    timeout = 120
-
     def setup(self, workload, dtype):
         self.start_pool()
         n, d, k = shape(workload)

@@ -7,14 +7,10 @@ import numpy as np
 from kmeans._common import RowBlocks, column_mean, labels_inertia, scratch, shifted_block
 from kmeans._lloyd import _scatter_add
 
-from .common import WORKLOADS, PooledBenchmark, blobs, shape
+from .common import PooledBenchmark, blobs, shape
 
 
 class AssignmentStep(PooledBenchmark):
-    params = (list(WORKLOADS), ["float64", "float32"])
-    param_names = ["workload", "dtype"]
-    timeout = 120
-
     def setup(self, workload, dtype):
         self.start_pool()
         n, d, k = shape(workload)
@@ -33,10 +29,6 @@ class AssignmentStep(PooledBenchmark):
 
 
 class UpdateStep(PooledBenchmark):
-    params = (list(WORKLOADS), ["float64", "float32"])
-    param_names = ["workload", "dtype"]
-    timeout = 120
-
     def setup(self, workload, dtype):
         self.start_pool()
         n, d, k = shape(workload)

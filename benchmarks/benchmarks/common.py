@@ -39,7 +39,15 @@ def blobs(n_samples: int, n_features: int, n_clusters: int, dtype: str):
     return X, init
 
 
-class PooledBenchmark:
+class PerWorkload:
+    """Benchmarks parametrised over the workloads and the two float dtypes."""
+
+    params = (list(WORKLOADS), ["float64", "float32"])
+    param_names = ["workload", "dtype"]
+    timeout = 300
+
+
+class PooledBenchmark(PerWorkload):
     """Holds the library's thread pool open across the calls of a benchmark, as
     ``KMeans.fit`` does across its iterations."""
 
