@@ -74,13 +74,7 @@ def check_array(
     if isinstance(X, np.ndarray):
         array = X
     else:
-        X = _missing_as_nan(X)
-        try:
-            array = np.asarray(X)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"{name} could not be converted to a numeric array: {exc}"
-            ) from exc
+        array = _as_array(_missing_as_nan(X), name)
 
     kind = array.dtype.kind
     if kind == "c":
@@ -167,6 +161,16 @@ def _check_not_empty(shape, owner: str) -> None:
         )
 
 
+def _as_array(value, name: str) -> np.ndarray:
+    """``np.asarray(value)``, with an error that names the argument (ragged lists)."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} could not be converted to a numeric array: {exc}"
+        ) from None
+
+
 def _missing_as_nan(X):
     """pandas columns with missing values (``pd.NA``): as float arrays with NaN, so
     that they are reported as missing values, not as non-numbers."""
@@ -204,12 +208,7 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     if isinstance(sample_weight, numbers.Number):
         weights = np.full(n_samples, sample_weight, dtype=dtype)
     else:
-        try:
-            raw = np.asarray(sample_weight)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"sample_weight could not be converted to a numeric array: {exc}"
-            ) from None
+        raw = _as_array(sample_weight, "sample_weight")
         if raw.dtype.kind not in "biuf":
             raise TypeError(
                 f"sample_weight must be numeric, got an array of dtype {raw.dtype}."
