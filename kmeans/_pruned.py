@@ -187,7 +187,17 @@ class _BoundedAssigner:
 
 
 def _kmeans_single_pruned(
-    X, shift, sample_weight, centers_init, *, max_iter, tol, pool, per_center, callback=None
+    X,
+    shift,
+    sample_weight,
+    centers_init,
+    *,
+    max_iter,
+    tol,
+    pool,
+    per_center,
+    callback=None,
+    variance=None,  # unused: the interface of every algorithm (see _lloyd.py)
 ) -> LloydRun:
     n_samples, n_features = X.shape
     n_clusters = centers_init.shape[0]

@@ -319,11 +319,21 @@ def update_centers(X, sample_weight, centers, labels, sums, weight_sums, blocks)
 
 
 def kmeans_single_lloyd(
-    X, shift, sample_weight, centers_init, *, max_iter, tol, pool, callback=None
+    X,
+    shift,
+    sample_weight,
+    centers_init,
+    *,
+    max_iter,
+    tol,
+    pool,
+    callback=None,
+    variance=None,
 ) -> LloydRun:
     """One run of Lloyd's algorithm on CSR rows, with the stopping rules of
     :func:`kmeans._lloyd.kmeans_single_lloyd`; the per-iteration inertia is
-    computed only when there is a callback. ``shift`` must be zero."""
+    computed only when there is a callback. ``shift`` must be zero; ``variance`` is
+    unused (the shift is never folded)."""
     n_samples, n_features = X.shape
     n_clusters = centers_init.shape[0]
     blocks = row_blocks(X, n_clusters, pool)

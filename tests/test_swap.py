@@ -8,7 +8,13 @@ import pytest
 from conftest import make_blobs
 
 from kmeans import InvalidParameterError, KMeans, centroid_index
-from kmeans._swap import _Partition, random_swap
+from kmeans._swap import (
+    _addition_cumulative,
+    _draw,
+    _Partition,
+    _removal_cumulative,
+    random_swap,
+)
 
 
 def _nearest(X, C):
@@ -89,25 +95,75 @@ def test_swap_escapes_a_local_optimum_lloyd_cannot(dtype):
     assert centroid_index(swapped.cluster_centers_, truth) == 0
     assert swapped.inertia_ < 0.1 * lloyd.inertia_
     assert swapped.cluster_centers_.dtype == dtype
-    assert swapped.n_swaps_ >= 1 and swapped.n_swap_trials_ == 30 * 6
+    assert swapped.n_swaps_ >= 1 and swapped.n_swap_trials_ == 6 * 6
     # labels_, inertia_ and predict agree with the final centres
     np.testing.assert_array_equal(swapped.predict(X), swapped.labels_)
     assert -swapped.score(X) == pytest.approx(swapped.inertia_, rel=1e-6)
 
 
-def test_swap_draws_rows_in_proportion_to_weight(monkeypatch):
+def test_swap_draws_rows_in_proportion_to_weight_times_squared_distance(monkeypatch):
     X, _ = make_blobs(300, 2, 3)
     weights = np.zeros(len(X))
     weights[:100] = 1.0
-    weights[100:110] = 50.0  # ten rows hold five times the weight of a hundred
+    weights[100:110] = 50.0
     drawn = []
     monkeypatch.setattr(_Partition, "trial", lambda self, c, row: drawn.append(row))
+    monkeypatch.setattr(_Partition, "settle", lambda self, max_iter: 0)  # keep X[:3]
     shift = X.mean(0)
-    rng = np.random.default_rng(0)
-    random_swap(X, shift, weights, X[:3] - shift, rng, max_trials=3000)
+    random_swap(X, shift, weights, X[:3] - shift, np.random.default_rng(0), max_trials=3000)
     drawn = np.array(drawn)
     assert drawn.max() < 110  # never a row of zero weight
-    assert np.mean(drawn >= 100) == pytest.approx(500 / 600, abs=0.03)
+    _, dist = _nearest(X, X[:3])
+    odds = weights * dist
+    assert np.mean(drawn >= 100) == pytest.approx(odds[100:].sum() / odds.sum(), abs=0.03)
+
+
+def _partition(X, centers, weights=None):
+    shift = np.zeros(X.shape[1])
+    return _Partition(X, shift, weights, np.asarray(centers, float), None)
+
+
+def test_removal_odds_are_inverse_ward_merge_costs():
+    X = np.array([[0.0], [0], [1], [1], [10], [10], [10], [10]])
+    # masses 2, 2, 4; nearest gaps 1, 1, 81: Ward costs 1, 1, 4 * 2 / 6 * 81 = 108
+    cumulative = _removal_cumulative(_partition(X, [[0], [1], [10]]))
+    np.testing.assert_allclose(cumulative, np.cumsum([1, 1, 1 / 108]))
+    # weights count as masses (2, 4, 4): 2 * 4 / 6 * 1 for the first two, 4 * 4 / 8 * 81
+    weights = np.array([1, 1, 2, 2, 1, 1, 1, 1.0])
+    cumulative = _removal_cumulative(_partition(X, [[0], [1], [10]], weights))
+    np.testing.assert_allclose(cumulative, np.cumsum([3 / 4, 3 / 4, 1 / 162]))
+
+
+def test_removal_takes_an_empty_or_duplicate_centre_first():
+    X = np.array([[0.0], [0], [1], [1], [10], [10], [10], [10]])
+    empty = _removal_cumulative(_partition(X, [[0], [1], [10], [100]]))
+    np.testing.assert_array_equal(np.diff(empty, prepend=0), [0, 0, 0, 1])
+    twin = _removal_cumulative(_partition(X, [[0], [10], [10]]))
+    # both copies of 10 cost nothing to merge (one of them is empty, too)
+    np.testing.assert_array_equal(np.diff(twin, prepend=0), [0, 1, 1])
+
+
+def test_draw_never_picks_an_index_of_zero_odds():
+    rng = np.random.default_rng(0)
+    cumulative = np.cumsum([0.0, 1.0, 0.0, 2.0, 0.0])
+    drawn = np.bincount([_draw(cumulative, rng) for _ in range(3000)], minlength=5)
+    assert drawn[[0, 2, 4]].sum() == 0
+    assert drawn[3] / 3000 == pytest.approx(2 / 3, abs=0.03)
+    # a target that rounds up onto the total still lands on a positive increment
+    assert _draw(cumulative, _AlwaysOne()) == 3
+
+
+class _AlwaysOne:
+    def random(self):
+        return 1.0
+
+
+def test_rows_are_drawn_by_weight_when_every_row_lies_on_a_centre():
+    X = np.array([[0.0], [0], [5], [5]])
+    state = _partition(X, [[0], [5]], np.array([0, 1, 3, 0.0]))
+    np.testing.assert_array_equal(_addition_cumulative(state), [0, 1, 4, 4])
+    state = _partition(X, [[0], [5]])
+    np.testing.assert_array_equal(_addition_cumulative(state), [1, 2, 3, 4])
 
 
 def test_swap_with_weights_matches_repeated_rows_in_quality():
