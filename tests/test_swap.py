@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from conftest import make_blobs
 
-from kmeans import InvalidParameterError, KMeans, centroid_index
+from kmeans import InvalidParameterError, KMeans, _swap, centroid_index
 from kmeans._swap import (
     _addition_cumulative,
+    _DensePartition,
     _draw,
     _Partition,
     _removal_cumulative,
@@ -42,9 +43,13 @@ def _naive_random_swap(X, w, C, trials):
     return C, sse
 
 
+PARTITIONS = [_Partition, _DensePartition]
+
+
+@pytest.mark.parametrize("partition", PARTITIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_incremental_trials_equal_full_lloyd_iterations(seed, weighted):
+def test_trials_equal_full_lloyd_iterations(seed, weighted, partition):
     rng = np.random.default_rng(seed)
     k = int(rng.integers(3, 12))
     X, _ = make_blobs(int(rng.integers(60, 300)), 2, k, seed=seed, spread=1.5)
@@ -53,7 +58,7 @@ def test_incremental_trials_equal_full_lloyd_iterations(seed, weighted):
     C0 = X[rng.choice(len(X), k, replace=False)] + rng.normal(0, 1e-3, (k, 2))
     trials = [(int(rng.integers(k)), int(rng.integers(len(X)))) for _ in range(40)]
 
-    state = _Partition(X, np.zeros(2), w if weighted else None, C0, None)
+    state = partition(X, np.zeros(2), w if weighted else None, C0, None)
     for cluster, row in trials:
         state.trial(cluster, row)
     expected, sse = _naive_random_swap(X, w, C0, trials)
@@ -66,9 +71,25 @@ def test_incremental_trials_equal_full_lloyd_iterations(seed, weighted):
     np.testing.assert_allclose(state.dist, dist, rtol=1e-8, atol=1e-8)
 
 
-def test_settle_reaches_the_lloyd_fixed_point():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_whole_array_and_incremental_trials_agree(monkeypatch, weighted):
+    X, _ = make_blobs(3000, 3, 20, seed=8, spread=2.0)
+    weights = np.random.default_rng(1).uniform(0.5, 2, len(X)) if weighted else None
+    shift = X.mean(0)
+    runs = []
+    for dense_elements in (0, 1 << 30):  # incremental, whole-array
+        monkeypatch.setattr(_swap, "_DENSE_ELEMENTS", dense_elements)
+        rng = np.random.default_rng(5)
+        runs.append(random_swap(X, shift, weights, X[:20] - shift, rng, max_trials=60))
+    incremental, whole = runs
+    assert incremental.n_accepted == whole.n_accepted > 0
+    np.testing.assert_allclose(incremental.centers, whole.centers, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("partition", PARTITIONS)
+def test_settle_reaches_the_lloyd_fixed_point(partition):
     X, _ = make_blobs(500, 2, 6, seed=3)
-    state = _Partition(X, X.mean(0), None, X[:6] - X.mean(0), None)
+    state = partition(X, X.mean(0), None, X[:6] - X.mean(0), None)
     n_iter = state.settle(300)
     assert 1 <= n_iter < 300
     labels, _ = _nearest(X - X.mean(0), state.centers)
@@ -107,8 +128,9 @@ def test_swap_draws_rows_in_proportion_to_weight_times_squared_distance(monkeypa
     weights[:100] = 1.0
     weights[100:110] = 50.0
     drawn = []
-    monkeypatch.setattr(_Partition, "trial", lambda self, c, row: drawn.append(row))
-    monkeypatch.setattr(_Partition, "settle", lambda self, max_iter: 0)  # keep X[:3]
+    for partition in PARTITIONS:
+        monkeypatch.setattr(partition, "trial", lambda self, c, row: drawn.append(row))
+        monkeypatch.setattr(partition, "settle", lambda self, max_iter: 0)  # keep X[:3]
     shift = X.mean(0)
     random_swap(X, shift, weights, X[:3] - shift, np.random.default_rng(0), max_trials=3000)
     drawn = np.array(drawn)
