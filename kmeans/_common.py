@@ -177,6 +177,17 @@ def assign_block(
     return labels, min_sq
 
 
+def augmented_coefficients(centers: np.ndarray, dtype) -> np.ndarray:
+    """``[-2 C^T; ||c||^2]``, shape (n_features + 1, n_clusters): multiplied by
+    rows ``[x, 1]`` it gives ``||c||^2 - 2 x.c``, the squared distances but for
+    ``||x||^2``, in one matrix product and no extra pass."""
+    n_features = centers.shape[1]
+    coef = np.empty((n_features + 1, centers.shape[0]), dtype)
+    coef[:n_features] = -2 * centers.T
+    coef[n_features] = np.einsum("ij,ij->i", centers, centers)
+    return coef
+
+
 def centred_centers(centers: np.ndarray, shift: np.ndarray):
     """Shifted centres, -2 times their transpose, and their squared norms."""
     shifted = centers - shift

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import RowBlocks, mean_variance, scratch, shifted_block
+from ._common import (
+    RowBlocks,
+    augmented_coefficients,
+    mean_variance,
+    scratch,
+    shifted_block,
+)
 
 
 @dataclass
@@ -83,10 +89,7 @@ def lloyd_pass(
     n_features = X.shape[1]
     n_clusters = centers.shape[0]
     width = n_features + 1
-    # [x - shift, 1] @ [-2 C^T; ||c||^2] = ||c||^2 - 2 x.c: one product, no extra pass
-    coef = np.empty((width, n_clusters), X.dtype)
-    coef[:n_features] = -2 * centers.T
-    coef[n_features] = np.einsum("ij,ij->i", centers, centers)
+    coef = augmented_coefficients(centers, X.dtype)  # multiplies [x - shift, 1]
     if fold_shift:
         neg2_t = np.ascontiguousarray(coef[:n_features])
         constant = coef[n_features] - shift @ neg2_t  # ||c||^2 + 2 shift.c

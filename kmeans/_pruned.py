@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import RowBlocks, scratch, shifted_block
+from ._common import RowBlocks, augmented_coefficients, scratch, shifted_block
 from ._lloyd import LloydRun, _scatter_add, iterate, new_partition_sums, update_centers
 
 
@@ -72,9 +72,7 @@ class _BoundedAssigner:
         n_clusters = centers.shape[0]
         n_features = self.n_features
         width = n_features + 1
-        coef = np.empty((width, n_clusters), X.dtype)
-        coef[:n_features] = -2 * centers.T
-        coef[n_features] = np.einsum("ij,ij->i", centers, centers)
+        coef = augmented_coefficients(centers, X.dtype)
         largest_sq = self.largest_row_sq + float(coef[n_features].max())
         margin = _rounding_margin(n_features, X.dtype, largest_sq)
         half = _pairwise_half_distances(centers, margin)

@@ -45,7 +45,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import RowBlocks, assign_block, centred_centers, scratch, shifted_block
+from ._common import (
+    RowBlocks,
+    assign_block,
+    augmented_coefficients,
+    centred_centers,
+    scratch,
+    shifted_block,
+)
 
 # Lloyd iterations after each swap, as in Fränti (2018): enough to settle the
 # neighbourhood of the swap, few enough to keep a trial cheap.
@@ -62,9 +69,9 @@ _FEW_FEATURES = 8
 # Up to this many elements in X and its distance matrix (n_samples * (n_clusters +
 # n_features)), trials run as whole-array Lloyd iterations on a shifted copy of X:
 # there a trial's incremental bookkeeping (some 150 small NumPy calls) costs more
-# than the arithmetic it saves (CPU time per trial on the SIPU sets: 1.6-2.6x
-# less at 6.5e4-8.5e4 elements, equal at 1.9e5, 1.5x more at 3.9e5).
-_DENSE_ELEMENTS = 1 << 17
+# than the arithmetic it saves (CPU time per trial on the SIPU sets: 2.1-3.3x
+# less at 6.5e4-8.5e4 elements, 1.5x less at 1.9e5, equal at 3.9e5).
+_DENSE_ELEMENTS = 1 << 18
 
 
 @dataclass
@@ -129,13 +136,13 @@ def _pairwise_sq(A, B):
     return np.maximum(sq, 0, out=sq)
 
 
-def _masses(labels, weights, xs) -> np.ndarray:
+def _masses(labels, weights, xs, n_clusters: int) -> np.ndarray:
     """The (weighted) number of rows of each cluster, in float64; weighs the rows
     ``xs`` in place for :func:`_means`."""
     if weights is None:
-        return np.bincount(labels).astype(np.float64)
+        return np.bincount(labels, minlength=n_clusters).astype(np.float64)
     xs *= weights[:, None]
-    return np.bincount(labels, weights)
+    return np.bincount(labels, weights, n_clusters)
 
 
 def _means(weighted_xs, labels, mass, old) -> np.ndarray:
@@ -150,7 +157,6 @@ def _means(weighted_xs, labels, mass, old) -> np.ndarray:
         index = (labels[:, None] * n_features + np.arange(n_features)).ravel()
         sums = np.bincount(index, weighted_xs.ravel(), n_clusters * n_features)
         sums = sums.reshape(n_clusters, n_features)
-    mass = np.pad(mass, (0, n_clusters - mass.size))
     filled = mass > 0
     new = old.copy()
     new[filled] = sums[filled] / mass[filled, None]
@@ -300,7 +306,8 @@ class _Partition:
         local = local[labels]
         xs = self.X[rows]
         xs -= self.shift
-        mass = _masses(local, None if self.weights is None else self.weights[rows], xs)
+        weights = None if self.weights is None else self.weights[rows]
+        mass = _masses(local, weights, xs, clusters.size)
         old = self.centers[clusters]
         new = _means(xs, local, mass, old)
         self.centers[clusters] = new
@@ -385,19 +392,27 @@ class _DensePartition:
     """
 
     def __init__(self, X, shift, sample_weight, centers, pool=None):
-        self.Xs = np.subtract(X, shift, dtype=X.dtype)
+        # [x - shift, 1]: the squared norms of the centres come out of the product
+        self.Xa = np.empty((X.shape[0], X.shape[1] + 1), X.dtype)
+        self.Xs = self.Xa[:, :-1]
+        np.subtract(X, shift, out=self.Xs, casting="same_kind")
+        self.Xa[:, -1] = 1
+        self.row_sq = np.einsum("ij,ij->i", self.Xs, self.Xs)
+        self.rows = np.arange(X.shape[0])
         self.weights = sample_weight
         self.centers = centers.copy()
         self._set(self.centers, *self._assign(centers))
 
     def _assign(self, centers):
-        _, neg2_t, centers_sq = centred_centers(centers, 0)
-        dots = np.empty((self.Xs.shape[0], centers.shape[0]), self.Xs.dtype)
-        return assign_block(self.Xs, neg2_t, centers_sq, dots)
+        dots = self.Xa @ augmented_coefficients(centers, self.Xa.dtype)
+        labels = dots.argmin(axis=1)
+        dist = dots[self.rows, labels]
+        dist += self.row_sq
+        return labels, np.maximum(dist, 0, out=dist)
 
     def _update(self, centers, labels):
         xs = self.Xs if self.weights is None else self.Xs.copy()
-        mass = _masses(labels, self.weights, xs)
+        mass = _masses(labels, self.weights, xs, centers.shape[0])
         return _means(xs, labels, mass, centers)
 
     def _sse(self, labels, dist) -> np.ndarray:
