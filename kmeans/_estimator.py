@@ -26,6 +26,7 @@ from ._validation import (
     check_random_state,
     check_sample_weight,
     is_sparse,
+    validate_bool,
     validate_int,
     validate_options,
     validate_real,
@@ -243,22 +244,22 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         return np.array(centers, dtype=dtype, order="C", copy=True)
 
     def _initial_centers(self, X, shift, weights, init, rng, pool) -> np.ndarray:
-        """Initial centres of one run, in the frame shifted by ``shift``."""
+        """Initial centres of one run (k-means++ computes its distances in the
+        frame shifted by ``shift``; the centres returned are not shifted)."""
         if isinstance(init, str):
             kernels = _kernels(X)
             indices = kernels.init_methods[init](
                 X, shift, weights, self.n_clusters, rng, pool
             )
-            return kernels.rows(X, indices) - shift
+            return kernels.rows(X, indices)
         if callable(init):
-            centers = self._check_centers(
+            return self._check_centers(
                 init(X, self.n_clusters, random_state=rng),
                 X.shape[1],
                 X.dtype,
                 "the centers returned by init",
             )
-            return centers - shift
-        return init - shift
+        return init
 
     # -- data -----------------------------------------------------------------
 
@@ -709,11 +710,7 @@ class KMeans(_BaseKMeans):
         """Check the parameters that do not depend on the data."""
         self._validate_common_params()
         owner = type(self).__name__
-        if not isinstance(self.copy_x, (bool, np.bool_)):
-            raise InvalidParameterError(
-                f"The 'copy_x' parameter of {owner} must be a bool. "
-                f"Got {self.copy_x!r} instead."
-            )
+        validate_bool(self.copy_x, "copy_x", owner)
         validate_options(self.algorithm, "algorithm", owner, {"auto", *_ALGORITHMS})
         if self.callback is not None and not callable(self.callback):
             raise InvalidParameterError(
@@ -797,7 +794,9 @@ class KMeans(_BaseKMeans):
             try:
                 for run in range(n_init):
                     monitor.start_init(run)
-                    centers = self._initial_centers(X, shift, weights, init, rng, pool)
+                    centers = (
+                        self._initial_centers(X, shift, weights, init, rng, pool) - shift
+                    )
                     monitor.start_iterations(run)
                     fitted, stop_reason = self._run(
                         X, shift, weights, centers, tol, pool, labels, kernels, algorithm,
