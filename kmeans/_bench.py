@@ -291,6 +291,145 @@ def worker(args) -> dict:
     return out
 
 
+# -- memory of a fit on a memory-mapped file (--memmap) -------------------------
+
+MEMMAP_SIZES_MIB = [64, 256, 1024]
+MEMMAP_SHAPE = (32, 64, "float32")  # n_features, n_clusters, dtype
+
+
+def write_npy(path, n_samples: int, n_features: int, dtype="float32", seed=0) -> None:
+    """Blobs written to a ``.npy`` file in slices: never all in memory."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(-10, 10, size=(64, n_features))
+    out = np.lib.format.open_memmap(
+        path, mode="w+", dtype=dtype, shape=(n_samples, n_features)
+    )
+    step = 1 << 16
+    for lo in range(0, n_samples, step):
+        hi = min(lo + step, n_samples)
+        rows = centers[rng.integers(len(centers), size=hi - lo)]
+        out[lo:hi] = rows + rng.standard_normal((hi - lo, n_features))
+    out.flush()
+    del out
+
+
+def _status_kib(field: str) -> int:
+    """A ``/proc/self/status`` field in KiB (0 where there is none: not Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class AnonymousPeak:
+    """The peak of the process's anonymous resident memory (``RssAnon``: what it
+    allocated, not the pages of mapped files, which the kernel drops when memory
+    runs short) while the ``with`` block runs, sampled every ``interval``
+    seconds, in bytes beyond its value at the start."""
+
+    def __init__(self, interval: float = 0.002):
+        self.interval = interval
+
+    def __enter__(self):
+        import threading
+
+        self.baseline = _status_kib("RssAnon")
+        self.peak = self.baseline
+        self._done = threading.Event()
+
+        def sample():
+            while not self._done.wait(self.interval):
+                self.peak = max(self.peak, _status_kib("RssAnon"))
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+        self.peak = max(self.peak, _status_kib("RssAnon"))
+        self.extra_bytes = (self.peak - self.baseline) * 1024
+
+
+def memmap_worker(method: str, path: str, n_clusters: int, batch_size: int) -> dict:
+    """Fit on the memory-mapped ``path`` (labels included) and report the peak
+    anonymous memory beyond what the process held before; runs in its own
+    process."""
+    X = np.load(path, mmap_mode="r")
+    if method == "kmeans-minibatch":
+        from kmeans import MiniBatchKMeans
+    else:
+        from sklearn.cluster import MiniBatchKMeans
+    model = MiniBatchKMeans(n_clusters, batch_size=batch_size, max_iter=1, random_state=0)
+    start = time.perf_counter()
+    with AnonymousPeak() as peak:
+        model.fit(X)
+    seconds = time.perf_counter() - start
+    return {
+        "method": method,
+        "file_bytes": int(X.nbytes),
+        "n_samples": int(X.shape[0]),
+        "seconds": seconds,
+        "steps": int(model.n_steps_),
+        "peak_anon_extra_bytes": int(peak.extra_bytes),
+        "labels_bytes": int(model.labels_.nbytes),
+        "peak_rss_bytes": _status_kib("VmHWM") * 1024,
+    }
+
+
+def run_memmap(
+    methods=None, sizes_mib=None, *, batch_size=1024, directory=None, log=print
+) -> dict:
+    """Fit MiniBatchKMeans on memory-mapped ``.npy`` files of growing size and
+    report each fit's peak anonymous memory: it should not grow with the file
+    beyond the labels (4 bytes a row). The files are written in a temporary
+    directory (or ``directory``) and deleted."""
+    import tempfile
+
+    methods = MINIBATCH_METHODS if methods is None else methods
+    methods = [m for m in methods if available(m)]
+    sizes_mib = MEMMAP_SIZES_MIB if sizes_mib is None else sizes_mib
+    d, k, dtype = MEMMAP_SHAPE
+    row_bytes = d * np.dtype(dtype).itemsize
+    results = {"machine": _machine(), "batch_size": batch_size, "memmap": []}
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        for size in sizes_mib:
+            path = os.path.join(tmp, f"X-{size}MiB.npy")
+            write_npy(path, size * 2**20 // row_bytes, d, dtype)
+            for method in methods:
+                command = [
+                    sys.executable, "-m", "kmeans._bench", "--memmap-worker", method,
+                    path, str(k), str(batch_size),
+                ]  # fmt: skip
+                done = subprocess.run(command, capture_output=True, text=True)
+                if done.returncode != 0:
+                    last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                    row = {"method": method, "error": last, "file_bytes": size * 2**20}
+                else:
+                    row = json.loads(done.stdout.strip().splitlines()[-1])
+                results["memmap"].append(row)
+                log(_describe_memmap(row))
+            os.unlink(path)
+    return results
+
+
+def _describe_memmap(row) -> str:
+    size = f"{row['file_bytes'] / 2**20:6.0f} MiB file"
+    if "error" in row:
+        return f"{size} {row['method']:>17}: {row['error']}"
+    return (
+        f"{size} {row['method']:>17}: peak anonymous memory +"
+        f"{row['peak_anon_extra_bytes'] / 2**20:.1f} MiB (labels "
+        f"{row['labels_bytes'] / 2**20:.1f} MiB), {row['seconds']:.2f} s, "
+        f"{row['steps']} steps"
+    )
+
+
 # -- the driver ------------------------------------------------------------------
 
 
@@ -676,7 +815,28 @@ def main(argv=None) -> int:
         default=3,
         help="max_iter of the minibatch runs: passes * n // batch-size steps (--minibatch)",
     )
+    parser.add_argument(
+        "--memmap",
+        action="store_true",
+        help="peak memory of MiniBatchKMeans.fit on memory-mapped .npy files of "
+        "growing size (--sizes)",
+    )
+    parser.add_argument(
+        "--sizes",
+        default=",".join(map(str, MEMMAP_SIZES_MIB)),
+        help="file sizes in MiB for --memmap (comma-separated)",
+    )
     args = parser.parse_args(argv)
+    if args.memmap:
+        results = run_memmap(
+            sizes_mib=[int(size) for size in args.sizes.split(",")],
+            batch_size=args.batch_size,
+            log=lambda line: print(line, flush=True),
+        )
+        with open(f"{args.output}.json", "w") as f:
+            json.dump(results, f, indent=2)
+        print(f"wrote {args.output}.json")
+        return 0
     if args.minibatch:
         results = run_minibatch(
             quick=args.quick,
@@ -717,7 +877,10 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+    if len(sys.argv) > 1 and sys.argv[1] == "--memmap-worker":
+        method, path, k, batch_size = sys.argv[2:6]
+        print(json.dumps(memmap_worker(method, path, int(k), int(batch_size))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--worker":
         method, mode, shape, iterations, tol, repeat = sys.argv[2:8]
         batch_size = int(sys.argv[8]) if len(sys.argv) > 8 else 1024
         n, d, k, dtype, clustered = shape.split(",")
