@@ -569,6 +569,7 @@ def run_minibatch(
     log=print,
     shrink=None,
     threads=None,
+    workloads=None,
 ):
     """Run the MiniBatchKMeans comparison and return the results as a dict.
 
@@ -595,7 +596,7 @@ def run_minibatch(
         "skipped": skipped,
         "minibatch": {},
     }
-    for name in MINIBATCH_WORKLOADS:
+    for name in MINIBATCH_WORKLOADS if workloads is None else workloads:
         shape = _shrink(WORKLOADS[name], factor)
         rows = results["minibatch"][name] = {"shape": shape, "methods": {}}
         for method in methods:
@@ -828,7 +829,11 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     if args.memmap:
+        # scikit-learn's draws cost O(n) each (one pass: n / batch of them), so it
+        # runs only when asked: --methods kmeans-minibatch,sklearn-minibatch
+        chosen = [m.strip() for m in args.methods.split(",")]
         results = run_memmap(
+            [m for m in MINIBATCH_METHODS if m in chosen] or ["kmeans-minibatch"],
             sizes_mib=[int(size) for size in args.sizes.split(",")],
             batch_size=args.batch_size,
             log=lambda line: print(line, flush=True),

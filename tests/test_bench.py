@@ -50,7 +50,12 @@ def test_minibatch_harness_smoke():
     from kmeans._bench import minibatch_table, run_minibatch
 
     results = run_minibatch(
-        ["kmeans-minibatch"], repeat=1, passes=1, shrink=2000, log=lambda line: None
+        ["kmeans-minibatch"],
+        repeat=1,
+        passes=1,
+        shrink=2000,
+        log=lambda line: None,
+        workloads=["W1", "B1"],
     )
     json.dumps(results)
     for name, rows in results["minibatch"].items():
