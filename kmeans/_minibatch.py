@@ -389,8 +389,8 @@ class MiniBatchKMeans(_BaseKMeans):
     >>> km.n_steps_
     2
     >>> km.cluster_centers_.round(2)
-    array([[1.14, 1.14],
-           [4.2 , 3.4 ]])
+    array([[1.5 , 0.67],
+           [3.5 , 3.67]])
     """
 
     _default_n_init = 3
