@@ -388,6 +388,7 @@ def streams(draw):
     weights = [rng.integers(0, 3, size=len(c)).astype(float) for c in chunks]
     for w in weights:
         w[0] = 1  # never all zero
+    weights[0] += 1  # the first chunk initialises: at least n_clusters rows of weight
     return chunks, weights, n_clusters, seed
 
 
@@ -417,3 +418,12 @@ def test_labels_are_the_predictions_of_the_final_centres(stream):
     km.fit(X, sample_weight=w)
     np.testing.assert_array_equal(km.labels_, km.predict(X))
     assert km.inertia_ == pytest.approx(-km.score(X, sample_weight=w), rel=1e-12)
+
+
+def test_verbose_reports_steps_and_why_it_stopped(capsys):
+    X, _ = make_blobs(2000, 2, 3)
+    MiniBatchKMeans(3, n_init=2, init="random", verbose=1, random_state=0).fit(X)
+    out = capsys.readouterr().out
+    assert "Init 2/2 with method random" in out and "Inertia for init 1/2" in out
+    assert "Minibatch step 2/" in out and "ewa inertia" in out
+    assert "Converged (lack of improvement in inertia)" in out
