@@ -470,6 +470,22 @@ def _run_worker(
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _start(methods, threads, quick, repeat, log):
+    """The methods that are installed (the others skipped with a note) and the
+    results' header."""
+    skipped = {m: f"{METHODS[m]} is not installed" for m in methods if not available(m)}
+    for method, why in skipped.items():
+        log(f"skipping {method}: {why}")
+    header = {
+        "machine": _machine(),
+        "threads": threads or "default",
+        "quick": quick,
+        "repeat": repeat,
+        "skipped": skipped,
+    }
+    return [m for m in methods if m not in skipped], header
+
+
 def _shrink(shape, factor):
     n, d, k, dtype, clustered = shape
     return (max(n // factor, 20 * k), d, k, dtype, clustered)
@@ -493,20 +509,14 @@ def run(
     holds every library to that many threads (None: each library's default).
     """
     factor = shrink or (20 if quick else 1)
-    skipped = {m: f"{METHODS[m]} is not installed" for m in methods if not available(m)}
-    methods = [m for m in methods if m not in skipped]
-    for method, why in skipped.items():
-        log(f"skipping {method}: {why}")
-    results = {
-        "machine": _machine(),
-        "threads": threads or "default",
-        "quick": quick,
-        "repeat": repeat,
-        "skipped": skipped,
-        "per_iteration": {},
-        "to_convergence": {},
-        "scaling": {},
-    }
+    methods, results = _start(methods, threads, quick, repeat, log)
+    results.update(
+        {
+            "per_iteration": {},
+            "to_convergence": {},
+            "scaling": {},
+        }
+    )
     for name in PER_ITERATION:
         shape = _shrink(WORKLOADS[name], factor)
         rows = results["per_iteration"][name] = {"shape": shape, "methods": {}}
@@ -582,20 +592,8 @@ def run_minibatch(
     """
     methods = MINIBATCH_METHODS if methods is None else methods
     factor = shrink or (20 if quick else 1)
-    skipped = {m: f"{METHODS[m]} is not installed" for m in methods if not available(m)}
-    methods = [m for m in methods if m not in skipped]
-    for method, why in skipped.items():
-        log(f"skipping {method}: {why}")
-    results = {
-        "machine": _machine(),
-        "threads": threads or "default",
-        "quick": quick,
-        "repeat": repeat,
-        "passes": passes,
-        "batch_size": batch_size,
-        "skipped": skipped,
-        "minibatch": {},
-    }
+    methods, results = _start(methods, threads, quick, repeat, log)
+    results.update({"passes": passes, "batch_size": batch_size, "minibatch": {}})
     for name in MINIBATCH_WORKLOADS if workloads is None else workloads:
         shape = _shrink(WORKLOADS[name], factor)
         rows = results["minibatch"][name] = {"shape": shape, "methods": {}}

@@ -187,31 +187,21 @@ def _fit(args) -> int:
     seed = args.seed
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
+    common = {
+        "init": init,
+        "n_init": args.n_init,
+        "max_iter": args.max_iter,
+        "tol": args.tol,
+        "random_state": seed,
+        "verbose": int(args.verbose),
+    }
     if args.minibatch:
         from ._minibatch import MiniBatchKMeans
 
         # X is read one minibatch at a time: a memory-mapped .npy is never loaded
-        model = MiniBatchKMeans(
-            n_clusters,
-            init=init,
-            n_init=args.n_init,
-            max_iter=args.max_iter,
-            batch_size=args.batch_size,
-            tol=args.tol,
-            random_state=seed,
-            verbose=int(args.verbose),
-        )
+        model = MiniBatchKMeans(n_clusters, batch_size=args.batch_size, **common)
     else:
-        model = KMeans(
-            n_clusters,
-            init=init,
-            n_init=args.n_init,
-            max_iter=args.max_iter,
-            tol=args.tol,
-            random_state=seed,
-            algorithm=args.algorithm,
-            verbose=int(args.verbose),
-        )
+        model = KMeans(n_clusters, algorithm=args.algorithm, **common)
     start = time.perf_counter()
     model.fit(X)
     elapsed = time.perf_counter() - start
