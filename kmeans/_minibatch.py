@@ -146,11 +146,15 @@ class _State:
 
         Every centre with rows in the batch moves to
         ``(c * count + sum(w * x)) / (count + sum(w))`` and its count grows by
-        ``sum(w)``. Then, every ``10 * n_clusters`` rows seen (or when a centre has
-        seen nothing yet), the centres whose count is below ``reassignment_ratio``
-        times the largest move onto random rows of the batch.
+        ``sum(w)``. Then, every ``10 * n_clusters`` rows seen (or when a centre had
+        seen nothing before this step), the centres whose count is below
+        ``reassignment_ratio`` times the largest move onto random rows of the batch.
         """
         centers, counts = self.centers, self.counts
+        # decided before the update, as scikit-learn does: a centre that had seen
+        # nothing yet (all of them at the first step) calls for a reassignment
+        self.n_since_reassign += n_rows
+        reassign = (counts == 0).any() or self.n_since_reassign >= 10 * len(counts)
         labels, inertia, sums = kernels.assign_sum(batch, weights, centers, pool)
         batch_weight = sums[:, -1]
         hit = np.flatnonzero(batch_weight > 0)
@@ -161,9 +165,7 @@ class _State:
         moved /= total[:, None]
         centers[hit] = moved
         counts[hit] = total
-        self.n_since_reassign += n_rows
-        n_clusters = centers.shape[0]
-        if (counts == 0).any() or self.n_since_reassign >= 10 * n_clusters:
+        if reassign:
             self.n_since_reassign = 0
             if reassignment_ratio > 0:
                 self._reassign(batch, n_rows, kernels, rng, reassignment_ratio)
