@@ -54,10 +54,10 @@ def _gather_dense(X, indices, shift, dtype) -> np.ndarray:
 
 
 def _assign_sum_dense(batch, weights, centers, pool):
-    """Labels, weighted inertia and per-centre sums of a gathered dense batch.
+    """Weighted inertia and per-centre sums of a gathered dense batch.
 
-    ``centers`` are shifted like the batch. Returns the labels, the inertia with
-    respect to ``centers`` and a float64 array (n_clusters, n_features + 1) of the
+    ``centers`` are shifted like the batch. Returns the inertia with respect to
+    ``centers`` and a float64 array (n_clusters, n_features + 1) of the
     weighted row sums per centre, with the summed weights in the last column.
     Blocks and partitions are fixed by the shapes alone, and the partial sums are
     added in partition order: the result does not depend on the thread count.
@@ -66,7 +66,6 @@ def _assign_sum_dense(batch, weights, centers, pool):
     n_clusters = centers.shape[0]
     _, neg2_t, centers_sq = centred_centers(centers, 0)
     blocks = RowBlocks(n_rows, n_clusters, width - 1, batch.itemsize, pool, even=True)
-    labels = np.empty(n_rows, np.intp)
 
     def run(start: int, stop: int):
         dots = np.empty((blocks.block_rows, n_clusters), batch.dtype)
@@ -77,7 +76,6 @@ def _assign_sum_dense(batch, weights, centers, pool):
             block_labels, min_sq = assign_block(
                 rows[:, :-1], neg2_t, centers_sq, dots[: hi - lo]
             )
-            labels[lo:hi] = block_labels
             min_sq = min_sq.astype(np.float64, copy=False)
             if weights is None:
                 inertia += float(min_sq.sum())
@@ -91,7 +89,7 @@ def _assign_sum_dense(batch, weights, centers, pool):
     sums = parts[0][0]
     for part_sums, _ in parts[1:]:
         sums += part_sums
-    return labels, sum(p[1] for p in parts), sums
+    return sum(p[1] for p in parts), sums
 
 
 def _gather_sparse(X, indices, shift, dtype):
@@ -111,7 +109,7 @@ def _assign_sum_sparse(batch, weights, centers, pool):
     sums = np.zeros((centers.shape[0], n_features + 1))
     every = np.arange(n_rows)
     _sparse._scatter_rows(sums.ravel(), batch, every, labels, weights, n_features + 1, 1)
-    return labels, inertia, sums
+    return inertia, sums
 
 
 def _rows_dense(batch, rows) -> np.ndarray:
@@ -155,7 +153,7 @@ class _State:
         # nothing yet (all of them at the first step) calls for a reassignment
         self.n_since_reassign += n_rows
         reassign = (counts == 0).any() or self.n_since_reassign >= 10 * len(counts)
-        labels, inertia, sums = kernels.assign_sum(batch, weights, centers, pool)
+        inertia, sums = kernels.assign_sum(batch, weights, centers, pool)
         batch_weight = sums[:, -1]
         hit = np.flatnonzero(batch_weight > 0)
         seen = counts[hit]
