@@ -456,7 +456,7 @@ class MiniBatchKMeans(_BaseKMeans):
 
     # -- fitting --------------------------------------------------------------
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None) -> MiniBatchKMeans:
         """Compute the centres on minibatches of X.
 
         Parameters
@@ -577,7 +577,7 @@ class MiniBatchKMeans(_BaseKMeans):
         self._set_input_features(n_features, names)
         return X
 
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(self, X, y=None, sample_weight=None) -> MiniBatchKMeans:
         """Update the centres with one minibatch.
 
         The first call (on an unfitted model) checks the parameters and chooses
