@@ -4,6 +4,9 @@ Public API
 ----------
 KMeans
     The estimator: ``fit``, ``predict``, ``transform``, ``score``, ...
+MiniBatchKMeans
+    K-means on random minibatches: large data, data larger than memory
+    (memory maps) and streams (``partial_fit``).
 k_means
     K-means as a function returning centres, labels and inertia.
 kmeans_plusplus
@@ -40,6 +43,7 @@ __all__ = [
     "InvalidParameterError",
     "IterationInfo",
     "KMeans",
+    "MiniBatchKMeans",
     "ModelFileError",
     "NotFittedError",
     "SelectKResult",
@@ -59,6 +63,7 @@ __all__ = [
 _LAZY = {
     "ConvergenceWarning": "._exceptions",
     "KMeans": "._estimator",
+    "MiniBatchKMeans": "._minibatch",
     "NotFittedError": "._exceptions",
     "SelectKResult": "._select_k",
     "k_means": "._estimator",

@@ -2,7 +2,8 @@
 
 kmeans fit DATA
     Cluster a CSV/TSV, ``.npy`` or ``.npz`` file; write the labels, the centres,
-    a JSON summary, the model (and with ``--plot`` a PNG).
+    a JSON summary, the model (and with ``--plot`` a PNG). ``--minibatch`` uses
+    MiniBatchKMeans, which reads a memory-mapped ``.npy`` one minibatch at a time.
 kmeans predict MODEL DATA
     Labels of new data with a saved model.
 kmeans demo
@@ -133,6 +134,10 @@ def _fit(args) -> int:
     from ._estimator import KMeans
     from ._io import read_table
 
+    if args.minibatch and args.algorithm is not None:
+        raise CommandError("--algorithm does not apply to --minibatch")
+    if args.batch_size is not None and not args.minibatch:
+        raise CommandError("--batch-size needs --minibatch")
     data = Path(args.data)
     outdir = Path(args.output)
     stem = data.stem
@@ -149,6 +154,15 @@ def _fit(args) -> int:
         targets["plot"] = outdir / f"{stem}-clusters.png"
     _check_new(targets.values(), args.force)
 
+    # the defaults of each estimator
+    if args.max_iter is None:
+        args.max_iter = 100 if args.minibatch else 300
+    if args.tol is None:
+        args.tol = 0.0 if args.minibatch else 1e-4
+    if args.batch_size is None:
+        args.batch_size = 1024
+    if args.algorithm is None:
+        args.algorithm = "lloyd"
     X, names = read_table(args.data, args.columns)
     n_rows, n_columns = X.shape
     init = _init_arg(args)
@@ -173,16 +187,21 @@ def _fit(args) -> int:
     seed = args.seed
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
-    model = KMeans(
-        n_clusters,
-        init=init,
-        n_init=args.n_init,
-        max_iter=args.max_iter,
-        tol=args.tol,
-        random_state=seed,
-        algorithm=args.algorithm,
-        verbose=int(args.verbose),
-    )
+    common = {
+        "init": init,
+        "n_init": args.n_init,
+        "max_iter": args.max_iter,
+        "tol": args.tol,
+        "random_state": seed,
+        "verbose": int(args.verbose),
+    }
+    if args.minibatch:
+        from ._minibatch import MiniBatchKMeans
+
+        # X is read one minibatch at a time: a memory-mapped .npy is never loaded
+        model = MiniBatchKMeans(n_clusters, batch_size=args.batch_size, **common)
+    else:
+        model = KMeans(n_clusters, algorithm=args.algorithm, **common)
     start = time.perf_counter()
     model.fit(X)
     elapsed = time.perf_counter() - start
@@ -226,10 +245,14 @@ def _fit(args) -> int:
             "max_iter": args.max_iter,
             "tol": args.tol,
             "random_state": seed,
-            "algorithm": args.algorithm,
         },
         "outputs": {key: str(path) for key, path in targets.items()},
     }
+    if args.minibatch:
+        summary["n_steps"] = model.n_steps_
+        summary["parameters"].update(minibatch=True, batch_size=args.batch_size)
+    else:
+        summary["parameters"]["algorithm"] = args.algorithm
     with open(targets["summary"], "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=2)
         f.write("\n")
@@ -237,12 +260,18 @@ def _fit(args) -> int:
     _say(
         f"{data.name}: {n_rows} rows x {n_columns} columns -> {n_clusters} "
         f"cluster{'s' if n_clusters != 1 else ''} "
-        f"in {model.n_iter_} iterations, {_duration(elapsed)} (seed {seed})"
+        f"in {_progress_text(model)}, {_duration(elapsed)} (seed {seed})"
     )
     _say(f"cluster sizes: {', '.join(map(str, sizes))}")
     _say(f"inertia: {model.inertia_:.6g}")
     _say(f"wrote {', '.join(str(p) for p in targets.values())}")
     return 0
+
+
+def _progress_text(model) -> str:
+    if hasattr(model, "n_steps_"):
+        return f"{model.n_steps_} minibatches ({model.n_iter_} passes)"
+    return f"{model.n_iter_} iterations"
 
 
 def _duration(seconds: float) -> str:
@@ -386,15 +415,36 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="runs from different initial centres; the best is kept (default auto)",
     )
-    fit.add_argument("--max-iter", type=_positive_int, default=300, metavar="N")
-    fit.add_argument("--tol", type=float, default=1e-4, metavar="TOL")
+    fit.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        metavar="N",
+        help="iterations (default 300); with --minibatch, passes over the data (100)",
+    )
+    fit.add_argument(
+        "--tol", type=float, metavar="TOL", help="default 1e-4; with --minibatch, 0"
+    )
     fit.add_argument(
         "--seed",
         type=_seed,
         metavar="S",
         help="random seed (default: drawn, and reported so that the run can be repeated)",
     )
-    fit.add_argument("--algorithm", choices=sorted(_ALGORITHMS), default="lloyd")
+    fit.add_argument(
+        "--algorithm", choices=sorted(_ALGORITHMS), help="default lloyd (not --minibatch)"
+    )
+    fit.add_argument(
+        "--minibatch",
+        action="store_true",
+        help="MiniBatchKMeans: reads DATA one minibatch at a time (a .npy is "
+        "memory-mapped, so it may be larger than memory)",
+    )
+    fit.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        metavar="N",
+        help="rows per minibatch, with --minibatch (default 1024)",
+    )
     fit.add_argument(
         "--columns",
         metavar="LIST",

@@ -64,11 +64,27 @@ class RowBlocks:
         Bytes per element of the data.
     pool : ThreadPoolExecutor or None
         Where partitions run; None runs them in the calling thread.
+    even : bool, default=False
+        Make the blocks of equal size (to a row) rather than all full but the
+        last: for a few blocks, as in a minibatch, which then share the threads
+        evenly.
     """
 
-    def __init__(self, n_samples: int, width: int, n_features: int, itemsize: int, pool):
+    def __init__(
+        self,
+        n_samples: int,
+        width: int,
+        n_features: int,
+        itemsize: int,
+        pool,
+        *,
+        even: bool = False,
+    ):
         rows = _BLOCK_BYTES // ((width + n_features) * itemsize)
         self.block_rows = int(min(max(rows, _MIN_BLOCK_ROWS), _MAX_BLOCK_ROWS))
+        if even and n_samples > 0:
+            n_even = -(-n_samples // self.block_rows)
+            self.block_rows = -(-n_samples // n_even)
         n_blocks = -(-n_samples // self.block_rows)
         n_parts = min(n_blocks, _MAX_PARTITIONS)
         block_edges = np.linspace(0, n_blocks, n_parts + 1).round().astype(int)

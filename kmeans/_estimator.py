@@ -26,6 +26,7 @@ from ._validation import (
     check_random_state,
     check_sample_weight,
     is_sparse,
+    validate_bool,
     validate_int,
     validate_options,
     validate_real,
@@ -101,6 +102,20 @@ _SWAP_TRIALS_PER_CLUSTER = 6
 _HTML_MAX_SIZES = 20  # cluster sizes listed in the notebook repr
 
 
+def _scale_weights(weights, dtype):
+    """Weights divided by a power of two so that the largest is at most 1, and that
+    power's exponent (0 for None).
+
+    Exact in binary floating point (centres unchanged to the bit), and sums of
+    weight * x cannot overflow whatever the weights' scale; multiply an inertia
+    computed with them by ``2**exponent`` (``np.ldexp``).
+    """
+    if weights is None:
+        return None, 0
+    exponent = max(int(np.frexp(weights.max())[1]), 0)
+    return np.ldexp(weights, -exponent).astype(dtype, copy=False), exponent
+
+
 def _feature_names(X) -> np.ndarray | None:
     """Column names of a DataFrame-like X when they are all strings, as scikit-learn
     reads them: None for other names, TypeError for a mix of strings and others."""
@@ -139,7 +154,352 @@ def _feature_names_mismatch(fitted: np.ndarray, given: np.ndarray) -> str:
     return message
 
 
-class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
+class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
+    """What :class:`KMeans` and :class:`~kmeans.MiniBatchKMeans` share: the
+    parameters and checks common to both, and everything a fitted model does
+    (``predict``, ``transform``, ``score``, feature names, ``save``), which goes
+    through the same block kernels for both.
+
+    Subclasses define ``__init__``, ``_fit(X, sample_weight)`` (returning X as
+    validated) and ``_default_n_init`` (the runs of ``n_init="auto"`` for
+    "random" or a callable init).
+    """
+
+    _default_n_init = 10
+
+    def __sklearn_tags__(self):
+        """Tags that scikit-learn reads: a clusterer and transformer (from the
+        mixins) that accepts sparse input and keeps float32."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # -- parameters -----------------------------------------------------------
+
+    def _validate_common_params(self) -> None:
+        """Check the parameters both estimators have (not the data)."""
+        owner = type(self).__name__
+        validate_int(self.n_clusters, "n_clusters", owner, low=1)
+        validate_int(self.max_iter, "max_iter", owner, low=1)
+        validate_real(self.tol, "tol", owner, low=0)
+        if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
+            raise InvalidParameterError(
+                f"The 'verbose' parameter of {owner} must be an int in the range "
+                f"[0, inf) or a bool. Got {self.verbose!r} instead."
+            )
+        if isinstance(self.n_init, str):
+            validate_options(self.n_init, "n_init", owner, {"auto"})
+        else:
+            validate_int(self.n_init, "n_init", owner, low=1)
+        if isinstance(self.init, str):
+            validate_options(self.init, "init", owner, _DENSE.init_methods)
+        elif not callable(self.init) and not hasattr(self.init, "__len__"):
+            raise InvalidParameterError(
+                f"The 'init' parameter of {owner} must be a str among "
+                "{'k-means++', 'random'}, a callable or an array-like. "
+                f"Got {self.init!r} instead."
+            )
+
+    def _resolved_n_init(self) -> int:
+        if self.n_init == "auto":
+            return (
+                1
+                if isinstance(self.init, str)
+                and self.init == "k-means++"
+                or (not isinstance(self.init, str) and not callable(self.init))
+                else self._default_n_init
+            )
+        return int(self.n_init)
+
+    def _check_init(self, n_features: int, dtype, weights, n_init: int):
+        """The init parameter checked against the data, and the number of runs
+        (an array init makes one run, with a RuntimeWarning if more were asked)."""
+        init = self.init
+        if isinstance(init, str):
+            check_enough_weighted_samples(weights, self.n_clusters)
+        elif not callable(init):
+            init = self._check_centers(init, n_features, dtype, "init")
+            if n_init != 1:
+                warnings.warn(
+                    "Explicit initial center position passed: performing only one "
+                    f"init in {type(self).__name__} instead of n_init={n_init}.",
+                    RuntimeWarning,
+                    stacklevel=4,  # the caller of fit, through _fit
+                )
+                n_init = 1
+        return init, n_init
+
+    def _check_centers(self, centers, n_features: int, dtype, what: str) -> np.ndarray:
+        centers = check_array(centers, owner=type(self).__name__, name=what)
+        if centers.shape[0] != self.n_clusters:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match the "
+                f"number of clusters {self.n_clusters}."
+            )
+        if centers.shape[1] != n_features:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match the "
+                f"number of features of the data {n_features}."
+            )
+        return np.array(centers, dtype=dtype, order="C", copy=True)
+
+    def _initial_centers(self, X, shift, weights, init, rng, pool) -> np.ndarray:
+        """Initial centres of one run (k-means++ computes its distances in the
+        frame shifted by ``shift``; the centres returned are not shifted)."""
+        if isinstance(init, str):
+            kernels = _kernels(X)
+            indices = kernels.init_methods[init](
+                X, shift, weights, self.n_clusters, rng, pool
+            )
+            return kernels.rows(X, indices)
+        if callable(init):
+            return self._check_centers(
+                init(X, self.n_clusters, random_state=rng),
+                X.shape[1],
+                X.dtype,
+                "the centers returned by init",
+            )
+        return init
+
+    # -- data -----------------------------------------------------------------
+
+    def _check_fit_data(self, X):
+        """X of ``fit`` validated, with its column names (or None); at least
+        ``n_clusters`` samples."""
+        names = _feature_names(X)
+        X = check_array(X, owner=type(self).__name__, accept_sparse=True)
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
+            )
+        return X, names
+
+    def _set_input_features(self, n_features: int, names) -> None:
+        self.n_features_in_ = n_features
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _check_test_data(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        names = _feature_names(X)
+        fitted_names = getattr(self, "feature_names_in_", None)
+        owner = type(self).__name__
+        if fitted_names is not None and names is None:
+            warnings.warn(
+                f"X does not have valid feature names, but {owner} was fitted with "
+                "feature names",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif fitted_names is None and names is not None:
+            warnings.warn(
+                f"X has feature names, but {owner} was fitted without feature names",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif names is not None and (
+            len(names) != len(fitted_names) or np.any(names != fitted_names)
+        ):
+            raise ValueError(_feature_names_mismatch(fitted_names, names))
+        X = check_array(X, owner=owner, accept_sparse=True)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {owner} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return X
+
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return the label of each training sample (``labels_``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int32
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return the distances of the training samples to the centres.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters)
+        """
+        return self._transform(self._fit(X, sample_weight))
+
+    def _fitted_summary(self) -> list[tuple[str, str]]:
+        if not hasattr(self, "cluster_centers_"):
+            return []
+        rows = [("clusters", str(self.n_clusters))]
+        if hasattr(self, "labels_"):  # not after MiniBatchKMeans(compute_labels=False)
+            sizes = np.bincount(self.labels_, minlength=self.n_clusters)
+            shown = ", ".join(str(size) for size in sizes[:_HTML_MAX_SIZES])
+            if sizes.size > _HTML_MAX_SIZES:
+                shown += f", ... (smallest {sizes.min()}, largest {sizes.max()})"
+            rows.append(("sizes", shown))
+        if hasattr(self, "inertia_"):
+            rows.append(("inertia", f"{self.inertia_:.6g}"))
+        for name, attribute in (("iterations", "n_iter_"), ("steps", "n_steps_")):
+            if hasattr(self, attribute):
+                rows.append((name, str(getattr(self, attribute))))
+        rows.append(("features", str(self.n_features_in_)))
+        return rows
+
+    # -- saving ----------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Save the model to a file that cannot run code when it is loaded.
+
+        The file is an ``.npz`` archive of plain arrays (centres, labels, the
+        an array ``init``) and JSON text (format version, library
+        version, parameters, inertia, ...), read back by :func:`kmeans.load` with
+        ``allow_pickle=False``. An existing file is replaced, atomically.
+        Parameters that no such file can hold (a callable ``init`` or
+        ``callback``, a Generator ``random_state``) are left out with a warning;
+        the loaded model has their defaults. Pickling works too, but loading a
+        pickle can run code: share the ``.npz``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; used as given (no suffix is added).
+
+        See Also
+        --------
+        kmeans.load : Read the model back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from kmeans import KMeans, load
+        >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [10.0, 2.0], [10.0, 4.0]])
+        >>> km = KMeans(n_clusters=2, random_state=0).fit(X)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> km.save(path)
+        >>> bool(np.array_equal(load(path).cluster_centers_, km.cluster_centers_))
+        True
+        """
+        _save(self, path)
+
+    # -- using the fitted model ------------------------------------------------
+
+    def predict(self, X) -> np.ndarray:
+        """Index of the nearest centre of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int32
+        """
+        X = self._check_test_data(X)
+        with thread_pool() as pool:
+            return _kernels(X).labels_inertia(X, self.cluster_centers_, None, pool)[0]
+
+    def transform(self, X) -> np.ndarray:
+        """Euclidean distance of each sample to each centre.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters)
+            In the dtype of ``cluster_centers_``.
+        """
+        return self._transform(self._check_test_data(X))
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        """Guts of transform; X is validated."""
+        with thread_pool() as pool:
+            return _kernels(X).distances(X, self.cluster_centers_, pool)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the columns of :meth:`transform`'s output.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked: it must equal ``feature_names_in_`` when that exists,
+            and have ``n_features_in_`` entries.
+
+        Returns
+        -------
+        names : ndarray of str objects, shape (n_clusters,)
+            ``"kmeans0"``, ``"kmeans1"``, ...: the class name in lower case and
+            the index of the centre, as scikit-learn names them.
+        """
+        check_is_fitted(self)
+        if input_features is not None:
+            input_features = np.asarray(input_features, dtype=object)
+            fitted_names = getattr(self, "feature_names_in_", None)
+            if fitted_names is not None and not np.array_equal(
+                fitted_names, input_features
+            ):
+                raise ValueError("input_features is not equal to feature_names_in_")
+            if len(input_features) != self.n_features_in_:
+                raise ValueError(
+                    "input_features should have length equal to number of features "
+                    f"({self.n_features_in_}), got {len(input_features)}"
+                )
+        prefix = type(self).__name__.lower()
+        n_centers = self.cluster_centers_.shape[0]
+        return np.asarray([f"{prefix}{i}" for i in range(n_centers)], dtype=object)
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Opposite of the weighted inertia of X with respect to the centres.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New data.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        score : float
+            Minus the sum of weighted squared distances to the nearest centre.
+        """
+        X = self._check_test_data(X)
+        weights = check_sample_weight(
+            sample_weight, X.shape[0], self.cluster_centers_.dtype
+        )
+        with thread_pool() as pool:
+            centers = self.cluster_centers_
+            return -_kernels(X).labels_inertia(X, centers, weights, pool)[1]
+
+
+class KMeans(_BaseKMeans):
     """K-means clustering by Lloyd's algorithm, vectorised with NumPy.
 
     Each iteration assigns every sample to its nearest centre (squared Euclidean
@@ -350,32 +710,13 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
         self.refine_iter = refine_iter
         self.refine_time = refine_time
 
-    def __sklearn_tags__(self):
-        """Tags that scikit-learn reads: a clusterer and transformer (from the
-        mixins) that accepts sparse input and keeps float32."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
     # -- parameters -----------------------------------------------------------
 
     def _validate_params(self) -> None:
         """Check the parameters that do not depend on the data."""
+        self._validate_common_params()
         owner = type(self).__name__
-        validate_int(self.n_clusters, "n_clusters", owner, low=1)
-        validate_int(self.max_iter, "max_iter", owner, low=1)
-        validate_real(self.tol, "tol", owner, low=0)
-        if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
-            raise InvalidParameterError(
-                f"The 'verbose' parameter of {owner} must be an int in the range "
-                f"[0, inf) or a bool. Got {self.verbose!r} instead."
-            )
-        if not isinstance(self.copy_x, (bool, np.bool_)):
-            raise InvalidParameterError(
-                f"The 'copy_x' parameter of {owner} must be a bool. "
-                f"Got {self.copy_x!r} instead."
-            )
+        validate_bool(self.copy_x, "copy_x", owner)
         validate_options(self.algorithm, "algorithm", owner, {"auto", *_ALGORITHMS})
         if self.callback is not None and not callable(self.callback):
             raise InvalidParameterError(
@@ -396,75 +737,6 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
                 "'refine_time' limits the refinement. Got refine_iter=None and "
                 "refine_time=None instead."
             )
-        if isinstance(self.n_init, str):
-            validate_options(self.n_init, "n_init", owner, {"auto"})
-        else:
-            validate_int(self.n_init, "n_init", owner, low=1)
-        if isinstance(self.init, str):
-            validate_options(self.init, "init", owner, _DENSE.init_methods)
-        elif not callable(self.init) and not hasattr(self.init, "__len__"):
-            raise InvalidParameterError(
-                f"The 'init' parameter of {owner} must be a str among "
-                "{'k-means++', 'random'}, a callable or an array-like. "
-                f"Got {self.init!r} instead."
-            )
-
-    def _resolved_n_init(self) -> int:
-        if self.n_init == "auto":
-            return (
-                1
-                if isinstance(self.init, str)
-                and self.init == "k-means++"
-                or (not isinstance(self.init, str) and not callable(self.init))
-                else 10
-            )
-        return int(self.n_init)
-
-    def _check_centers(self, centers, n_features: int, dtype, what: str) -> np.ndarray:
-        centers = check_array(centers, owner=type(self).__name__, name=what)
-        if centers.shape[0] != self.n_clusters:
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match the "
-                f"number of clusters {self.n_clusters}."
-            )
-        if centers.shape[1] != n_features:
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match the "
-                f"number of features of the data {n_features}."
-            )
-        return np.array(centers, dtype=dtype, order="C", copy=True)
-
-    # -- data -----------------------------------------------------------------
-
-    def _check_test_data(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        names = _feature_names(X)
-        fitted_names = getattr(self, "feature_names_in_", None)
-        owner = type(self).__name__
-        if fitted_names is not None and names is None:
-            warnings.warn(
-                f"X does not have valid feature names, but {owner} was fitted with "
-                "feature names",
-                UserWarning,
-                stacklevel=3,
-            )
-        elif fitted_names is None and names is not None:
-            warnings.warn(
-                f"X has feature names, but {owner} was fitted without feature names",
-                UserWarning,
-                stacklevel=3,
-            )
-        elif names is not None and (
-            len(names) != len(fitted_names) or np.any(names != fitted_names)
-        ):
-            raise ValueError(_feature_names_mismatch(fitted_names, names))
-        X = check_array(X, owner=owner, accept_sparse=True)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {owner} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        return X
 
     # -- fitting --------------------------------------------------------------
 
@@ -492,37 +764,14 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
     def _fit(self, X, sample_weight) -> np.ndarray:
         """Guts of fit; returns X as validated, for fit_transform."""
         self._validate_params()
-        owner = type(self).__name__
-        names = _feature_names(X)
-        X = check_array(X, owner=owner, accept_sparse=True)
+        X, names = self._check_fit_data(X)
         kernels = _kernels(X)
         n_samples, n_features = X.shape
-        if n_samples < self.n_clusters:
-            raise ValueError(
-                f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}."
-            )
         weights = check_sample_weight(sample_weight, n_samples, X.dtype)
-        weight_exponent = 0
-        if weights is not None:
-            # Divide by a power of two so that the largest weight is at most 1: exact
-            # in binary floating point (centres unchanged to the bit), and sums of
-            # weight * x cannot overflow whatever the weights' scale.
-            weight_exponent = max(int(np.frexp(weights.max())[1]), 0)
-            weights = np.ldexp(weights, -weight_exponent).astype(X.dtype, copy=False)
-        n_init = self._resolved_n_init()
-        init = self.init
-        if isinstance(init, str):
-            check_enough_weighted_samples(weights, self.n_clusters)
-        elif not callable(init):
-            init = self._check_centers(init, n_features, X.dtype, "init")
-            if n_init != 1:
-                warnings.warn(
-                    "Explicit initial center position passed: performing only one "
-                    f"init in {owner} instead of n_init={n_init}.",
-                    RuntimeWarning,
-                    stacklevel=3,  # the caller of fit, through _fit
-                )
-                n_init = 1
+        weights, weight_exponent = _scale_weights(weights, X.dtype)
+        init, n_init = self._check_init(
+            n_features, X.dtype, weights, self._resolved_n_init()
+        )
         rng = check_random_state(self.random_state)
         algorithm = self.algorithm
         if algorithm == "auto":
@@ -552,7 +801,9 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
             try:
                 for run in range(n_init):
                     monitor.start_init(run)
-                    centers = self._initial_centers(X, shift, weights, init, rng, pool)
+                    centers = (
+                        self._initial_centers(X, shift, weights, init, rng, pool) - shift
+                    )
                     monitor.start_iterations(run)
                     fitted, stop_reason = self._run(
                         X, shift, weights, centers, variance, pool, labels, kernels,
@@ -593,11 +844,7 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
                 delattr(self, name)
         if self.refine == "swap":
             self.n_swap_trials_, self.n_swaps_ = swap.n_trials, swap.n_accepted
-        self.n_features_in_ = n_features
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        self._set_input_features(n_features, names)
         return X
 
     def _refine_swap(
@@ -664,207 +911,6 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
         centers = result.centers + shift
         labels, inertia = kernels.labels_inertia(X, centers, weights, pool, labels)
         return (centers, labels, inertia, result.n_iter), result.stop_reason
-
-    def _initial_centers(self, X, shift, weights, init, rng, pool) -> np.ndarray:
-        """Initial centres of one run, in the frame shifted by ``shift``."""
-        if isinstance(init, str):
-            kernels = _kernels(X)
-            indices = kernels.init_methods[init](
-                X, shift, weights, self.n_clusters, rng, pool
-            )
-            return kernels.rows(X, indices) - shift
-        if callable(init):
-            centers = self._check_centers(
-                init(X, self.n_clusters, random_state=rng),
-                X.shape[1],
-                X.dtype,
-                "the centers returned by init",
-            )
-            return centers - shift
-        return init - shift
-
-    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
-        """Fit, then return the label of each training sample (``labels_``).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : Ignored
-            Not used, present for API consistency.
-        sample_weight : array-like of shape (n_samples,) or float, default=None
-            Weights of the samples.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int32
-        """
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
-        """Fit, then return the distances of the training samples to the centres.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : Ignored
-            Not used, present for API consistency.
-        sample_weight : array-like of shape (n_samples,) or float, default=None
-            Weights of the samples.
-
-        Returns
-        -------
-        distances : ndarray of shape (n_samples, n_clusters)
-        """
-        return self._transform(self._fit(X, sample_weight))
-
-    def _fitted_summary(self) -> list[tuple[str, str]]:
-        if not hasattr(self, "cluster_centers_"):
-            return []
-        sizes = np.bincount(self.labels_, minlength=self.n_clusters)
-        shown = ", ".join(str(size) for size in sizes[:_HTML_MAX_SIZES])
-        if sizes.size > _HTML_MAX_SIZES:
-            shown += f", ... (smallest {sizes.min()}, largest {sizes.max()})"
-        return [
-            ("clusters", str(self.n_clusters)),
-            ("sizes", shown),
-            ("inertia", f"{self.inertia_:.6g}"),
-            ("iterations", str(self.n_iter_)),
-            ("features", str(self.n_features_in_)),
-        ]
-
-    # -- saving ----------------------------------------------------------------
-
-    def save(self, path) -> None:
-        """Save the model to a file that cannot run code when it is loaded.
-
-        The file is an ``.npz`` archive of plain arrays (centres, labels, the
-        an array ``init``) and JSON text (format version, library
-        version, parameters, inertia, ...), read back by :func:`kmeans.load` with
-        ``allow_pickle=False``. An existing file is replaced, atomically.
-        Parameters that no such file can hold (a callable ``init`` or
-        ``callback``, a Generator ``random_state``) are left out with a warning;
-        the loaded model has their defaults. Pickling works too, but loading a
-        pickle can run code: share the ``.npz``.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write; used as given (no suffix is added).
-
-        See Also
-        --------
-        kmeans.load : Read the model back.
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> import numpy as np
-        >>> from kmeans import KMeans, load
-        >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [10.0, 2.0], [10.0, 4.0]])
-        >>> km = KMeans(n_clusters=2, random_state=0).fit(X)
-        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
-        >>> km.save(path)
-        >>> bool(np.array_equal(load(path).cluster_centers_, km.cluster_centers_))
-        True
-        """
-        _save(self, path)
-
-    # -- using the fitted model ------------------------------------------------
-
-    def predict(self, X) -> np.ndarray:
-        """Index of the nearest centre of each sample.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            New data.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int32
-        """
-        X = self._check_test_data(X)
-        with thread_pool() as pool:
-            return _kernels(X).labels_inertia(X, self.cluster_centers_, None, pool)[0]
-
-    def transform(self, X) -> np.ndarray:
-        """Euclidean distance of each sample to each centre.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            New data.
-
-        Returns
-        -------
-        distances : ndarray of shape (n_samples, n_clusters)
-            In the dtype of ``cluster_centers_``.
-        """
-        return self._transform(self._check_test_data(X))
-
-    def _transform(self, X: np.ndarray) -> np.ndarray:
-        """Guts of transform; X is validated."""
-        with thread_pool() as pool:
-            return _kernels(X).distances(X, self.cluster_centers_, pool)
-
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Names of the columns of :meth:`transform`'s output.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Only checked: it must equal ``feature_names_in_`` when that exists,
-            and have ``n_features_in_`` entries.
-
-        Returns
-        -------
-        names : ndarray of str objects, shape (n_clusters,)
-            ``"kmeans0"``, ``"kmeans1"``, ...: the class name in lower case and
-            the index of the centre, as scikit-learn names them.
-        """
-        check_is_fitted(self)
-        if input_features is not None:
-            input_features = np.asarray(input_features, dtype=object)
-            fitted_names = getattr(self, "feature_names_in_", None)
-            if fitted_names is not None and not np.array_equal(
-                fitted_names, input_features
-            ):
-                raise ValueError("input_features is not equal to feature_names_in_")
-            if len(input_features) != self.n_features_in_:
-                raise ValueError(
-                    "input_features should have length equal to number of features "
-                    f"({self.n_features_in_}), got {len(input_features)}"
-                )
-        prefix = type(self).__name__.lower()
-        n_centers = self.cluster_centers_.shape[0]
-        return np.asarray([f"{prefix}{i}" for i in range(n_centers)], dtype=object)
-
-    def score(self, X, y=None, sample_weight=None) -> float:
-        """Opposite of the weighted inertia of X with respect to the centres.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            New data.
-        y : Ignored
-            Not used, present for API consistency.
-        sample_weight : array-like of shape (n_samples,) or float, default=None
-            Weights of the samples.
-
-        Returns
-        -------
-        score : float
-            Minus the sum of weighted squared distances to the nearest centre.
-        """
-        X = self._check_test_data(X)
-        weights = check_sample_weight(
-            sample_weight, X.shape[0], self.cluster_centers_.dtype
-        )
-        with thread_pool() as pool:
-            centers = self.cluster_centers_
-            return -_kernels(X).labels_inertia(X, centers, weights, pool)[1]
 
 
 def k_means(

@@ -28,6 +28,17 @@ FORMAT_NAME = "kmeans-model"
 FORMAT_VERSION = 1
 _METADATA = "kmeans_metadata"
 _PARAM = "param."  # array-valued parameters, e.g. an array init
+# Fitted attributes saved when the model has them (MiniBatchKMeans has no labels_
+# with compute_labels=False, no n_iter_ after partial_fit alone; its per-centre
+# counts, frame and reassignment clock let partial_fit go on after loading).
+_FITTED_SCALARS = {
+    "inertia_": float,
+    "n_iter_": int,
+    "n_steps_": int,
+    "n_features_in_": int,
+    "_n_since_last_reassign": int,
+}
+_FITTED_ARRAYS = ("cluster_centers_", "labels_", "_counts", "_shift")
 # What reading a file that is not a model, or a truncated one, raises along the way.
 _DAMAGED = (ValueError, TypeError, OSError, EOFError, KeyError, zipfile.BadZipFile)
 
@@ -80,12 +91,13 @@ def save(model, path: str | os.PathLike) -> None:
     }
     if fitted:
         metadata["attributes"] = {
-            "inertia_": float(model.inertia_),
-            "n_iter_": int(model.n_iter_),
-            "n_features_in_": int(model.n_features_in_),
+            name: kind(getattr(model, name))
+            for name, kind in _FITTED_SCALARS.items()
+            if hasattr(model, name)
         }
-        arrays["cluster_centers_"] = model.cluster_centers_
-        arrays["labels_"] = model.labels_
+        for name in _FITTED_ARRAYS:
+            if hasattr(model, name):
+                arrays[name] = getattr(model, name)
         names = getattr(model, "feature_names_in_", None)
         if names is not None:
             arrays["feature_names_in_"] = np.asarray(names, dtype=str)
@@ -157,8 +169,9 @@ def load(path: str | os.PathLike):
 def _read(f):
     from . import __version__
     from ._estimator import KMeans
+    from ._minibatch import MiniBatchKMeans
 
-    classes = {"KMeans": KMeans}
+    classes = {"KMeans": KMeans, "MiniBatchKMeans": MiniBatchKMeans}
     archive = np.load(f, allow_pickle=False)
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ModelFileError("not a kmeans model file: it holds one bare array")
@@ -197,7 +210,7 @@ def _read(f):
 def _set_fitted(model, attributes: dict, archive) -> None:
     """Set the fitted attributes, checking that they fit together."""
     centers = archive["cluster_centers_"]
-    labels = archive["labels_"]
+    labels = archive["labels_"] if "labels_" in archive.files else np.zeros(0, np.int32)
     n_features = attributes["n_features_in_"]
     if (
         centers.dtype not in (np.float32, np.float64)
@@ -212,9 +225,13 @@ def _set_fitted(model, attributes: dict, archive) -> None:
             f"n_clusters={model.n_clusters} and {n_features} features"
         )
     model.cluster_centers_ = centers
-    model.labels_ = labels.astype(np.int32, copy=False)
-    model.inertia_ = float(attributes["inertia_"])
-    model.n_iter_ = int(attributes["n_iter_"])
-    model.n_features_in_ = int(n_features)
+    if "labels_" in archive.files:
+        model.labels_ = labels.astype(np.int32, copy=False)
+    for name, kind in _FITTED_SCALARS.items():
+        if name in attributes:
+            setattr(model, name, kind(attributes[name]))
+    for name in ("_counts", "_shift"):
+        if name in archive.files:
+            setattr(model, name, archive[name])
     if "feature_names_in_" in archive.files:
         model.feature_names_in_ = archive["feature_names_in_"].astype(object)

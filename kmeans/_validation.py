@@ -18,6 +18,7 @@ __all__ = [
     "check_is_fitted",
     "check_random_state",
     "check_sample_weight",
+    "validate_bool",
     "validate_int",
     "validate_options",
     "validate_real",
@@ -307,6 +308,15 @@ def validate_real(value, name: str, owner: str, *, low=None) -> float:
             f"{_range_text(low, None, 'left')}. Got {value!r} instead."
         )
     return float(value)
+
+
+def validate_bool(value, name: str, owner: str) -> bool:
+    """Check that a parameter is a bool (NumPy's too) and return it as bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a bool. Got {value!r} instead."
+        )
+    return bool(value)
 
 
 def validate_options(value, name: str, owner: str, options) -> str:

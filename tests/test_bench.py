@@ -44,3 +44,36 @@ def test_harness_smoke(tmp_path):
     pytest.importorskip("matplotlib")
     assert chart(results, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 10_000
+
+
+def test_minibatch_harness_smoke():
+    from kmeans._bench import minibatch_table, run_minibatch
+
+    results = run_minibatch(
+        ["kmeans-minibatch"],
+        repeat=1,
+        passes=1,
+        shrink=2000,
+        log=lambda line: None,
+        workloads=["W1", "B1"],
+    )
+    json.dumps(results)
+    for name, rows in results["minibatch"].items():
+        ours = rows["methods"]["kmeans-minibatch"]
+        assert ours["seconds"] >= 0 and ours["inertia"] > 0, ours
+        assert ours["samples_seen"] == ours["steps"] * min(1024, rows["shape"][0])
+        if name.startswith("B"):  # clustered: the full KMeans beside
+            assert ours["inertia_ratio_to_full_kmeans"] > 0.5
+    assert "| W1 " in minibatch_table(results)
+
+
+def test_memmap_harness_smoke(tmp_path):
+    from kmeans._bench import run_memmap
+
+    results = run_memmap(
+        ["kmeans-minibatch"], [1], directory=tmp_path, log=lambda line: None
+    )
+    (row,) = results["memmap"]
+    assert "error" not in row, row
+    assert row["file_bytes"] == 2**20 and row["labels_bytes"] == 4 * row["n_samples"]
+    assert row["peak_anon_extra_bytes"] >= 0

@@ -173,6 +173,30 @@ def test_fit_npy_tsv_whitespace_and_init_file(tmp_path):
         assert "60 rows x 3 columns -> 2 clusters" in result.stdout  # k from init.csv
 
 
+def test_fit_minibatch_on_a_memory_mapped_npy(tmp_path):
+    X = np.concatenate([np.zeros((300, 2)), np.full((300, 2), 10.0)])
+    X += np.random.default_rng(0).standard_normal(X.shape) * 0.1
+    np.save(tmp_path / "big.npy", X.astype(np.float32))
+    result = run(
+        "fit", "big.npy", "-k", "2", "--minibatch", "--batch-size", "100", "--seed", "0",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "minibatches" in result.stdout
+    summary = json.loads((tmp_path / "big-summary.json").read_text())
+    assert summary["parameters"]["minibatch"] and summary["parameters"]["batch_size"] == 100
+    assert summary["n_steps"] >= 1 and summary["sizes"] == [300, 300]
+    model = kmeans.load(tmp_path / "big-model.npz")
+    assert type(model).__name__ == "MiniBatchKMeans"
+    assert model.cluster_centers_.dtype == np.float32
+    labels = np.load(tmp_path / "big-labels.npy")
+    assert labels[0] != labels[-1]
+    bad = run("fit", "big.npy", "--minibatch", "--algorithm", "elkan", cwd=tmp_path)
+    assert_error(bad, "--algorithm does not apply to --minibatch")
+    bad = run("fit", "big.npy", "--batch-size", "10", cwd=tmp_path)
+    assert_error(bad, "--batch-size needs --minibatch")
+
+
 def test_fit_columns_selects_by_name_or_number(tmp_path):
     iris = (ROOT / "kmeans" / "data" / "iris.csv").read_text()
     (tmp_path / "iris.csv").write_text(iris)

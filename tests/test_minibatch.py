@@ -1,0 +1,429 @@
+"""MiniBatchKMeans: hand-checked steps, agreement with scikit-learn, streaming,
+weights, memory maps, early stopping, reassignment, threads and properties."""
+
+import math
+import os
+import warnings
+
+import numpy as np
+import pytest
+from conftest import make_blobs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kmeans
+from kmeans import InvalidParameterError, KMeans, MiniBatchKMeans
+from kmeans._minibatch import _RowSampler
+
+SETTINGS = settings(
+    max_examples=int(os.environ.get("KMEANS_HYPOTHESIS_EXAMPLES", 40)), deadline=None
+)
+
+
+def _sorted(centers):
+    return centers[np.lexsort(centers.T[::-1])]
+
+
+# -- exact, by hand -------------------------------------------------------------
+
+
+def test_one_partial_fit_step_by_hand():
+    X = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 0.0], [10.0, 2.0]])
+    init = np.array([[0.0, 0.0], [10.0, 0.0]])
+    km = MiniBatchKMeans(2, init=init).partial_fit(X, sample_weight=[1, 3, 1, 1])
+    # centre 0: (0 * 0 + 1 * [0, 0] + 3 * [2, 0]) / (0 + 4); centre 1: the mean of two
+    np.testing.assert_array_equal(km.cluster_centers_, [[1.5, 0.0], [10.0, 1.0]])
+    np.testing.assert_array_equal(km._counts, [4.0, 2.0])
+    np.testing.assert_array_equal(km.labels_, [0, 0, 1, 1])
+    assert km.inertia_ == 1 * 1.5**2 + 3 * 0.5**2 + 1 + 1
+    assert km.n_steps_ == 1 and not hasattr(km, "n_iter_")
+    # a second batch moves centre 0 by 1 / (4 + 1) of the way to the new row
+    km.partial_fit([[4.0, 0.0]])
+    np.testing.assert_array_equal(km.cluster_centers_, [[2.0, 0.0], [10.0, 1.0]])
+    assert km.n_steps_ == 2 and km.inertia_ == 4.0
+
+
+def test_partial_fit_weights_equal_repeated_rows_exactly():
+    rng = np.random.default_rng(3)
+    init = np.array([[0.0, 0.0], [12.0, 0.0], [0.0, 12.0]])  # integer mean: exact shift
+    weighted = MiniBatchKMeans(3, init=init, reassignment_ratio=0)
+    repeated = MiniBatchKMeans(3, init=init, reassignment_ratio=0)
+    for _ in range(5):
+        X = rng.integers(-3, 13, size=(40, 2)).astype(np.float64)
+        w = rng.integers(0, 4, size=40)
+        weighted.partial_fit(X, sample_weight=w)
+        repeated.partial_fit(np.repeat(X, w, axis=0))
+        np.testing.assert_array_equal(weighted.cluster_centers_, repeated.cluster_centers_)
+        np.testing.assert_array_equal(weighted._counts, repeated._counts)
+        assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-12)
+
+
+def test_scalar_weight_scales_counts_not_centres():
+    X, _ = make_blobs(300, 2, 3)
+    init = X[:3].copy()
+    a = MiniBatchKMeans(3, init=init).partial_fit(X)
+    b = MiniBatchKMeans(3, init=init).partial_fit(X, sample_weight=4.0)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-13)
+    np.testing.assert_allclose(4 * a._counts, b._counts)
+    assert b.inertia_ == pytest.approx(4 * a.inertia_)
+
+
+# -- agreement with scikit-learn --------------------------------------------------
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_partial_fit_agrees_with_scikit_learn(dtype, weighted):
+    sk = pytest.importorskip("sklearn.cluster")
+    X, _ = make_blobs(6000, 4, 5, seed=2, dtype=dtype)
+    X += 100  # away from the origin: our shifted frame changes nothing but rounding
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0.5, 2, size=len(X)).astype(dtype) if weighted else None
+    init = X[rng.choice(len(X), 5, replace=False)].copy()
+    ours = MiniBatchKMeans(5, init=init, reassignment_ratio=0)
+    theirs = sk.MiniBatchKMeans(5, init=init, n_init=1, reassignment_ratio=0)
+    for lo in range(0, len(X), 500):
+        chunk = slice(lo, lo + 500)
+        kw = {} if w is None else {"sample_weight": w[chunk]}
+        ours.partial_fit(X[chunk], **kw)
+        theirs.partial_fit(X[chunk], **kw)
+        if dtype == np.float64:
+            np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+        else:  # rows at a float32 rounding tie may go either way
+            assert np.mean(ours.labels_ != theirs.labels_) <= 0.01
+    # scikit-learn sums float32 data in float32, we in float64
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    scale = np.abs(theirs.cluster_centers_).max()
+    np.testing.assert_allclose(
+        ours.cluster_centers_, theirs.cluster_centers_, atol=tol * scale
+    )
+    assert ours.cluster_centers_.dtype == dtype
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-5)
+    assert ours.n_steps_ == theirs.n_steps_ == 12
+
+
+def test_fit_quality_close_to_scikit_learn_and_full_kmeans():
+    sk = pytest.importorskip("sklearn.cluster")
+    X, _ = make_blobs(30000, 8, 10, seed=4)
+    ours = MiniBatchKMeans(10, random_state=0, n_init=3).fit(X)
+    theirs = sk.MiniBatchKMeans(10, random_state=0, n_init=3).fit(X)
+    full = KMeans(10, random_state=0, n_init=3).fit(X)
+    assert ours.inertia_ <= 1.05 * full.inertia_
+    assert ours.inertia_ <= 1.05 * theirs.inertia_
+
+
+# -- fit --------------------------------------------------------------------------
+
+
+def test_fit_finds_the_blobs(dtype):
+    X, _ = make_blobs(5000, 3, 4, seed=1, spread=0.3, dtype=dtype)
+    km = MiniBatchKMeans(4, batch_size=256, random_state=0).fit(X)
+    assert km.cluster_centers_.dtype == dtype and km.labels_.dtype == np.int32
+    full = KMeans(4, random_state=0).fit(X)
+    np.testing.assert_allclose(
+        _sorted(km.cluster_centers_), _sorted(full.cluster_centers_), atol=0.05
+    )
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    assert km.score(X) == pytest.approx(-km.inertia_, rel=1e-6)
+    assert km.transform(X).dtype == dtype
+    assert km.get_feature_names_out().tolist() == [f"minibatchkmeans{i}" for i in range(4)]
+
+
+def test_same_seed_same_result_and_fit_predict():
+    X, _ = make_blobs(3000, 2, 5)
+    a = MiniBatchKMeans(5, random_state=7, batch_size=100).fit(X)
+    b = MiniBatchKMeans(5, random_state=7, batch_size=100)
+    np.testing.assert_array_equal(b.fit_predict(X), a.labels_)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert a.n_steps_ == b.n_steps_
+    distances = MiniBatchKMeans(5, random_state=7, batch_size=100).fit_transform(X)
+    np.testing.assert_allclose(distances, a.transform(X))
+
+
+def test_results_do_not_depend_on_the_thread_count(monkeypatch):
+    # k * d large enough that a batch spreads over several blocks and threads
+    X, _ = make_blobs(4000, 64, 40, seed=5)
+    results = []
+    for n_threads in ("1", "2", "3"):
+        monkeypatch.setenv("KMEANS_NUM_THREADS", n_threads)
+        km = MiniBatchKMeans(
+            40, batch_size=2048, max_iter=3, random_state=0, max_no_improvement=None
+        ).fit(X)
+        results.append((km.cluster_centers_, km.labels_, km.inertia_))
+    for centers, labels, inertia in results[1:]:
+        np.testing.assert_array_equal(centers, results[0][0])
+        np.testing.assert_array_equal(labels, results[0][1])
+        assert inertia == results[0][2]
+
+
+def test_n_steps_and_n_iter_without_early_stopping():
+    X, _ = make_blobs(1000, 2, 3)
+    km = MiniBatchKMeans(
+        3, batch_size=300, max_iter=4, max_no_improvement=None, random_state=0
+    ).fit(X)
+    assert km.n_steps_ == 4 * 1000 // 300 == 13
+    assert km.n_iter_ == math.ceil(13 * 300 / 1000) == 4
+    small = MiniBatchKMeans(3, batch_size=5000, max_iter=2, random_state=0).fit(X)
+    assert small.n_steps_ <= 2 and small._batch_size == 1000  # capped at n_samples
+
+
+def test_early_stopping_on_the_smoothed_inertia_and_on_tol():
+    X, _ = make_blobs(20000, 2, 3, spread=0.2)
+    common = {"batch_size": 100, "max_iter": 5, "random_state": 0}
+    full = MiniBatchKMeans(3, max_no_improvement=None, **common).fit(X)
+    assert full.n_steps_ == 1000
+    early = MiniBatchKMeans(3, max_no_improvement=3, **common).fit(X)
+    assert 4 <= early.n_steps_ < 1000  # 1 ignored step, at least 3 without progress
+    # a huge tol stops at the second step (the first is never judged)
+    loose = MiniBatchKMeans(3, tol=1e6, max_no_improvement=None, **common).fit(X)
+    assert loose.n_steps_ == 2
+
+
+def test_reassignment_moves_a_centre_that_sees_no_rows():
+    X, _ = make_blobs(2000, 2, 3, seed=1)
+    init = np.array([X[0], X[1], [1e3, 1e3]])  # the last centre is far from every row
+    kept = MiniBatchKMeans(3, init=init, reassignment_ratio=0, batch_size=100, max_iter=2)
+    kept.fit(X)
+    np.testing.assert_array_equal(kept.cluster_centers_[2], [1e3, 1e3])
+    assert 2 not in kept.labels_
+    moved = MiniBatchKMeans(3, init=init, batch_size=100, max_iter=2, random_state=0)
+    moved.fit(X)
+    assert np.abs(moved.cluster_centers_).max() < 50
+    assert len(np.unique(moved.labels_)) == 3
+
+
+def test_compute_labels_false():
+    X, _ = make_blobs(2000, 2, 3)
+    km = MiniBatchKMeans(3, compute_labels=False, random_state=0).fit(X)
+    assert not hasattr(km, "labels_")
+    exact = -km.score(X)
+    assert 0.5 * exact < km.inertia_ < 2 * exact  # the smoothed batch estimate
+    km.set_params(compute_labels=True).fit(X)
+    assert km.inertia_ == pytest.approx(-km.score(X))
+
+
+def test_weighted_fit_draws_batches_in_proportion_to_weight():
+    X, _ = make_blobs(3000, 2, 3, seed=2, spread=0.5)
+    far = np.full((50, 2), 500.0)  # weight 0: never drawn, never a centre
+    weights = np.r_[np.ones(len(X)), np.zeros(len(far))]
+    km = MiniBatchKMeans(3, random_state=0).fit(np.r_[X, far], sample_weight=weights)
+    assert np.abs(km.cluster_centers_).max() < 20
+    # integer weights act as repeated rows, in expectation
+    w = np.random.default_rng(0).integers(1, 4, size=len(X))
+    weighted = MiniBatchKMeans(3, random_state=0).fit(X, sample_weight=w)
+    repeated = MiniBatchKMeans(3, random_state=1).fit(np.repeat(X, w, axis=0))
+    np.testing.assert_allclose(
+        _sorted(weighted.cluster_centers_), _sorted(repeated.cluster_centers_), atol=0.1
+    )
+    assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=0.01)
+    assert weighted.inertia_ == pytest.approx(-weighted.score(X, sample_weight=w))
+
+
+def test_row_sampler_follows_the_weights():
+    rng = np.random.default_rng(0)
+    weights = np.array([0.0, 1.0, 3.0, 0.0, 4.0, 0.0])
+    drawn = _RowSampler(6, weights)(rng, 80_000)
+    assert (np.diff(drawn) >= 0).all()  # sorted, for memory-map locality
+    np.testing.assert_allclose(
+        np.bincount(drawn, minlength=6) / 80_000, weights / 8, atol=0.01
+    )
+    assert set(np.unique(drawn)) == {1, 2, 4}
+
+
+# -- streaming and memory maps ----------------------------------------------------
+
+
+def test_streaming_partial_fit_over_chunks(dtype):
+    X, _ = make_blobs(8000, 3, 4, seed=3, spread=0.3, dtype=dtype)
+    km = MiniBatchKMeans(4, random_state=0)
+    for chunk in np.array_split(X, 40):
+        km.partial_fit(chunk)
+    assert km.n_steps_ == 40 and km.cluster_centers_.dtype == dtype
+    full = KMeans(4, random_state=0).fit(X)
+    assert -km.score(X) <= 1.01 * full.inertia_
+    assert km.labels_.shape == (200,)  # of the last batch
+
+
+def test_partial_fit_after_fit_continues():
+    X, _ = make_blobs(2000, 2, 3)
+    km = MiniBatchKMeans(3, random_state=0).fit(X)
+    steps, counts = km.n_steps_, km._counts.sum()
+    km.partial_fit(X[:100])
+    assert km.n_steps_ == steps + 1 and km._counts.sum() == counts + 100
+    with pytest.raises(ValueError, match="X has 3 features, but MiniBatchKMeans"):
+        km.partial_fit(np.ones((5, 3)))
+
+
+def test_fit_on_a_memory_map_equals_fit_in_memory(tmp_path, dtype):
+    X, _ = make_blobs(5000, 4, 5, dtype=dtype)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    mapped = np.load(path, mmap_mode="r")
+    params = {"batch_size": 200, "random_state": 0}
+    on_disk = MiniBatchKMeans(5, **params).fit(mapped)
+    in_memory = MiniBatchKMeans(5, **params).fit(X)
+    np.testing.assert_array_equal(on_disk.cluster_centers_, in_memory.cluster_centers_)
+    np.testing.assert_array_equal(on_disk.labels_, in_memory.labels_)
+    assert on_disk.inertia_ == in_memory.inertia_
+    assert isinstance(mapped, np.memmap) and not mapped.flags.writeable
+
+
+def test_user_arrays_are_not_modified():
+    X, _ = make_blobs(500, 2, 3)
+    w = np.linspace(1, 2, 500)
+    init = X[:3].copy()
+    copies = X.copy(), w.copy(), init.copy()
+    km = MiniBatchKMeans(3, init=init, batch_size=50).fit(X, sample_weight=w)
+    km.partial_fit(X, sample_weight=w)
+    for original, copy in zip((X, w, init), copies):
+        np.testing.assert_array_equal(original, copy)
+    assert km.init is init
+
+
+def test_sparse_input_agrees_with_dense(dtype):
+    sparse = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 6)).astype(dtype)
+    X[rng.random(X.shape) < 0.6] = 0
+    init = X[:4].copy()
+    params = {"init": init, "batch_size": 100, "random_state": 0, "max_iter": 3}
+    dense = MiniBatchKMeans(4, **params).fit(X)
+    csr = MiniBatchKMeans(4, **params).fit(sparse.csr_matrix(X))
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(csr.cluster_centers_, dense.cluster_centers_, rtol=rtol)
+    assert csr.inertia_ == pytest.approx(dense.inertia_, rel=rtol)
+    streamed = MiniBatchKMeans(4, init=init)
+    streamed_dense = MiniBatchKMeans(4, init=init)
+    for lo in range(0, 1000, 250):
+        streamed.partial_fit(sparse.csr_matrix(X[lo : lo + 250]))
+        streamed_dense.partial_fit(X[lo : lo + 250])
+    np.testing.assert_allclose(
+        streamed.cluster_centers_, streamed_dense.cluster_centers_, rtol=rtol, atol=rtol
+    )
+
+
+def test_save_and_load(tmp_path):
+    X, _ = make_blobs(500, 2, 3)
+    km = MiniBatchKMeans(3, random_state=0, batch_size=64).fit(X)
+    km.save(tmp_path / "m.npz")
+    loaded = kmeans.load(tmp_path / "m.npz")
+    assert type(loaded) is MiniBatchKMeans and loaded.get_params() == km.get_params()
+    np.testing.assert_array_equal(loaded.predict(X), km.labels_)
+    assert (loaded.n_steps_, loaded.n_iter_) == (km.n_steps_, km.n_iter_)
+    # a loaded model goes on learning where the saved one stopped
+    km.partial_fit(X[:50])
+    loaded.partial_fit(X[:50])
+    np.testing.assert_allclose(loaded.cluster_centers_, km.cluster_centers_, rtol=1e-14)
+    unlabelled = MiniBatchKMeans(3, compute_labels=False, random_state=0).fit(X)
+    unlabelled.save(tmp_path / "u.npz")
+    assert not hasattr(kmeans.load(tmp_path / "u.npz"), "labels_")
+
+
+def test_repr_and_html():
+    km = MiniBatchKMeans(4, batch_size=256)
+    assert repr(km) == "MiniBatchKMeans(batch_size=256, n_clusters=4)"
+    X, _ = make_blobs(300, 2, 4)
+    html = km.fit(X)._repr_html_()
+    assert "steps" in html and "iterations" in html and "MiniBatchKMeans" in html
+
+
+# -- bad input --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"batch_size": 0}, "'batch_size' parameter of MiniBatchKMeans must be an int"),
+        ({"init_size": 0}, "'init_size' parameter"),
+        ({"max_no_improvement": -1}, "'max_no_improvement' parameter"),
+        ({"reassignment_ratio": -0.1}, "'reassignment_ratio' parameter"),
+        ({"compute_labels": "yes"}, "'compute_labels' parameter .* must be a bool"),
+        ({"n_clusters": 0}, "'n_clusters' parameter of MiniBatchKMeans"),
+        ({"init": "kmeans++"}, "'init' parameter"),
+    ],
+)
+def test_bad_parameters(params, message):
+    X = np.zeros((20, 2))
+    with pytest.raises(InvalidParameterError, match=message):
+        MiniBatchKMeans(**params).fit(X)
+    with pytest.raises(InvalidParameterError, match=message):
+        MiniBatchKMeans(**params).partial_fit(X)
+
+
+def test_bad_data_and_warnings():
+    with pytest.raises(ValueError, match="n_samples=3 should be >= n_clusters=4"):
+        MiniBatchKMeans(4).partial_fit(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        MiniBatchKMeans(2).fit([[0.0, np.nan], [1.0, 1.0]])
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(2,\), expected \(3,\)"):
+        MiniBatchKMeans(2).fit(np.eye(3), sample_weight=[1, 2])
+    with pytest.raises(kmeans.NotFittedError, match="MiniBatchKMeans instance is not"):
+        MiniBatchKMeans().predict([[0.0]])
+    with pytest.raises(ValueError, match="number of clusters 3"):
+        MiniBatchKMeans(3, init=np.zeros((2, 2))).fit(np.eye(4)[:, :2])
+    X, _ = make_blobs(200, 2, 3)
+    with pytest.warns(RuntimeWarning, match="init_size=2 should be larger than"):
+        km = MiniBatchKMeans(3, init_size=2, random_state=0).fit(X)
+    assert km._init_size == 9
+    with pytest.warns(RuntimeWarning, match="performing only one init in MiniBatchKMeans"):
+        MiniBatchKMeans(3, init=X[:3], n_init=2).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert MiniBatchKMeans(3, init="random", random_state=0).fit(X)._n_init == 3
+
+
+# -- properties -------------------------------------------------------------------
+
+
+@st.composite
+def streams(draw):
+    seed = draw(st.integers(0, 2**32 - 1))
+    n_clusters = draw(st.integers(1, 4))
+    n_features = draw(st.integers(1, 3))
+    n_chunks = draw(st.integers(1, 4))
+    rng = np.random.default_rng(seed)
+    chunks = [
+        rng.normal(0, 5, size=(int(rng.integers(n_clusters, 30)), n_features))
+        for _ in range(n_chunks)
+    ]
+    weights = [rng.integers(0, 3, size=len(c)).astype(float) for c in chunks]
+    for w in weights:
+        w[0] = 1  # never all zero
+    weights[0] += 1  # the first chunk initialises: at least n_clusters rows of weight
+    return chunks, weights, n_clusters, seed
+
+
+@SETTINGS
+@given(streams())
+def test_centres_stay_in_the_hull_of_init_and_data(stream):
+    chunks, weights, n_clusters, seed = stream
+    km = MiniBatchKMeans(n_clusters, random_state=seed)
+    for chunk, w in zip(chunks, weights):
+        km.partial_fit(chunk, sample_weight=w)
+    data = np.concatenate(chunks)
+    # each centre is a weighted mean of rows (or a row itself)
+    assert (km.cluster_centers_ >= data.min(axis=0) - 1e-9).all()
+    assert (km.cluster_centers_ <= data.max(axis=0) + 1e-9).all()
+    assert km.n_steps_ == len(chunks)
+
+
+@SETTINGS
+@given(streams())
+def test_labels_are_the_predictions_of_the_final_centres(stream):
+    chunks, weights, n_clusters, seed = stream
+    X = np.concatenate(chunks)
+    w = np.concatenate(weights)
+    if len(X) < n_clusters:
+        return
+    km = MiniBatchKMeans(n_clusters, batch_size=8, max_iter=3, random_state=seed)
+    km.fit(X, sample_weight=w)
+    np.testing.assert_array_equal(km.labels_, km.predict(X))
+    assert km.inertia_ == pytest.approx(-km.score(X, sample_weight=w), rel=1e-12)
+
+
+def test_verbose_reports_steps_and_why_it_stopped(capsys):
+    X, _ = make_blobs(2000, 2, 3)
+    MiniBatchKMeans(3, n_init=2, init="random", verbose=1, random_state=0).fit(X)
+    out = capsys.readouterr().out
+    assert "Init 2/2 with method random" in out and "Inertia for init 1/2" in out
+    assert "Minibatch step 2/" in out and "ewa inertia" in out
+    assert "Converged (lack of improvement in inertia)" in out
