@@ -116,6 +116,21 @@ def _rows_dense(batch, rows) -> np.ndarray:
     return batch[rows, :-1]
 
 
+def _nearest_sq_dense(batch, centers) -> np.ndarray:
+    """Squared distance of each row of a gathered dense batch to its nearest of
+    ``centers`` (shifted like the batch)."""
+    _, neg2_t, centers_sq = centred_centers(centers, 0)
+    dots = np.empty((batch.shape[0], centers.shape[0]), batch.dtype)
+    return assign_block(batch[:, :-1], neg2_t, centers_sq, dots)[1]
+
+
+def _nearest_sq_sparse(batch, centers) -> np.ndarray:
+    """:func:`_nearest_sq_dense` for a CSR batch."""
+    neg2_t, centers_sq = _sparse._centre_terms(centers)
+    row_sq = _sparse._block_row_sq(batch)
+    return _sparse._expanded_sq(batch, row_sq, neg2_t, centers_sq).min(axis=1)
+
+
 @dataclass(frozen=True)
 class _BatchKernels:
     """How a minibatch is read, for one kind of input (dense or CSR)."""
@@ -123,10 +138,15 @@ class _BatchKernels:
     gather: Callable
     assign_sum: Callable
     rows: Callable  # rows of a gathered batch, dense and shifted
+    nearest_sq: Callable  # squared distance of a batch's rows to the nearest centre
 
 
-_DENSE_BATCH = _BatchKernels(_gather_dense, _assign_sum_dense, _rows_dense)
-_SPARSE_BATCH = _BatchKernels(_gather_sparse, _assign_sum_sparse, _sparse._dense_rows)
+_DENSE_BATCH = _BatchKernels(
+    _gather_dense, _assign_sum_dense, _rows_dense, _nearest_sq_dense
+)
+_SPARSE_BATCH = _BatchKernels(
+    _gather_sparse, _assign_sum_sparse, _sparse._dense_rows, _nearest_sq_sparse
+)
 
 
 class _State:
@@ -144,15 +164,20 @@ class _State:
 
         Every centre with rows in the batch moves to
         ``(c * count + sum(w * x)) / (count + sum(w))`` and its count grows by
-        ``sum(w)``. Then, every ``10 * n_clusters`` rows seen (or when a centre had
-        seen nothing before this step), the centres whose count is below
-        ``reassignment_ratio`` times the largest move onto random rows of the batch.
+        ``sum(w)``. Then, every ``10 * n_clusters`` rows seen, the centres whose
+        count is below ``reassignment_ratio`` times the largest move onto rows of
+        the batch far from the other centres (:func:`_far_rows`).
+
+        scikit-learn also reassigns whenever a centre has seen nothing yet, which
+        at the first step with many clusters moves well-placed centres whose
+        cluster merely had no row in the batch (on blobs with k = 256, batch
+        1024: five centres, and a final inertia 1.15-1.6x the full KMeans's,
+        1.0009x without). After ``10 * n_clusters`` rows a centre with a
+        cluster has seen some of it, so only the clock decides here.
         """
         centers, counts = self.centers, self.counts
-        # decided before the update, as scikit-learn does: a centre that had seen
-        # nothing yet (all of them at the first step) calls for a reassignment
         self.n_since_reassign += n_rows
-        reassign = (counts == 0).any() or self.n_since_reassign >= 10 * len(counts)
+        reassign = self.n_since_reassign >= 10 * len(counts)
         inertia, sums = kernels.assign_sum(batch, weights, centers, pool)
         batch_weight = sums[:, -1]
         hit = np.flatnonzero(batch_weight > 0)
@@ -166,10 +191,10 @@ class _State:
         if reassign:
             self.n_since_reassign = 0
             if reassignment_ratio > 0:
-                self._reassign(batch, n_rows, kernels, rng, reassignment_ratio)
+                self._reassign(batch, weights, n_rows, kernels, rng, reassignment_ratio)
         return inertia
 
-    def _reassign(self, batch, n_rows, kernels, rng, ratio) -> None:
+    def _reassign(self, batch, weights, n_rows, kernels, rng, ratio) -> None:
         counts = self.counts
         low = counts < ratio * counts.max()
         limit = int(0.5 * n_rows)
@@ -179,12 +204,46 @@ class _State:
         chosen = np.flatnonzero(low)
         if chosen.size == 0:
             return
-        rows = rng.choice(n_rows, size=chosen.size, replace=False)
-        rows.sort()
+        rows = _far_rows(batch, weights, self.centers[~low], chosen.size, kernels, rng)
         self.centers[chosen] = kernels.rows(batch, rows)
         if not low.all():
             # not back to zero, or they would be reassigned again at once
             counts[chosen] = counts[~low].min()
+
+
+def _far_rows(batch, weights, kept_centers, n_rows_wanted, kernels, rng) -> np.ndarray:
+    """Distinct rows of the batch for reassigned centres, drawn one at a time with
+    odds proportional to their weighted squared distance to the nearest centre
+    kept or already drawn (k-means++ seeding), in increasing order.
+
+    scikit-learn draws them uniformly, so that a centre moved off a dead spot
+    lands most often in a cluster that already has a centre; drawn far from the
+    other centres, it goes where one is missing. Once every row lies on a
+    centre, the remaining draws are uniform among the rows not drawn.
+    """
+    n_rows = batch.shape[0]
+    if kept_centers.shape[0] > 0:
+        odds = kernels.nearest_sq(batch, kept_centers).astype(np.float64)
+    else:
+        odds = np.ones(n_rows)
+    if weights is not None:
+        odds = odds * weights
+    rows = np.empty(n_rows_wanted, np.intp)
+    for i in range(n_rows_wanted):
+        total = odds.sum()
+        if total > 0:
+            row = int(rng.choice(n_rows, p=odds / total))
+        else:
+            free = np.setdiff1d(np.arange(n_rows), rows[:i])
+            row = int(free[rng.integers(free.size)])
+        rows[i] = row
+        near = kernels.nearest_sq(batch, kernels.rows(batch, [row]))
+        if weights is not None:
+            near = near * weights
+        np.minimum(odds, near, out=odds)
+        odds[row] = 0.0
+    rows.sort()
+    return rows
 
 
 class _EarlyStop:
@@ -319,9 +378,13 @@ class MiniBatchKMeans(_BaseKMeans):
         or a callable.
     reassignment_ratio : float, default=0.01
         Centres whose count is below this fraction of the largest count are moved
-        onto random rows of the minibatch (every ``10 * n_clusters`` rows seen).
-        0 never moves them (at the risk of empty clusters); larger values move
-        more of them.
+        onto rows of the minibatch (every ``10 * n_clusters`` rows seen), drawn
+        as k-means++ draws seeds: with odds proportional to their squared
+        distance to the nearest other centre. 0 never moves them (at the risk of
+        empty clusters); larger values move more of them. Unlike scikit-learn's,
+        a centre that has seen no rows yet is not moved before
+        ``10 * n_clusters`` rows are seen, and the rows are not drawn uniformly
+        (see Notes).
 
     Attributes
     ----------
@@ -362,6 +425,14 @@ class MiniBatchKMeans(_BaseKMeans):
     expectation; :meth:`partial_fit` uses them directly, so that from the same
     initial centres a batch with integer weights gives the same centres as the
     batch with its rows repeated. ``inertia_`` and :meth:`score` are weighted.
+
+    Reassignment differs from scikit-learn's in two ways, both to keep good
+    centres in place: scikit-learn also reassigns as soon as some centre has
+    seen no row yet, which at the first step with many clusters moves centres
+    whose cluster merely missed the first batch; and it moves them onto rows
+    drawn uniformly, most often into a cluster that already has a centre. On
+    blobs with k = 256 (batch 1024, three passes, k-means++ start) its final
+    inertia was 1.15-1.6x the full KMeans's; here 1.0009x.
 
     References
     ----------

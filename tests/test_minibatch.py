@@ -191,6 +191,49 @@ def test_reassignment_moves_a_centre_that_sees_no_rows():
     assert len(np.unique(moved.labels_)) == 3
 
 
+def test_a_centre_whose_cluster_missed_the_first_batches_stays():
+    # two tight clusters, each with its centre; the first 10 * k - 1 rows all come
+    # from the first: the second centre has seen nothing, but it is not moved
+    a = np.repeat([[0.0, 0.0]], 19, axis=0)
+    b = np.repeat([[10.0, 0.0]], 5, axis=0)
+    km = MiniBatchKMeans(2, init=np.array([[0.0, 0.0], [10.0, 0.0]]), random_state=0)
+    km.partial_fit(a)
+    np.testing.assert_array_equal(km.cluster_centers_, [[0, 0], [10, 0]])
+    km.partial_fit(b)
+    np.testing.assert_array_equal(km.cluster_centers_, [[0, 0], [10, 0]])
+
+
+def test_reassigned_centres_go_where_a_centre_is_missing():
+    # three clusters, four centres: two share the first cluster, one is dead; once
+    # the clock strikes, the dead centre goes to the third cluster (the only rows
+    # far from every other centre), whatever the seed
+    X = np.concatenate([np.zeros((20, 2)), np.full((20, 2), 10.0), [[0, 10.0]] * 2])
+    init = np.array([[0.0, 0.0], [0.0, 0.1], [10.0, 10.0], [1e3, 1e3]])
+    for seed in range(5):
+        km = MiniBatchKMeans(4, init=init, random_state=seed, reassignment_ratio=0.5)
+        km.partial_fit(X)
+        centres = {tuple(c) for c in km.cluster_centers_.round(6)}
+        assert (0.0, 10.0) in centres and (1e3, 1e3) not in centres
+
+
+def test_far_rows_draws_by_squared_distance_one_at_a_time():
+    from kmeans._minibatch import _DENSE_BATCH, _far_rows
+
+    # rows (shifted, with the column of ones): two at a kept centre, three far
+    # apart; two draws take two distinct far places, never a kept row
+    batch = np.array([[0, 0, 1], [0, 0, 1], [5, 0, 1], [5, 0, 1], [0, 5, 1.0]])
+    kept = np.array([[0.0, 0.0]])
+    for seed in range(20):
+        rows = _far_rows(batch, None, kept, 2, _DENSE_BATCH, np.random.default_rng(seed))
+        assert rows.tolist() in ([2, 4], [3, 4])
+    # zero-weight rows are never drawn; with every row on a centre, uniform
+    weights = np.array([1, 1, 0, 0, 1.0])
+    rows = _far_rows(batch, weights, kept, 1, _DENSE_BATCH, np.random.default_rng(0))
+    assert rows.tolist() == [4]
+    rows = _far_rows(batch[:2], None, kept, 2, _DENSE_BATCH, np.random.default_rng(0))
+    assert rows.tolist() == [0, 1]
+
+
 def test_compute_labels_false():
     X, _ = make_blobs(2000, 2, 3)
     km = MiniBatchKMeans(3, compute_labels=False, random_state=0).fit(X)
