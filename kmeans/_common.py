@@ -64,13 +64,24 @@ class RowBlocks:
         Bytes per element of the data.
     pool : ThreadPoolExecutor or None
         Where partitions run; None runs them in the calling thread.
+    max_partitions : int, default=32
+        At most this many partitions (one for a Dask chunk, whose partitions
+        would run in one thread anyway).
     """
 
-    def __init__(self, n_samples: int, width: int, n_features: int, itemsize: int, pool):
+    def __init__(
+        self,
+        n_samples: int,
+        width: int,
+        n_features: int,
+        itemsize: int,
+        pool,
+        max_partitions: int = _MAX_PARTITIONS,
+    ):
         rows = _BLOCK_BYTES // ((width + n_features) * itemsize)
         self.block_rows = int(min(max(rows, _MIN_BLOCK_ROWS), _MAX_BLOCK_ROWS))
         n_blocks = -(-n_samples // self.block_rows)
-        n_parts = min(n_blocks, _MAX_PARTITIONS)
+        n_parts = min(n_blocks, max_partitions)
         block_edges = np.linspace(0, n_blocks, n_parts + 1).round().astype(int)
         self.partitions = [
             (int(lo) * self.block_rows, min(int(hi) * self.block_rows, n_samples))

@@ -25,6 +25,7 @@ from ._validation import (
     check_is_fitted,
     check_random_state,
     check_sample_weight,
+    is_dask_array,
     is_sparse,
     validate_int,
     validate_options,
@@ -77,6 +78,16 @@ _SPARSE = _Kernels(
 
 def _kernels(X) -> _Kernels:
     return _SPARSE if is_sparse(X) else _DENSE
+
+
+def _warn_if_fewer_clusters(n_distinct: int, n_clusters: int) -> None:
+    if n_distinct < n_clusters:
+        warnings.warn(
+            f"Number of distinct clusters ({n_distinct}) found smaller than "
+            f"n_clusters ({n_clusters}). Possibly due to duplicate points in X.",
+            ConvergenceWarning,
+            stacklevel=4,  # the caller of fit, through _fit
+        )
 
 
 def _auto_algorithm(n_clusters: int, n_features: int) -> str:
@@ -395,11 +406,11 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
         else:
             validate_int(self.n_init, "n_init", owner, low=1)
         if isinstance(self.init, str):
-            validate_options(self.init, "init", owner, _DENSE.init_methods)
+            validate_options(self.init, "init", owner, {*_DENSE.init_methods, "k-means||"})
         elif not callable(self.init) and not hasattr(self.init, "__len__"):
             raise InvalidParameterError(
                 f"The 'init' parameter of {owner} must be a str among "
-                "{'k-means++', 'random'}, a callable or an array-like. "
+                "{'k-means++', 'k-means||', 'random'}, a callable or an array-like. "
                 f"Got {self.init!r} instead."
             )
 
@@ -408,11 +419,26 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
             return (
                 1
                 if isinstance(self.init, str)
-                and self.init == "k-means++"
+                and self.init in ("k-means++", "k-means||")
                 or (not isinstance(self.init, str) and not callable(self.init))
                 else 10
             )
         return int(self.n_init)
+
+    def _explicit_init(self, init, n_init: int, n_features: int, dtype, stacklevel=4):
+        """An array ``init`` validated, and one run only for it (with a warning
+        when more were asked for); other kinds of ``init`` as they are."""
+        if isinstance(init, str) or callable(init):
+            return init, n_init
+        init = self._check_centers(init, n_features, dtype, "init")
+        if n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one "
+                f"init in {type(self).__name__} instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=stacklevel,  # the caller of fit, through _fit
+            )
+        return init, 1
 
     def _check_centers(self, centers, n_features: int, dtype, what: str) -> np.ndarray:
         centers = check_array(centers, owner=type(self).__name__, name=what)
@@ -485,6 +511,10 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
 
     def _fit(self, X, sample_weight) -> np.ndarray:
         """Guts of fit; returns X as validated, for fit_transform."""
+        if is_dask_array(X):
+            from . import _dask
+
+            return _dask.fit(self, X, sample_weight)
         self._validate_params()
         owner = type(self).__name__
         names = _feature_names(X)
@@ -505,18 +535,14 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
             weights = np.ldexp(weights, -weight_exponent).astype(X.dtype, copy=False)
         n_init = self._resolved_n_init()
         init = self.init
+        if isinstance(init, str) and init not in kernels.init_methods:
+            raise ValueError(
+                f"init={init!r} is for dask arrays; for data in memory use "
+                "init='k-means++' (the same seeding, one centre per pass)."
+            )
         if isinstance(init, str):
             check_enough_weighted_samples(weights, self.n_clusters)
-        elif not callable(init):
-            init = self._check_centers(init, n_features, X.dtype, "init")
-            if n_init != 1:
-                warnings.warn(
-                    "Explicit initial center position passed: performing only one "
-                    f"init in {owner} instead of n_init={n_init}.",
-                    RuntimeWarning,
-                    stacklevel=3,  # the caller of fit, through _fit
-                )
-                n_init = 1
+        init, n_init = self._explicit_init(init, n_init, n_features, X.dtype)
         rng = check_random_state(self.random_state)
         algorithm = self.algorithm
         if algorithm == "auto":
@@ -567,14 +593,8 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
                 )
 
         centers, labels, inertia, n_iter = best
-        n_distinct = np.count_nonzero(np.bincount(labels, minlength=self.n_clusters))
-        if n_distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=3,  # the caller of fit, through _fit
-            )
+        sizes = np.bincount(labels, minlength=self.n_clusters)
+        _warn_if_fewer_clusters(np.count_nonzero(sizes), self.n_clusters)
         self.cluster_centers_ = centers
         self.labels_ = labels
         with np.errstate(over="ignore"):  # inf is the true value beyond float range
@@ -773,7 +793,12 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,), dtype int32
+            A lazy dask array when X is one.
         """
+        if is_dask_array(X):
+            from . import _dask
+
+            return _dask.predict(self.cluster_centers_, _dask.check_test_data(self, X))
         X = self._check_test_data(X)
         with thread_pool() as pool:
             return _kernels(X).labels_inertia(X, self.cluster_centers_, None, pool)[0]
@@ -789,12 +814,20 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
         Returns
         -------
         distances : ndarray of shape (n_samples, n_clusters)
-            In the dtype of ``cluster_centers_``.
+            In the dtype of ``cluster_centers_``; a lazy dask array when X is one.
         """
+        if is_dask_array(X):
+            from . import _dask
+
+            return self._transform(_dask.check_test_data(self, X))
         return self._transform(self._check_test_data(X))
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         """Guts of transform; X is validated."""
+        if is_dask_array(X):
+            from . import _dask
+
+            return _dask.transform(self.cluster_centers_, X)
         with thread_pool() as pool:
             return _kernels(X).distances(X, self.cluster_centers_, pool)
 
@@ -847,6 +880,11 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
         score : float
             Minus the sum of weighted squared distances to the nearest centre.
         """
+        if is_dask_array(X):
+            from . import _dask
+
+            X = _dask.check_test_data(self, X)
+            return _dask.score(self.cluster_centers_, X, sample_weight)
         X = self._check_test_data(X)
         weights = check_sample_weight(
             sample_weight, X.shape[0], self.cluster_centers_.dtype
