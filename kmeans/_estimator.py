@@ -162,12 +162,15 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
     ----------
     n_clusters : int, default=8
         Number of clusters and of centres.
-    init : {"k-means++", "random"}, callable or array-like of shape \
+    init : {"k-means++", "k-means||", "random"}, callable or array-like of shape \
             (n_clusters, n_features), default="k-means++"
         How to choose the initial centres:
 
         - "k-means++": greedy k-means++, ``2 + int(ln(n_clusters))`` candidates
           per centre, sampled in proportion to weight times squared distance.
+          For a dask array, its scalable form "k-means||".
+        - "k-means||": dask arrays only; see :func:`~kmeans.kmeans_parallel`
+          (5 rounds, ``2 * n_clusters`` candidates per round).
         - "random": ``n_clusters`` distinct samples, drawn in proportion to weight.
         - an array: the initial centres themselves.
         - a callable ``init(X, n_clusters, random_state)`` returning the centres;
@@ -245,7 +248,9 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
         Centres, in X's float dtype (float32 stays float32).
     labels_ : ndarray of shape (n_samples,), dtype int32
-        Index of the nearest centre of each training sample.
+        Index of the nearest centre of each training sample. After a fit on a
+        dask array, a dask array whose chunks are already computed and kept by
+        the workers (persisted): ``labels_.compute()`` fetches them.
     inertia_ : float
         Weighted sum of squared distances of the samples to their nearest centre.
     n_iter_ : int
@@ -277,6 +282,13 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
     they are not centred (as in scikit-learn), and ``cluster_centers_`` is dense.
     From the same initial centres, sparse and dense data give the same labels,
     centres and ``n_iter_``, up to rounding.
+
+    X may also be a ``dask.array`` (with the ``kmeans[dask]`` extra): ``fit``
+    then runs on the Dask scheduler in use (a ``distributed.Client`` if one was
+    created), one pass over X per Lloyd iteration, and ``predict`` and
+    ``transform`` return lazy dask arrays. From the same initial centres the
+    result is NumPy's up to rounding; ``algorithm`` is Lloyd's, ``refine`` is not
+    available. See :mod:`kmeans._dask` and the README's "Scaling out".
 
     With scikit-learn installed, KMeans is a scikit-learn estimator (clusterer
     and transformer): it passes scikit-learn's estimator checks and has

@@ -80,7 +80,10 @@ def _assert_same(numpy_fit, dask_fit, rtol=1e-10):
 @pytest.mark.parametrize("tol", [0.0, 1e-4])
 def test_same_init_same_result_as_numpy(sync, blobs, chunks, tol):
     init = blobs[:5] + 0.5
-    _assert_same(*_both(blobs, chunks, n_clusters=5, init=init, tol=tol))
+    numpy_fit, dask_fit = _both(blobs, chunks, n_clusters=5, init=init, tol=tol)
+    _assert_same(numpy_fit, dask_fit)
+    X = da.from_array(blobs, chunks=chunks)
+    np.testing.assert_array_equal(dask_fit.predict(X).compute(), numpy_fit.labels_)
 
 
 def test_float32_agrees_and_stays_float32(sync, blobs):
