@@ -5,15 +5,17 @@ Measures, in one run:
 1. time per Lloyd iteration on n x d float32 data (default 10^7 x 32, k = 64),
    in memory (NumPy path, all cores) and on a LocalCluster (one single-threaded
    worker process per core), from the same initial centres; the ratio is the
-   headline. Per-iteration time is the difference between fits of 2 and 2 + m
-   iterations, divided by m, so that the fixed passes (statistics, final labels)
-   cancel;
+   headline. Per-iteration time is the median time between the ends of
+   consecutive iterations (callback time stamps), so that the fixed passes
+   (statistics, final labels) and load spikes do not count; whole fits divided by
+   their iterations are reported too;
 2. k-means|| initialisation: its passes over the data (counted by the library)
    and its time, with the inertia it leads to against k-means++ in memory;
 3. data larger than the workers' memory: a stack of .npy files (written under
    --tmp and deleted afterwards) bigger than the cluster's total memory limit,
    clustered by reading it from disk at every pass;
-4. dask-ml's KMeans on the same in-memory dask array, when it is installed.
+4. dask-ml's KMeans on the same in-memory dask array, from the same initial
+   centres, when it is installed (whole fit per iteration: it has no callback).
 
 Usage::
 
@@ -37,35 +39,46 @@ import time
 import numpy as np
 
 
-def _blobs(da, n, d, k, chunk_rows, seed=0):
-    """Gaussian blobs, generated chunk by chunk where the array is computed."""
+def _blob_rows(lo, hi, d, centers, seed):
+    """Rows ``lo:hi`` of the Gaussian blobs: the same wherever they are made."""
+    rng = np.random.default_rng([seed, lo])
+    labels = rng.integers(len(centers), size=hi - lo)
+    return centers[labels] + rng.standard_normal((hi - lo, d), dtype=np.float32)
+
+
+def _blobs(da, n, d, k, chunk_rows, seed=0, in_memory=False):
+    """Gaussian blobs, as a dask array generated chunk by chunk on the workers,
+    or (``in_memory``) the same rows as one NumPy array."""
     centers = np.random.default_rng(seed).uniform(-10, 10, (k, d)).astype(np.float32)
+    if in_memory:
+        X = np.empty((n, d), np.float32)
+        for lo in range(0, n, chunk_rows):
+            hi = min(lo + chunk_rows, n)
+            X[lo:hi] = _blob_rows(lo, hi, d, centers, seed)
+        return X
 
     def block(block_info=None):
-        info = block_info[None]
-        (lo, hi), _ = info["array-location"]
-        rng = np.random.default_rng([seed, lo])
-        labels = rng.integers(k, size=hi - lo)
-        noise = rng.standard_normal((hi - lo, d), dtype=np.float32)
-        return centers[labels] + noise
+        (lo, hi), _ = block_info[None]["array-location"]
+        return _blob_rows(lo, hi, d, centers, seed)
 
     chunks = (tuple(min(chunk_rows, n - lo) for lo in range(0, n, chunk_rows)), (d,))
     return da.map_blocks(block, chunks=chunks, dtype=np.float32)
 
 
-def _per_iteration(fit, base=2, extra=3):
-    """Seconds per iteration: (T(base + extra) - T(base)) / extra."""
+def _iteration_times(fit, max_iter):
+    """Median seconds between the ends of consecutive iterations (the callback's
+    calls: the per-iteration inertia it asks for is computed, in both paths), and
+    seconds per iteration of the whole fit (its fixed passes included)."""
+    stamps = []
     t0 = time.perf_counter()
-    fit(base)
-    t1 = time.perf_counter()
-    fit(base + extra)
-    t2 = time.perf_counter()
-    return ((t2 - t1) - (t1 - t0)) / extra, t2 - t1
+    km = fit(max_iter, lambda info: stamps.append(time.perf_counter()))
+    total = time.perf_counter() - t0
+    return float(np.median(np.diff(stamps))), total / km.n_iter_
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="n = 10^6; 0.75 GB on disk, 2 x 300 MB workers")
+    parser.add_argument("--quick", action="store_true", help="n = 10^6; 0.75 GB on disk")
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--d", type=int, default=32)
     parser.add_argument("--k", type=int, default=64)
@@ -85,7 +98,7 @@ def main(argv=None):
 
     import dask
     import dask.array as da
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, wait
 
     from kmeans import KMeans, _dask, kmeans_plusplus
 
@@ -111,25 +124,29 @@ def main(argv=None):
     )
     client = Client(cluster)
     Xd = _blobs(da, n, d, k, args.chunk_rows).persist()
-    X = Xd.compute()
+    X = _blobs(da, n, d, k, args.chunk_rows, in_memory=True)  # the same rows
     init = X[np.random.default_rng(1).choice(n, k, replace=False)]
 
     # 1. Lloyd, per iteration
-    def numpy_fit(iters):
-        return KMeans(k, init=init, max_iter=iters, tol=0).fit(X)
+    def numpy_fit(iters, callback=None):
+        return KMeans(k, init=init, max_iter=iters, tol=0, callback=callback).fit(X)
 
-    def dask_fit(iters):
-        return KMeans(k, init=init, max_iter=iters, tol=0).fit(Xd)
+    def dask_fit(iters, callback=None):
+        return KMeans(k, init=init, max_iter=iters, tol=0, callback=callback).fit(Xd)
 
+    wait(Xd)
     numpy_fit(1)  # warm-up (imports, BLAS)
     dask_fit(1)
-    t_numpy, _ = _per_iteration(numpy_fit)
-    t_dask, _ = _per_iteration(dask_fit)
+    iters = 4 if args.quick else 8
+    t_numpy, whole_numpy = _iteration_times(numpy_fit, iters)
+    t_dask, whole_dask = _iteration_times(dask_fit, iters)
     report["lloyd_s_per_iter"] = {"numpy": t_numpy, "dask": t_dask}
     report["lloyd_ratio_dask_over_numpy"] = t_dask / t_numpy
+    report["whole_fit_s_per_iter"] = {"numpy": whole_numpy, "dask": whole_dask}
     print(
         f"Lloyd per iteration: NumPy {t_numpy * 1e3:.0f} ms, Dask {t_dask * 1e3:.0f} ms "
-        f"(x{t_dask / t_numpy:.2f})"
+        f"(x{t_dask / t_numpy:.2f}); whole fits of {iters} iterations, per "
+        f"iteration: NumPy {whole_numpy * 1e3:.0f} ms, Dask {whole_dask * 1e3:.0f} ms"
     )
 
     # 4. dask-ml, same data and init
@@ -139,14 +156,14 @@ def main(argv=None):
         report["dask_ml"] = "not installed"
         print("dask-ml: not installed")
     else:
-
-        def dask_ml_fit(iters):
-            DaskMLKMeans(n_clusters=k, init=init, max_iter=iters, tol=0).fit(Xd)
-
-        dask_ml_fit(1)
-        t_ml, _ = _per_iteration(dask_ml_fit)
-        report["lloyd_s_per_iter"]["dask_ml"] = t_ml
-        print(f"dask-ml per iteration: {t_ml * 1e3:.0f} ms (x{t_ml / t_numpy:.2f} NumPy)")
+        t0 = time.perf_counter()
+        ml = DaskMLKMeans(n_clusters=k, init=init, max_iter=iters, tol=0).fit(Xd)
+        whole_ml = (time.perf_counter() - t0) / ml.n_iter_
+        report["whole_fit_s_per_iter"]["dask_ml"] = whole_ml
+        print(
+            f"dask-ml, whole fit of {ml.n_iter_} iterations, per iteration: "
+            f"{whole_ml * 1e3:.0f} ms (x{whole_ml / whole_dask:.2f} this package's)"
+        )
 
     # 2. k-means|| initialisation
     t0 = time.perf_counter()
@@ -221,11 +238,12 @@ def _out_of_core(args, da, KMeans, _dask, gb, memory_limit):
             km = KMeans(k, random_state=0, max_iter=5, tol=0).fit(X)
             t_fit = time.perf_counter() - t0
             passes = _dask.PASSES["count"]
-            t_iter, _ = _per_iteration(
-                lambda it: KMeans(k, init=init, max_iter=it, tol=0).fit(X), extra=2
+            t_iter, _ = _iteration_times(
+                lambda it, cb: KMeans(k, init=init, max_iter=it, tol=0, callback=cb).fit(X),
+                4,
             )
             print(
-                f"out of core: fit (k-means|| + 5 iterations) {t_fit:.0f} s, "
+                f"out of core: fit (k-means|| + {km.n_iter_} iterations) {t_fit:.0f} s, "
                 f"{passes} passes; {t_iter:.1f} s per iteration; inertia {km.inertia_:.6g}"
             )
             return {
@@ -233,6 +251,7 @@ def _out_of_core(args, da, KMeans, _dask, gb, memory_limit):
                 "memory_limit_per_worker": memory_limit,
                 "fit_seconds": t_fit,
                 "passes": passes,
+                "n_iter": km.n_iter_,
                 "s_per_iter": t_iter,
                 "completed": True,
             }

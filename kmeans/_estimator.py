@@ -80,13 +80,13 @@ def _kernels(X) -> _Kernels:
     return _SPARSE if is_sparse(X) else _DENSE
 
 
-def _warn_if_fewer_clusters(n_distinct: int, n_clusters: int) -> None:
+def _warn_if_fewer_clusters(n_distinct: int, n_clusters: int, stacklevel=4) -> None:
     if n_distinct < n_clusters:
         warnings.warn(
             f"Number of distinct clusters ({n_distinct}) found smaller than "
             f"n_clusters ({n_clusters}). Possibly due to duplicate points in X.",
             ConvergenceWarning,
-            stacklevel=4,  # the caller of fit, through _fit
+            stacklevel=stacklevel,  # the caller of fit, through _fit
         )
 
 
@@ -550,7 +550,7 @@ class KMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimator):
         if isinstance(init, str) and init not in kernels.init_methods:
             raise ValueError(
                 f"init={init!r} is for dask arrays; for data in memory use "
-                "init='k-means++' (the same seeding, one centre per pass)."
+                "init='k-means++', of which it is the form for clusters."
             )
         if isinstance(init, str):
             check_enough_weighted_samples(weights, self.n_clusters)
