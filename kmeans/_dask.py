@@ -778,7 +778,7 @@ def fit(est, X, sample_weight):
             f"algorithm={est.algorithm!r} is not implemented for dask arrays; using "
             "'lloyd', which gives the same result.",
             RuntimeWarning,
-            stacklevel=4,  # the caller of fit, through _fit
+            stacklevel=5,  # the caller of fit, through _fit and the BLAS wrapper
         )
     PASSES["count"] = 0
     weights = _dask_weights(sample_weight, X)
@@ -803,7 +803,7 @@ def fit(est, X, sample_weight):
         and shift_is_foldable(shift, variance * n_features)
     )
     init, n_init = est._explicit_init(
-        est.init, est._resolved_n_init(), n_features, X.dtype, stacklevel=5
+        est.init, est._resolved_n_init(), n_features, X.dtype, stacklevel=6
     )
     rng = check_random_state(est.random_state)
     monitor = FitMonitor(n_init, est.verbose, est.callback)
@@ -832,7 +832,7 @@ def fit(est, X, sample_weight):
     finally:
         monitor.close()
     centers, labels, inertia, n_iter, sizes = best
-    _warn_if_fewer_clusters(np.count_nonzero(sizes), k, stacklevel=5)
+    _warn_if_fewer_clusters(np.count_nonzero(sizes), k, stacklevel=6)
     est.cluster_centers_ = centers
     est.labels_ = labels
     with np.errstate(over="ignore"):
