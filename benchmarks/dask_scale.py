@@ -5,10 +5,11 @@ Measures, in one run:
 1. time per Lloyd iteration on n x d float32 data (default 10^7 x 32, k = 64),
    in memory (NumPy path, Lloyd, all cores; Hamerly, the default there, for
    reference) and on a LocalCluster (one single-threaded worker process per
-   core), from the same initial centres; the ratio is the headline. Per-iteration time is the median time between the ends of
-   consecutive iterations (callback time stamps), so that the fixed passes
-   (statistics, final labels) and load spikes do not count; whole fits divided by
-   their iterations are reported too;
+   core), from the same initial centres; the ratio is the headline.
+   Per-iteration time is the median time between the ends of consecutive
+   iterations (callback time stamps), so that the fixed passes (statistics, final
+   labels) and load spikes do not count; whole fits divided by their iterations
+   are reported too;
 2. k-means|| initialisation: its passes over the data (counted by the library)
    and its time, with the inertia it leads to against k-means++ in memory;
 3. data larger than the workers' memory: a stack of .npy files (written under
