@@ -11,6 +11,8 @@ k_means
     K-means as a function returning centres, labels and inertia.
 kmeans_plusplus
     Greedy k-means++ initial centres.
+kmeans_parallel
+    k-means|| initial centres for a dask array (``KMeans`` also takes dask arrays).
 centroid_index
     Centroid Index: how many clusters two sets of centroids disagree on.
 select_k, SelectKResult
@@ -50,6 +52,7 @@ __all__ = [
     "__version__",
     "centroid_index",
     "k_means",
+    "kmeans_parallel",
     "kmeans_plusplus",
     "load",
     "plot",
@@ -67,6 +70,7 @@ _LAZY = {
     "NotFittedError": "._exceptions",
     "SelectKResult": "._select_k",
     "k_means": "._estimator",
+    "kmeans_parallel": "._dask",
     "select_k": "._select_k",
 }
 

@@ -68,6 +68,9 @@ class RowBlocks:
         Make the blocks of equal size (to a row) rather than all full but the
         last: for a few blocks, as in a minibatch, which then share the threads
         evenly.
+    max_partitions : int, default=32
+        At most this many partitions (one for a Dask chunk, whose partitions
+        would run in one thread anyway).
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class RowBlocks:
         pool,
         *,
         even: bool = False,
+        max_partitions: int = _MAX_PARTITIONS,
     ):
         rows = _BLOCK_BYTES // ((width + n_features) * itemsize)
         self.block_rows = int(min(max(rows, _MIN_BLOCK_ROWS), _MAX_BLOCK_ROWS))
@@ -86,7 +90,7 @@ class RowBlocks:
             n_even = -(-n_samples // self.block_rows)
             self.block_rows = -(-n_samples // n_even)
         n_blocks = -(-n_samples // self.block_rows)
-        n_parts = min(n_blocks, _MAX_PARTITIONS)
+        n_parts = min(n_blocks, max_partitions)
         block_edges = np.linspace(0, n_blocks, n_parts + 1).round().astype(int)
         self.partitions = [
             (int(lo) * self.block_rows, min(int(hi) * self.block_rows, n_samples))

@@ -25,6 +25,7 @@ from ._validation import (
     check_is_fitted,
     check_random_state,
     check_sample_weight,
+    is_dask_array,
     is_sparse,
     validate_bool,
     validate_int,
@@ -78,6 +79,23 @@ _SPARSE = _Kernels(
 
 def _kernels(X) -> _Kernels:
     return _SPARSE if is_sparse(X) else _DENSE
+
+
+def _warn_if_fewer_clusters(n_distinct: int, n_clusters: int, stacklevel=4) -> None:
+    if n_distinct < n_clusters:
+        warnings.warn(
+            f"Number of distinct clusters ({n_distinct}) found smaller than "
+            f"n_clusters ({n_clusters}). Possibly due to duplicate points in X.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,  # the caller of fit, through _fit
+        )
+
+
+def _dask():
+    """The Dask backend, imported only when a dask array arrives."""
+    from . import _dask
+
+    return _dask
 
 
 def _auto_algorithm(n_clusters: int, n_features: int) -> str:
@@ -193,11 +211,11 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         else:
             validate_int(self.n_init, "n_init", owner, low=1)
         if isinstance(self.init, str):
-            validate_options(self.init, "init", owner, _DENSE.init_methods)
+            validate_options(self.init, "init", owner, {*_DENSE.init_methods, "k-means||"})
         elif not callable(self.init) and not hasattr(self.init, "__len__"):
             raise InvalidParameterError(
                 f"The 'init' parameter of {owner} must be a str among "
-                "{'k-means++', 'random'}, a callable or an array-like. "
+                "{'k-means++', 'k-means||', 'random'}, a callable or an array-like. "
                 f"Got {self.init!r} instead."
             )
 
@@ -206,7 +224,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             return (
                 1
                 if isinstance(self.init, str)
-                and self.init == "k-means++"
+                and self.init in ("k-means++", "k-means||")
                 or (not isinstance(self.init, str) and not callable(self.init))
                 else self._default_n_init
             )
@@ -217,18 +235,28 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         (an array init makes one run, with a RuntimeWarning if more were asked)."""
         init = self.init
         if isinstance(init, str):
-            check_enough_weighted_samples(weights, self.n_clusters)
-        elif not callable(init):
-            init = self._check_centers(init, n_features, dtype, "init")
-            if n_init != 1:
-                warnings.warn(
-                    "Explicit initial center position passed: performing only one "
-                    f"init in {type(self).__name__} instead of n_init={n_init}.",
-                    RuntimeWarning,
-                    stacklevel=4,  # the caller of fit, through _fit
+            if init not in _DENSE.init_methods:
+                raise ValueError(
+                    f"init={init!r} is for dask arrays; for data in memory use "
+                    "init='k-means++', of which it is the form for clusters."
                 )
-                n_init = 1
-        return init, n_init
+            check_enough_weighted_samples(weights, self.n_clusters)
+        return self._explicit_init(init, n_init, n_features, dtype, stacklevel=5)
+
+    def _explicit_init(self, init, n_init: int, n_features: int, dtype, stacklevel=4):
+        """An array ``init`` validated, and one run only for it (with a warning
+        when more were asked for); other kinds of ``init`` as they are."""
+        if isinstance(init, str) or callable(init):
+            return init, n_init
+        init = self._check_centers(init, n_features, dtype, "init")
+        if n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one "
+                f"init in {type(self).__name__} instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=stacklevel,  # the caller of fit, through _fit
+            )
+        return init, 1
 
     def _check_centers(self, centers, n_features: int, dtype, what: str) -> np.ndarray:
         centers = check_array(centers, owner=type(self).__name__, name=what)
@@ -268,6 +296,11 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         """X of ``fit`` validated, with its column names (or None); at least
         ``n_clusters`` samples."""
         names = _feature_names(X)
+        if is_dask_array(X):
+            raise TypeError(
+                f"{type(self).__name__} does not take dask arrays: KMeans fits them "
+                "on the cluster, or pass X.compute() for data that fit in memory."
+            )
         X = check_array(X, owner=type(self).__name__, accept_sparse=True)
         if X.shape[0] < self.n_clusters:
             raise ValueError(
@@ -416,7 +449,11 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         Returns
         -------
         labels : ndarray of shape (n_samples,), dtype int32
+            A lazy dask array when X is one.
         """
+        if is_dask_array(X):
+            dask = _dask()
+            return dask.predict(self.cluster_centers_, dask.check_test_data(self, X))
         X = self._check_test_data(X)
         with thread_pool() as pool:
             return _kernels(X).labels_inertia(X, self.cluster_centers_, None, pool)[0]
@@ -432,12 +469,16 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         Returns
         -------
         distances : ndarray of shape (n_samples, n_clusters)
-            In the dtype of ``cluster_centers_``.
+            In the dtype of ``cluster_centers_``; a lazy dask array when X is one.
         """
+        if is_dask_array(X):
+            return self._transform(_dask().check_test_data(self, X))
         return self._transform(self._check_test_data(X))
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         """Guts of transform; X is validated."""
+        if is_dask_array(X):
+            return _dask().transform(self.cluster_centers_, X)
         with thread_pool() as pool:
             return _kernels(X).distances(X, self.cluster_centers_, pool)
 
@@ -490,6 +531,10 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         score : float
             Minus the sum of weighted squared distances to the nearest centre.
         """
+        if is_dask_array(X):
+            dask = _dask()
+            X = dask.check_test_data(self, X)
+            return dask.score(self.cluster_centers_, X, sample_weight)
         X = self._check_test_data(X)
         weights = check_sample_weight(
             sample_weight, X.shape[0], self.cluster_centers_.dtype
@@ -512,12 +557,15 @@ class KMeans(_BaseKMeans):
     ----------
     n_clusters : int, default=8
         Number of clusters and of centres.
-    init : {"k-means++", "random"}, callable or array-like of shape \
+    init : {"k-means++", "k-means||", "random"}, callable or array-like of shape \
             (n_clusters, n_features), default="k-means++"
         How to choose the initial centres:
 
         - "k-means++": greedy k-means++, ``2 + int(ln(n_clusters))`` candidates
           per centre, sampled in proportion to weight times squared distance.
+          For a dask array, its scalable form "k-means||".
+        - "k-means||": dask arrays only; see :func:`~kmeans.kmeans_parallel`
+          (5 rounds, ``2 * n_clusters`` candidates per round).
         - "random": ``n_clusters`` distinct samples, drawn in proportion to weight.
         - an array: the initial centres themselves.
         - a callable ``init(X, n_clusters, random_state)`` returning the centres;
@@ -600,7 +648,9 @@ class KMeans(_BaseKMeans):
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
         Centres, in X's float dtype (float32 stays float32).
     labels_ : ndarray of shape (n_samples,), dtype int32
-        Index of the nearest centre of each training sample.
+        Index of the nearest centre of each training sample. After a fit on a
+        dask array, a dask array whose chunks are already computed and kept by
+        the workers (persisted): ``labels_.compute()`` fetches them.
     inertia_ : float
         Weighted sum of squared distances of the samples to their nearest centre.
     n_iter_ : int
@@ -632,6 +682,13 @@ class KMeans(_BaseKMeans):
     they are not centred (as in scikit-learn), and ``cluster_centers_`` is dense.
     From the same initial centres, sparse and dense data give the same labels,
     centres and ``n_iter_``, up to rounding.
+
+    X may also be a ``dask.array`` (with the ``kmeans[dask]`` extra): ``fit``
+    then runs on the Dask scheduler in use (a ``distributed.Client`` if one was
+    created), one pass over X per Lloyd iteration, and ``predict`` and
+    ``transform`` return lazy dask arrays. From the same initial centres the
+    result is NumPy's up to rounding; ``algorithm`` is Lloyd's, ``refine`` is not
+    available. See :mod:`kmeans._dask` and the README's "Scaling out".
 
     With scikit-learn installed, KMeans is a scikit-learn estimator (clusterer
     and transformer): it passes scikit-learn's estimator checks and has
@@ -763,6 +820,8 @@ class KMeans(_BaseKMeans):
 
     def _fit(self, X, sample_weight) -> np.ndarray:
         """Guts of fit; returns X as validated, for fit_transform."""
+        if is_dask_array(X):
+            return _dask().fit(self, X, sample_weight)
         self._validate_params()
         X, names = self._check_fit_data(X)
         kernels = _kernels(X)
@@ -826,14 +885,8 @@ class KMeans(_BaseKMeans):
                 )
 
         centers, labels, inertia, n_iter = best
-        n_distinct = np.count_nonzero(np.bincount(labels, minlength=self.n_clusters))
-        if n_distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=3,  # the caller of fit, through _fit
-            )
+        sizes = np.bincount(labels, minlength=self.n_clusters)
+        _warn_if_fewer_clusters(np.count_nonzero(sizes), self.n_clusters)
         self.cluster_centers_ = centers
         self.labels_ = labels
         with np.errstate(over="ignore"):  # inf is the true value beyond float range

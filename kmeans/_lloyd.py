@@ -185,10 +185,11 @@ def lloyd_pass(
     return total[:, :n_features], total[:, n_features], inertia, n_changed
 
 
-def _farthest_rows(X, shift, sample_weight, centers, labels, n_rows, blocks: RowBlocks):
-    """Indices of the ``n_rows`` rows farthest from their own centre, farthest
-    first, ties broken by the lower index. Rows at distance zero are left out, and
-    so are rows of zero weight, which count as absent (weights act as repetitions).
+def farthest_candidates(X, shift, sample_weight, centers, labels, n_rows, blocks):
+    """Rows that may be among the ``n_rows`` farthest from their own centre: the
+    farthest of every block, ties at the cut included. Returns their indices and
+    squared distances, for :func:`pick_farthest`. Rows of zero weight count as
+    absent (weights act as repetitions): their distance is given as zero.
     """
 
     def run(start: int, stop: int):
@@ -210,11 +211,26 @@ def _farthest_rows(X, shift, sample_weight, centers, labels, n_rows, blocks: Row
         return np.concatenate(candidates), np.concatenate(values)
 
     parts = blocks.map(run)
-    index = np.concatenate([p[0] for p in parts])
-    dist = np.concatenate([p[1] for p in parts])
+    if not parts:
+        return np.empty(0, np.intp), np.empty(0, X.dtype)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def pick_farthest(index, dist, n_rows) -> np.ndarray:
+    """Positions in ``index`` of the ``n_rows`` farthest candidates, farthest first,
+    ties broken by the lower index; candidates at distance zero are left out."""
     order = np.lexsort((index, -dist))[:n_rows]
-    order = order[dist[order] > 0]
-    return index[order]
+    return order[dist[order] > 0]
+
+
+def relocation_inputs(labels, sample_weight, far, n_clusters):
+    """What :func:`relocate_and_average` needs to know of the labels: those of the
+    ``far`` rows, their weights and the number of rows of positive weight left in
+    each cluster."""
+    counted = labels if sample_weight is None else labels[sample_weight > 0]
+    rows_left = np.bincount(counted, minlength=n_clusters)
+    far_weights = None if sample_weight is None else sample_weight[far]
+    return labels[far], far_weights, rows_left
 
 
 def update_centers(X, shift, sample_weight, centers, labels, sums, weight_sums, blocks):
@@ -227,39 +243,52 @@ def update_centers(X, shift, sample_weight, centers, labels, sums, weight_sums, 
     positive weight, or that no row could fill, keeps its centre.
     """
     empty = np.flatnonzero(weight_sums == 0)
-    far = far_rows = None
-    if empty.size:
-        far = _farthest_rows(X, shift, sample_weight, centers, labels, empty.size, blocks)
-        far_rows = X[far] - shift
+    if not empty.size:
+        return relocate_and_average(centers, sums, weight_sums)
+    index, dist = farthest_candidates(
+        X, shift, sample_weight, centers, labels, empty.size, blocks
+    )
+    far = index[pick_farthest(index, dist, empty.size)]
     return relocate_and_average(
-        centers, labels, sample_weight, sums, weight_sums, empty, far, far_rows
+        centers,
+        sums,
+        weight_sums,
+        empty,
+        X[far] - shift,
+        *relocation_inputs(labels, sample_weight, far, centers.shape[0]),
     )
 
 
 def relocate_and_average(
-    centers, labels, sample_weight, sums, weight_sums, empty, far, far_rows
+    centers,
+    sums,
+    weight_sums,
+    empty=(),
+    far_rows=(),
+    far_labels=(),
+    far_weights=None,
+    rows_left=None,
 ):
-    """The end of :func:`update_centers`, whatever the kind of X: the ``empty``
-    clusters take the ``far`` rows (``far_rows``, dense and shifted), then every
-    filled cluster's centre is its sum over its weight."""
-    if empty.size:
-        # Rows left per cluster, counted rather than read off the weights: taking
-        # every row out of a cluster leaves a rounding residue, not a zero, in its
-        # weight, and residue / residue would be a centre anywhere.
-        counted = labels if sample_weight is None else labels[sample_weight > 0]
-        rows_left = np.bincount(counted, minlength=centers.shape[0])
-        for cluster, row, x in zip(empty, far, far_rows):
-            w = 1.0 if sample_weight is None else float(sample_weight[row])
-            contribution = x * x.dtype.type(w)
-            old = labels[row]
-            sums[old] -= contribution
-            weight_sums[old] -= w
-            rows_left[old] -= 1
-            if rows_left[old] == 0:
-                sums[old] = 0
-                weight_sums[old] = 0
-            sums[cluster] = contribution
-            weight_sums[cluster] = w
+    """The end of :func:`update_centers`, whatever the kind of X and wherever it
+    lives: the ``empty`` clusters take the ``far_rows`` (dense and shifted; their
+    labels, weights and the rows of positive weight left per cluster come from
+    :func:`relocation_inputs`), then every filled cluster's centre is its sum over
+    its weight. ``sums`` and ``weight_sums`` are modified."""
+    # Rows left per cluster are counted rather than read off the weights: taking
+    # every row out of a cluster leaves a rounding residue, not a zero, in its
+    # weight, and residue / residue would be a centre anywhere.
+    for i, (cluster, x) in enumerate(zip(empty, far_rows)):
+        w = 1.0 if far_weights is None else float(far_weights[i])
+        contribution = x * x.dtype.type(w)
+        old = far_labels[i]
+        sums[old] -= contribution
+        weight_sums[old] -= w
+        rows_left[old] -= 1
+        if rows_left[old] == 0:
+            sums[old] = 0
+            weight_sums[old] = 0
+        sums[cluster] = contribution
+        weight_sums[cluster] = w
     new_centers = centers.copy()
     filled = weight_sums > 0
     new_centers[filled] = sums[filled] / weight_sums[filled, None]
@@ -279,7 +308,12 @@ def _can_fold_shift(X, shift, n_clusters: int, variance, pool) -> bool:
         return False
     if variance is None:
         variance = mean_variance(X, shift, pool)
-    spread_sq = variance * X.shape[1]
+    return shift_is_foldable(shift, variance * X.shape[1])
+
+
+def shift_is_foldable(shift, spread_sq: float) -> bool:
+    """The accuracy half of :func:`_can_fold_shift`: ``spread_sq`` is the summed
+    variance of the features."""
     return float(shift @ shift) <= 1e6 * spread_sq
 
 

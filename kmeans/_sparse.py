@@ -23,7 +23,13 @@ import numpy as np
 
 from ._common import RowBlocks
 from ._initialization import _weighted_choice, draw_candidates
-from ._lloyd import LloydRun, iterate, new_partition_sums, relocate_and_average
+from ._lloyd import (
+    LloydRun,
+    iterate,
+    new_partition_sums,
+    relocate_and_average,
+    relocation_inputs,
+)
 
 
 def row_blocks(X, width: int, pool) -> RowBlocks:
@@ -309,12 +315,16 @@ def update_centers(X, sample_weight, centers, labels, sums, weight_sums, blocks)
     """New centres from the cluster sums; empty clusters take the farthest rows,
     by the rule of :func:`kmeans._lloyd.update_centers`."""
     empty = np.flatnonzero(weight_sums == 0)
-    far = far_rows = None
-    if empty.size:
-        far = _farthest_rows(X, sample_weight, centers, labels, empty.size, blocks)
-        far_rows = _dense_rows(X, far)
+    if not empty.size:
+        return relocate_and_average(centers, sums, weight_sums)
+    far = _farthest_rows(X, sample_weight, centers, labels, empty.size, blocks)
     return relocate_and_average(
-        centers, labels, sample_weight, sums, weight_sums, empty, far, far_rows
+        centers,
+        sums,
+        weight_sums,
+        empty,
+        _dense_rows(X, far),
+        *relocation_inputs(labels, sample_weight, far, centers.shape[0]),
     )
 
 

@@ -14,6 +14,7 @@ from ._exceptions import InvalidParameterError
 
 __all__ = [
     "check_array",
+    "is_dask_array",
     "is_sparse",
     "check_is_fitted",
     "check_random_state",
@@ -25,6 +26,11 @@ __all__ = [
 ]
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def is_dask_array(X) -> bool:
+    """Whether X is a dask array (told without importing dask)."""
+    return type(X).__module__.startswith("dask.array") and hasattr(X, "chunks")
 
 
 def is_sparse(X) -> bool:

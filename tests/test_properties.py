@@ -131,7 +131,9 @@ def test_integer_weights_equal_repeated_rows(problem, data):
     positive = np.flatnonzero(weight)
     assume(len(positive) >= n_clusters)
     init = X[rng.choice(positive, n_clusters, replace=False)]
-    with mock.patch.object(_lloyd, "_farthest_rows", wraps=_lloyd._farthest_rows) as spy:
+    with mock.patch.object(
+        _lloyd, "farthest_candidates", wraps=_lloyd.farthest_candidates
+    ) as spy:
         weighted = _fit(X, init, weight, tol=0)
         repeated = _fit(np.repeat(X, weight, axis=0), init, tol=0)
     assume(spy.call_count == 0)

@@ -187,7 +187,7 @@ def test_too_few_weighted_samples_for_seeding():
         ({"n_init": "many"}, "The 'n_init' parameter of KMeans must be a str among "
          "{'auto'}. Got 'many' instead."),
         ({"init": "kmeans++"}, "The 'init' parameter of KMeans must be a str among "
-         "{'k-means++', 'random'}. Got 'kmeans++' instead."),
+         "{'k-means++', 'k-means||', 'random'}. Got 'kmeans++' instead."),
         ({"init": 3}, "The 'init' parameter of KMeans must be a str among"),
         ({"algorithm": "fast"}, "The 'algorithm' parameter of KMeans must be a str among "
          "{'auto', 'elkan', 'hamerly', 'lloyd'}. Got 'fast' instead."),

@@ -1,0 +1,289 @@
+"""KMeans on dask arrays and k-means||: agreement with the in-memory path, on the
+synchronous scheduler and on a two-process LocalCluster. Skipped without dask."""
+
+import faulthandler
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from conftest import make_blobs
+
+dask = pytest.importorskip("dask")
+da = pytest.importorskip("dask.array")
+
+from dask.callbacks import Callback  # noqa: E402
+
+from kmeans import KMeans, kmeans_parallel  # noqa: E402
+from kmeans import _dask as kd  # noqa: E402
+
+CHUNKINGS = {
+    "uneven": ((700, 1300, 0, 2500, 1500), 6),
+    "single-block": (6000, 6),
+    "column-split": (1500, 4),
+}
+
+
+@pytest.fixture
+def sync():
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two worker processes, started once for the module; a hang dumps the
+    stacks and ends the run instead of blocking it."""
+    distributed = pytest.importorskip("distributed")
+    faulthandler.dump_traceback_later(300, exit=True)
+    try:
+        with (
+            distributed.LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                memory_limit="1GiB",
+            ) as cluster,
+            distributed.Client(cluster, timeout=60) as client,
+        ):
+            yield client
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, _ = make_blobs(6000, 6, 5, seed=3)
+    return X
+
+
+def _both(X, chunks, **params):
+    """The same KMeans fitted in memory and on a dask copy of X."""
+    numpy_fit = KMeans(**params).fit(X)
+    dask_fit = KMeans(**params).fit(da.from_array(X, chunks=chunks))
+    return numpy_fit, dask_fit
+
+
+def _assert_same(numpy_fit, dask_fit, rtol=1e-10):
+    np.testing.assert_allclose(
+        dask_fit.cluster_centers_, numpy_fit.cluster_centers_, rtol=rtol, atol=rtol
+    )
+    assert dask_fit.cluster_centers_.dtype == numpy_fit.cluster_centers_.dtype
+    assert dask_fit.n_iter_ == numpy_fit.n_iter_
+    np.testing.assert_array_equal(dask_fit.labels_.compute(), numpy_fit.labels_)
+    assert dask_fit.inertia_ == pytest.approx(numpy_fit.inertia_, rel=rtol)
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS.values(), ids=CHUNKINGS.keys())
+@pytest.mark.parametrize("tol", [0.0, 1e-4])
+def test_same_init_same_result_as_numpy(sync, blobs, chunks, tol):
+    init = blobs[:5] + 0.5
+    numpy_fit, dask_fit = _both(blobs, chunks, n_clusters=5, init=init, tol=tol)
+    _assert_same(numpy_fit, dask_fit)
+    X = da.from_array(blobs, chunks=chunks)
+    np.testing.assert_array_equal(dask_fit.predict(X).compute(), numpy_fit.labels_)
+
+
+def test_float32_agrees_and_stays_float32(sync, blobs):
+    X = blobs.astype(np.float32)
+    numpy_fit, dask_fit = _both(X, 1000, n_clusters=5, init=X[:5], tol=0)
+    _assert_same(numpy_fit, dask_fit, rtol=1e-5)
+    assert dask_fit.transform(da.from_array(X[:10])).dtype == np.float32
+
+
+def test_random_init_draws_the_rows_numpy_draws(sync, blobs):
+    # "random" picks the same rows from the same random_state
+    _assert_same(*_both(blobs, 1000, n_clusters=5, init="random", n_init=3, random_state=7))
+
+
+@pytest.mark.parametrize("dask_weights", [True, False], ids=["dask", "numpy"])
+def test_sample_weight(sync, blobs, dask_weights):
+    weights = np.random.default_rng(0).uniform(0, 8, len(blobs))
+    weights[::7] = 0
+    init = blobs[1:6]
+    expected = KMeans(5, init=init).fit(blobs, sample_weight=weights)
+    given = da.from_array(weights, chunks=2500) if dask_weights else weights
+    got = KMeans(5, init=init).fit(da.from_array(blobs, chunks=900), sample_weight=given)
+    _assert_same(expected, got)
+    assert got.score(da.from_array(blobs, chunks=900), sample_weight=given) == (
+        pytest.approx(expected.score(blobs, sample_weight=weights), rel=1e-10)
+    )
+
+
+def test_empty_cluster_is_refilled_as_in_memory(sync, blobs):
+    init = np.vstack([blobs[:4], [[1e3] * 6]])  # the last centre attracts nothing
+    kd.PASSES["count"] = 0
+    numpy_fit, dask_fit = _both(blobs, 1000, n_clusters=5, init=init, tol=0)
+    _assert_same(numpy_fit, dask_fit)
+    # stats + iterations + one farthest-rows pass + final labels
+    assert kd.PASSES["count"] == dask_fit.n_iter_ + 3
+    assert len(np.unique(dask_fit.labels_.compute())) == 5
+
+
+class _CountChunkTasks(Callback):
+    """Counts executed tasks per kernel of kmeans._dask, by key name."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = {}
+
+    def _pretask(self, key, dsk, state):
+        name = key[0] if isinstance(key, tuple) else key
+        name = str(name).split("-", 1)[0]
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+
+def test_passes_over_the_data(sync, blobs):
+    X = da.from_array(blobs, chunks=1000)  # 6 chunks
+    with _CountChunkTasks() as counter:
+        km = KMeans(5, random_state=0).fit(X)
+    c = counter.counts
+    assert c["_stats_chunk"] == 6
+    # k-means||: the first centre's distances, then 5 rounds: rounds + 2 with stats
+    assert c["_parallel_chunk"] == 6 * 6
+    assert c["_lloyd_chunk"] == 6 * km.n_iter_  # one pass per iteration
+    assert c["_labels_inertia_chunk"] == 6
+    assert "_far_chunk" not in c
+
+
+def test_predict_transform_are_lazy_and_agree(sync, blobs):
+    km = KMeans(5, random_state=0).fit(blobs)
+    X = da.from_array(blobs, chunks=(1000, 3))
+    with _CountChunkTasks() as counter:
+        labels = km.predict(X)
+        dist = km.transform(X)
+    assert counter.counts == {}  # nothing ran
+    assert isinstance(labels, da.Array) and isinstance(dist, da.Array)
+    assert labels.dtype == np.int32 and dist.shape == (6000, 5)
+    np.testing.assert_array_equal(labels.compute(), km.predict(blobs))
+    np.testing.assert_allclose(dist.compute(), km.transform(blobs), rtol=1e-12)
+    assert km.score(X) == pytest.approx(km.score(blobs), rel=1e-12)
+
+
+def test_labels_are_a_dask_array_consistent_with_predict(sync, blobs):
+    X = da.from_array(blobs, chunks=1000)
+    km = KMeans(5, random_state=1).fit(X)
+    assert isinstance(km.labels_, da.Array)
+    np.testing.assert_array_equal(km.labels_.compute(), km.predict(X).compute())
+    assert isinstance(km.fit_predict(X), da.Array)
+    assert isinstance(km.fit_transform(X), da.Array)
+    assert km.inertia_ == pytest.approx(-km.score(X), rel=1e-12)
+
+
+def test_kmeans_parallel_quality_at_k_100(sync):
+    X, _ = make_blobs(20000, 4, 100, seed=5, spread=0.3)
+    Xd = da.from_array(X, chunks=2500)
+    parallel, plusplus = [], []
+    for seed in range(3):
+        centers = kmeans_parallel(Xd, 100, random_state=seed)
+        assert len(np.unique(centers, axis=0)) == 100
+        parallel.append(KMeans(100, init=centers).fit(X).inertia_)
+        plusplus.append(KMeans(100, random_state=seed).fit(X).inertia_)
+    assert np.mean(parallel) <= np.mean(plusplus) * 1.001
+
+
+def test_kmeans_parallel_is_reproducible_and_float32(sync, blobs):
+    X = da.from_array(blobs.astype(np.float32), chunks=1000)
+    a = kmeans_parallel(X, 5, random_state=0, n_rounds=2, oversampling_factor=3)
+    b = kmeans_parallel(X, 5, random_state=0, n_rounds=2, oversampling_factor=3)
+    assert a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+
+
+def test_fewer_distinct_rows_than_clusters(sync):
+    X = da.from_array(np.repeat([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]], 10, axis=0), 7)
+    with pytest.warns(RuntimeWarning, match="only 3 distinct"):
+        centers = kmeans_parallel(X, 4, random_state=0)
+    assert len(np.unique(centers, axis=0)) == 3
+
+
+def test_bad_input(sync, blobs):
+    X = da.from_array(blobs, chunks=1000)
+    with pytest.raises(ValueError, match="unknown chunk sizes"):
+        KMeans(3).fit(X[X[:, 0] > 0])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        KMeans(3).fit(X[:, 0])
+    with pytest.raises(ValueError, match="Complex data"):
+        KMeans(3).fit(X.astype(complex))
+    with pytest.raises(ValueError, match="contains NaN"):
+        KMeans(3).fit(da.where(X > 5, np.nan, X))
+    with pytest.raises(ValueError, match="n_samples=6000 should be >= n_clusters"):
+        KMeans(6001).fit(X)
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        KMeans(3).fit(X, sample_weight=da.ones(10, chunks=5))
+    with pytest.raises(ValueError, match="non-negative"):
+        KMeans(3).fit(X, sample_weight=-da.ones(6000, chunks=500))
+    with pytest.raises(ValueError, match="is for dask arrays"):
+        KMeans(3, init="k-means||").fit(blobs)
+    with pytest.raises(TypeError, match="needs a dask array"):
+        kmeans_parallel(blobs, 3)
+    with pytest.raises(TypeError, match="refine"):
+        KMeans(3, refine="swap").fit(X)
+    km = KMeans(3, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="X has 2 features"):
+        km.predict(X[:, :2])
+
+
+def test_pruned_algorithm_falls_back_to_lloyd(sync, blobs):
+    X = da.from_array(blobs, chunks=1000)
+    with pytest.warns(RuntimeWarning, match="not implemented for dask"):
+        km = KMeans(5, algorithm="elkan", init=blobs[:5]).fit(X)
+    assert km.n_iter_ == KMeans(5, algorithm="lloyd", init=blobs[:5]).fit(blobs).n_iter_
+
+
+def test_callback_sees_every_iteration(sync, blobs):
+    seen = []
+    X = da.from_array(blobs, chunks=1000)
+    km = KMeans(5, init=blobs[:5], callback=seen.append).fit(X)
+    ref = []
+    KMeans(5, init=blobs[:5], callback=ref.append).fit(blobs)
+    assert len(seen) == km.n_iter_ == len(ref)
+    assert [i.n_reassigned for i in seen] == [i.n_reassigned for i in ref]
+    np.testing.assert_allclose([i.inertia for i in seen], [i.inertia for i in ref])
+
+
+def test_same_result_on_every_scheduler(client, blobs):
+    X = da.from_array(blobs, chunks=(1100, 3))
+    results = {}
+    for scheduler in ["synchronous", "threads", "distributed"]:
+        config = {} if scheduler == "distributed" else {"scheduler": scheduler}
+        with dask.config.set(config), warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. a hidden single-machine compute
+            km = KMeans(5, random_state=3).fit(X)
+            results[scheduler] = (km.cluster_centers_, km.labels_.compute(), km.n_iter_)
+    reference = results.pop("synchronous")
+    for centers, labels, n_iter in results.values():
+        np.testing.assert_allclose(centers, reference[0], rtol=1e-13)
+        np.testing.assert_array_equal(labels, reference[1])
+        assert n_iter == reference[2]
+
+
+def test_distributed_agrees_with_numpy(client, blobs):
+    weights = np.random.default_rng(1).uniform(0.5, 2, len(blobs))
+    init = blobs[10:15]
+    expected = KMeans(5, init=init).fit(blobs, sample_weight=weights)
+    X = da.from_array(blobs, chunks=((700, 1300, 2500, 1500), 6))
+    got = KMeans(5, init=init).fit(X, sample_weight=da.from_array(weights, 1000))
+    _assert_same(expected, got)
+    np.testing.assert_array_equal(got.predict(X).compute(), expected.labels_)
+
+
+def test_import_does_not_import_dask():
+    code = (
+        "import sys, numpy as np, kmeans; "
+        "kmeans.KMeans(2, random_state=0).fit(np.arange(20.0).reshape(10, 2)); "
+        "assert 'dask' not in sys.modules, 'dask imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_minibatch_rejects_dask_arrays_clearly(blobs):
+    from kmeans import MiniBatchKMeans
+
+    X = da.from_array(blobs, chunks=(1000, 6))
+    with pytest.raises(TypeError, match="MiniBatchKMeans does not take dask arrays"):
+        MiniBatchKMeans(3).fit(X)
+    with pytest.raises(TypeError, match="MiniBatchKMeans does not take dask arrays"):
+        MiniBatchKMeans(3).partial_fit(X)
