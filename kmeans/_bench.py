@@ -73,7 +73,7 @@ class Workload:
     clustered: bool
 
     def data(self, seed: int = 0):
-        """The data and k initial centres (k-means++ of this package, seed 0)."""
+        """The data and k distinct random rows as initial centres (seed 0)."""
         rng = np.random.default_rng(seed)
         shape = (self.n_samples, self.n_features)
         if self.clustered:
