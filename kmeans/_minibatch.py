@@ -9,14 +9,16 @@ map is read in file order) into one buffer of ``batch_size`` rows.
 
 The arithmetic runs in a frame shifted by the mean of the initial centres (which
 depends on the initial centres alone), for the precision of the expanded
-distance far from the origin, as in :mod:`kmeans._common`. Assignment goes
-through :func:`kmeans._common.assign_block` over fixed blocks of the minibatch
-(threads, with results independent of their number); the sums per centre are
-accumulated in float64.
+distance far from the origin, as in :mod:`kmeans._common`. The gathered rows
+carry a column of ones, so that one matrix product per fixed block of the
+minibatch gives the distances but for ``||x||^2`` (threads for large batches,
+with results independent of their number); the sums per centre are accumulated
+in float64.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _sparse
-from ._common import RowBlocks, assign_block, centred_centers, thread_pool
+from ._common import RowBlocks, augmented_coefficients, thread_pool
 from ._estimator import _BaseKMeans, _kernels, _scale_weights
 from ._lloyd import _scatter_add
 from ._validation import (
@@ -42,10 +44,6 @@ __all__ = ["MiniBatchKMeans"]
 
 # -- one minibatch ----------------------------------------------------------------
 
-# Batches of fewer blocks than this run in the calling thread: at 2 blocks (W3,
-# batch 1024) the threads' hand-offs cost more than they share (a pass took 0.132
-# s on 2 threads, 0.115 s on 1); at 5 blocks (batch 4096) they gain 1.2x.
-_MIN_THREADED_BLOCKS = 4
 
 
 def _gather_dense(X, indices, shift, dtype) -> np.ndarray:
@@ -58,22 +56,34 @@ def _gather_dense(X, indices, shift, dtype) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _batch_blocks(n_rows: int, n_clusters: int, n_features: int, itemsize: int):
+    """The blocks of a batch, run in the calling thread (made once per shape: a
+    step of 1024 rows is ~1 ms, and building them costs 40 us)."""
+    return RowBlocks(n_rows, n_clusters, n_features, itemsize, None, even=True)
+
+
 def _assign_sum_dense(batch, weights, centers, pool):
-    """Weighted inertia and per-centre sums of a gathered dense batch.
+    """Weighted inertia, per-centre sums and squared distances of a gathered
+    dense batch.
 
     ``centers`` are shifted like the batch. Returns the inertia with respect to
-    ``centers`` and a float64 array (n_clusters, n_features + 1) of the
-    weighted row sums per centre, with the summed weights in the last column.
-    Blocks and partitions are fixed by the shapes alone, and the partial sums are
-    added in partition order: the result does not depend on the thread count.
+    ``centers``, a float64 array (n_clusters, n_features + 1) of the weighted row
+    sums per centre, with the summed weights in the last column, and each row's
+    squared distance to its nearest centre. Blocks and partitions are fixed by
+    the shapes alone, and the partial sums are added in partition order: the
+    result does not depend on the thread count.
     """
     n_rows, width = batch.shape
     n_clusters = centers.shape[0]
-    _, neg2_t, centers_sq = centred_centers(centers, 0)
-    blocks = RowBlocks(n_rows, n_clusters, width - 1, batch.itemsize, pool, even=True)
-    if len(blocks.partitions) < _MIN_THREADED_BLOCKS:
-        # the same partitions in the calling thread: the same sums, bit for bit
-        blocks.pool = None
+    # the batch's rows are [x - shift, 1]: one product gives ||c||^2 - 2 x.c
+    coef = augmented_coefficients(centers, batch.dtype)
+    blocks = _batch_blocks(n_rows, n_clusters, width - 1, batch.itemsize)
+    if pool is not None and len(blocks.partitions) > 1:
+        # the same partitions, run by the pool: the same sums, bit for bit (W3,
+        # batch 1024, two blocks: 0.085 s a pass on 2 threads, 0.098 s on 1)
+        blocks = RowBlocks(n_rows, n_clusters, width - 1, batch.itemsize, pool, even=True)
+    min_sq = np.empty(n_rows, batch.dtype)
 
     def run(start: int, stop: int):
         dots = np.empty((blocks.block_rows, n_clusters), batch.dtype)
@@ -81,23 +91,25 @@ def _assign_sum_dense(batch, weights, centers, pool):
         inertia = 0.0
         for lo, hi in blocks.blocks(start, stop):
             rows = batch[lo:hi]
-            block_labels, min_sq = assign_block(
-                rows[:, :-1], neg2_t, centers_sq, dots[: hi - lo]
-            )
-            min_sq = min_sq.astype(np.float64, copy=False)
+            block_dots = np.matmul(rows, coef, out=dots[: hi - lo])
+            labels = block_dots.argmin(axis=1)
+            nearest = block_dots[np.arange(hi - lo), labels]
+            nearest += np.einsum("ij,ij->i", rows[:, :-1], rows[:, :-1])
+            np.maximum(nearest, 0, out=min_sq[lo:hi])
+            nearest = min_sq[lo:hi].astype(np.float64, copy=False)
             if weights is None:
-                inertia += float(min_sq.sum())
+                inertia += float(nearest.sum())
             else:
-                inertia += float(min_sq @ weights[lo:hi])
+                inertia += float(nearest @ weights[lo:hi])
                 rows = rows * weights[lo:hi, None]  # the column of ones becomes w
-            _scatter_add(sums.ravel(), rows, block_labels, width)
+            _scatter_add(sums.ravel(), rows, labels, width)
         return sums, inertia
 
     parts = blocks.map(run)
     sums = parts[0][0]
     for part_sums, _ in parts[1:]:
         sums += part_sums
-    return sum(p[1] for p in parts), sums
+    return sum(p[1] for p in parts), sums, min_sq
 
 
 def _gather_sparse(X, indices, shift, dtype):
@@ -117,26 +129,11 @@ def _assign_sum_sparse(batch, weights, centers, pool):
     sums = np.zeros((centers.shape[0], n_features + 1))
     every = np.arange(n_rows)
     _sparse._scatter_rows(sums.ravel(), batch, every, labels, weights, n_features + 1, 1)
-    return inertia, sums
+    return inertia, sums, min_sq
 
 
 def _rows_dense(batch, rows) -> np.ndarray:
     return batch[rows, :-1]
-
-
-def _nearest_sq_dense(batch, centers) -> np.ndarray:
-    """Squared distance of each row of a gathered dense batch to its nearest of
-    ``centers`` (shifted like the batch)."""
-    _, neg2_t, centers_sq = centred_centers(centers, 0)
-    dots = np.empty((batch.shape[0], centers.shape[0]), batch.dtype)
-    return assign_block(batch[:, :-1], neg2_t, centers_sq, dots)[1]
-
-
-def _nearest_sq_sparse(batch, centers) -> np.ndarray:
-    """:func:`_nearest_sq_dense` for a CSR batch."""
-    neg2_t, centers_sq = _sparse._centre_terms(centers)
-    row_sq = _sparse._block_row_sq(batch)
-    return _sparse._expanded_sq(batch, row_sq, neg2_t, centers_sq).min(axis=1)
 
 
 @dataclass(frozen=True)
@@ -146,15 +143,10 @@ class _BatchKernels:
     gather: Callable
     assign_sum: Callable
     rows: Callable  # rows of a gathered batch, dense and shifted
-    nearest_sq: Callable  # squared distance of a batch's rows to the nearest centre
 
 
-_DENSE_BATCH = _BatchKernels(
-    _gather_dense, _assign_sum_dense, _rows_dense, _nearest_sq_dense
-)
-_SPARSE_BATCH = _BatchKernels(
-    _gather_sparse, _assign_sum_sparse, _sparse._dense_rows, _nearest_sq_sparse
-)
+_DENSE_BATCH = _BatchKernels(_gather_dense, _assign_sum_dense, _rows_dense)
+_SPARSE_BATCH = _BatchKernels(_gather_sparse, _assign_sum_sparse, _sparse._dense_rows)
 
 
 class _State:
@@ -186,7 +178,7 @@ class _State:
         centers, counts = self.centers, self.counts
         self.n_since_reassign += n_rows
         reassign = self.n_since_reassign >= 10 * len(counts)
-        inertia, sums = kernels.assign_sum(batch, weights, centers, pool)
+        inertia, sums, min_sq = kernels.assign_sum(batch, weights, centers, pool)
         batch_weight = sums[:, -1]
         hit = np.flatnonzero(batch_weight > 0)
         seen = counts[hit]
@@ -199,11 +191,12 @@ class _State:
         if reassign:
             self.n_since_reassign = 0
             if reassignment_ratio > 0:
-                self._reassign(batch, weights, n_rows, kernels, rng, reassignment_ratio)
+                self._reassign(batch, weights, min_sq, kernels, rng, reassignment_ratio)
         return inertia
 
-    def _reassign(self, batch, weights, n_rows, kernels, rng, ratio) -> None:
+    def _reassign(self, batch, weights, min_sq, kernels, rng, ratio) -> None:
         counts = self.counts
+        n_rows = min_sq.shape[0]
         low = counts < ratio * counts.max()
         limit = int(0.5 * n_rows)
         if np.count_nonzero(low) > limit:
@@ -212,36 +205,31 @@ class _State:
         chosen = np.flatnonzero(low)
         if chosen.size == 0:
             return
-        rows = _far_rows(batch, weights, self.centers[~low], chosen.size, kernels, rng)
+        rows = _far_rows(min_sq, weights, chosen.size, rng)
         self.centers[chosen] = kernels.rows(batch, rows)
         if not low.all():
             # not back to zero, or they would be reassigned again at once
             counts[chosen] = counts[~low].min()
 
 
-def _far_rows(batch, weights, kept_centers, n_rows_wanted, kernels, rng) -> np.ndarray:
+def _far_rows(min_sq, weights, n_rows_wanted: int, rng) -> np.ndarray:
     """Distinct rows of the batch for reassigned centres, drawn with odds
-    proportional to their weighted squared distance to the nearest kept centre,
-    in increasing order.
+    proportional to their weight times ``min_sq``, their squared distance to the
+    nearest centre (at the step's assignment), in increasing order.
 
     scikit-learn draws them uniformly, so that a centre moved off a dead spot
     lands most often in a cluster that already has a centre; drawn far from the
-    kept centres, it goes where one is missing. (Drawing them one at a time, as
-    k-means++ seeds, gave the same inertia on blobs at a third more fit time on
-    unclustered data, where many centres are reassigned.) Uniform when fewer
-    rows than wanted are off the kept centres.
+    centres, as k-means++ draws seeds, it goes where one is missing. Uniform
+    when fewer rows than wanted are off the centres.
     """
-    n_rows = batch.shape[0]
-    odds = None
-    if kept_centers.shape[0] > 0:
-        odds = kernels.nearest_sq(batch, kept_centers).astype(np.float64)
-        if weights is not None:
-            odds *= weights
-        if np.count_nonzero(odds) >= n_rows_wanted:
-            odds /= odds.sum()
-        else:
-            odds = None
-    rows = rng.choice(n_rows, size=n_rows_wanted, replace=False, p=odds)
+    odds = min_sq.astype(np.float64)
+    if weights is not None:
+        odds *= weights
+    if np.count_nonzero(odds) >= n_rows_wanted:
+        odds /= odds.sum()
+    else:
+        odds = None
+    rows = rng.choice(min_sq.shape[0], size=n_rows_wanted, replace=False, p=odds)
     rows.sort()
     return rows
 

@@ -216,28 +216,22 @@ def test_reassigned_centres_go_where_a_centre_is_missing():
         assert (0.0, 10.0) in centres and (1e3, 1e3) not in centres
 
 
-def test_far_rows_draws_by_squared_distance_to_the_kept_centres():
-    from kmeans._minibatch import _DENSE_BATCH, _far_rows
+def test_far_rows_draws_by_squared_distance():
+    from kmeans._minibatch import _far_rows
 
-    # rows (shifted, with the column of ones): two at the kept centre, three at
-    # squared distance 25 from it: only those are drawn, each as often
-    batch = np.array([[0, 0, 1], [0, 0, 1], [5, 0, 1], [5, 0, 1], [0, 5, 1.0]])
-    kept = np.array([[0.0, 0.0]])
+    # two rows on a centre, three at squared distance 25: only those are drawn,
+    # each as often
+    min_sq = np.array([0, 0, 25, 25, 25.0])
     drawn = np.concatenate(
-        [
-            _far_rows(batch, None, kept, 2, _DENSE_BATCH, np.random.default_rng(s))
-            for s in range(300)
-        ]
+        [_far_rows(min_sq, None, 2, np.random.default_rng(seed)) for seed in range(300)]
     )
     counts = np.bincount(drawn, minlength=5)
     assert counts[:2].sum() == 0
     np.testing.assert_allclose(counts[2:] / 600, 1 / 3, atol=0.06)
     # zero-weight rows are never drawn; with fewer rows off the centres, uniform
     weights = np.array([1, 1, 0, 0, 1.0])
-    rows = _far_rows(batch, weights, kept, 1, _DENSE_BATCH, np.random.default_rng(0))
-    assert rows.tolist() == [4]
-    rows = _far_rows(batch[:2], None, kept, 2, _DENSE_BATCH, np.random.default_rng(0))
-    assert rows.tolist() == [0, 1]
+    assert _far_rows(min_sq, weights, 1, np.random.default_rng(0)).tolist() == [4]
+    assert _far_rows(min_sq[:2], None, 2, np.random.default_rng(0)).tolist() == [0, 1]
 
 
 def test_compute_labels_false():
