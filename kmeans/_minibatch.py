@@ -45,7 +45,6 @@ __all__ = ["MiniBatchKMeans"]
 # -- one minibatch ----------------------------------------------------------------
 
 
-
 def _gather_dense(X, indices, shift, dtype) -> np.ndarray:
     """Rows ``indices`` of X (all rows for None) as ``[x - shift, 1]``: one buffer
     of the minibatch, in ``dtype``; the last column holds the weights."""
