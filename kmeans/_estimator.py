@@ -296,17 +296,21 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         """X of ``fit`` validated, with its column names (or None); at least
         ``n_clusters`` samples."""
         names = _feature_names(X)
-        if is_dask_array(X):
-            raise TypeError(
-                f"{type(self).__name__} does not take dask arrays: KMeans fits them "
-                "on the cluster, or pass X.compute() for data that fit in memory."
-            )
+        self._reject_dask(X)
         X = check_array(X, owner=type(self).__name__, accept_sparse=True)
         if X.shape[0] < self.n_clusters:
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
         return X, names
+
+    def _reject_dask(self, X) -> None:
+        """Dask arrays are fitted by KMeans only (see kmeans/_dask.py)."""
+        if is_dask_array(X):
+            raise TypeError(
+                f"{type(self).__name__} does not take dask arrays: KMeans fits them "
+                "on the cluster, or pass X.compute() for data that fit in memory."
+            )
 
     def _set_input_features(self, n_features: int, names) -> None:
         self.n_features_in_ = n_features
@@ -632,7 +636,9 @@ class KMeans(_BaseKMeans):
           the nearest centre (as in k-means++): a centre that shares a true
           cluster with another is moved into a region that lacks one far
           more often than by uniform draws. Trials touch only the clusters
-          near the swap, with the same result as full Lloyd iterations.
+          near the swap (on small data, n_samples * (n_clusters +
+          n_features) <= 2**18, whole-array iterations cost less and are used),
+          with the same result as full Lloyd iterations.
 
         .. versionadded:: 0.2
     refine_iter : int, "auto" or None, default="auto"
@@ -703,8 +709,8 @@ class KMeans(_BaseKMeans):
     are assigned once more.
 
     A swap trial costs about the number of samples in the clusters near the swap
-    times ``n_clusters``, plus a few passes over the labels; the trials run in
-    one thread.
+    times ``n_clusters``, plus a few passes over the labels (on small data, three
+    whole-array assignments); the trials run in one thread.
 
     References
     ----------

@@ -27,8 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _sparse
-from ._common import RowBlocks, augmented_coefficients, thread_pool
+from ._common import (
+    RowBlocks,
+    assign_block,
+    augmented_coefficients,
+    centred_centers,
+    thread_pool,
+)
 from ._estimator import _BaseKMeans, _kernels, _scale_weights
+from ._exceptions import InvalidParameterError
 from ._lloyd import _scatter_add
 from ._validation import (
     check_random_state,
@@ -47,7 +54,8 @@ __all__ = ["MiniBatchKMeans"]
 
 def _gather_dense(X, indices, shift, dtype) -> np.ndarray:
     """Rows ``indices`` of X (all rows for None) as ``[x - shift, 1]``: one buffer
-    of the minibatch, in ``dtype``; the last column holds the weights."""
+    of the minibatch, in ``dtype``; the column of ones becomes the weights when
+    the rows are weighed (:func:`_assign_sum_dense`)."""
     rows = X if indices is None else X[indices]
     out = np.empty((rows.shape[0], rows.shape[1] + 1), dtype)
     np.subtract(rows, shift, out=out[:, :-1])
@@ -83,6 +91,7 @@ def _assign_sum_dense(batch, weights, centers, pool):
         # batch 1024, two blocks: 0.085 s a pass on 2 threads, 0.098 s on 1)
         blocks = RowBlocks(n_rows, n_clusters, width - 1, batch.itemsize, pool, even=True)
     min_sq = np.empty(n_rows, batch.dtype)
+    labels = np.empty(n_rows, np.intp)
 
     def run(start: int, stop: int):
         dots = np.empty((blocks.block_rows, n_clusters), batch.dtype)
@@ -91,8 +100,9 @@ def _assign_sum_dense(batch, weights, centers, pool):
         for lo, hi in blocks.blocks(start, stop):
             rows = batch[lo:hi]
             block_dots = np.matmul(rows, coef, out=dots[: hi - lo])
-            labels = block_dots.argmin(axis=1)
-            nearest = block_dots[np.arange(hi - lo), labels]
+            block_labels = block_dots.argmin(axis=1)
+            labels[lo:hi] = block_labels
+            nearest = block_dots[np.arange(hi - lo), block_labels]
             nearest += np.einsum("ij,ij->i", rows[:, :-1], rows[:, :-1])
             np.maximum(nearest, 0, out=min_sq[lo:hi])
             nearest = min_sq[lo:hi].astype(np.float64, copy=False)
@@ -101,14 +111,14 @@ def _assign_sum_dense(batch, weights, centers, pool):
             else:
                 inertia += float(nearest @ weights[lo:hi])
                 rows = rows * weights[lo:hi, None]  # the column of ones becomes w
-            _scatter_add(sums.ravel(), rows, labels, width)
+            _scatter_add(sums.ravel(), rows, block_labels, width)
         return sums, inertia
 
     parts = blocks.map(run)
     sums = parts[0][0]
     for part_sums, _ in parts[1:]:
         sums += part_sums
-    return sum(p[1] for p in parts), sums, min_sq
+    return sum(p[1] for p in parts), sums, labels, min_sq
 
 
 def _gather_sparse(X, indices, shift, dtype):
@@ -128,7 +138,7 @@ def _assign_sum_sparse(batch, weights, centers, pool):
     sums = np.zeros((centers.shape[0], n_features + 1))
     every = np.arange(n_rows)
     _sparse._scatter_rows(sums.ravel(), batch, every, labels, weights, n_features + 1, 1)
-    return inertia, sums, min_sq
+    return inertia, sums, labels, min_sq
 
 
 def _rows_dense(batch, rows) -> np.ndarray:
@@ -177,7 +187,7 @@ class _State:
         centers, counts = self.centers, self.counts
         self.n_since_reassign += n_rows
         reassign = self.n_since_reassign >= 10 * len(counts)
-        inertia, sums, min_sq = kernels.assign_sum(batch, weights, centers, pool)
+        inertia, sums, labels, min_sq = kernels.assign_sum(batch, weights, centers, pool)
         batch_weight = sums[:, -1]
         hit = np.flatnonzero(batch_weight > 0)
         seen = counts[hit]
@@ -190,10 +200,12 @@ class _State:
         if reassign:
             self.n_since_reassign = 0
             if reassignment_ratio > 0:
-                self._reassign(batch, weights, min_sq, kernels, rng, reassignment_ratio)
+                self._reassign(
+                    batch, weights, labels, min_sq, kernels, rng, reassignment_ratio
+                )
         return inertia
 
-    def _reassign(self, batch, weights, min_sq, kernels, rng, ratio) -> None:
+    def _reassign(self, batch, weights, labels, min_sq, kernels, rng, ratio) -> None:
         counts = self.counts
         n_rows = min_sq.shape[0]
         low = counts < ratio * counts.max()
@@ -204,31 +216,53 @@ class _State:
         chosen = np.flatnonzero(low)
         if chosen.size == 0:
             return
-        rows = _far_rows(min_sq, weights, chosen.size, rng)
+        # Odds: the squared distance to the nearest kept centre. Rows labelled with
+        # a centre that moves (few: its count is low) are measured again against
+        # the kept ones, or a small real cluster would look covered by the very
+        # centre taken from it.
+        odds = min_sq.astype(np.float64)
+        orphans = np.flatnonzero(low[labels])
+        if orphans.size and not low.all():
+            kept = self.centers[~low]
+            _, neg2_t, centers_sq = centred_centers(kept, 0)
+            dots = np.empty((orphans.size, kept.shape[0]), kept.dtype)
+            xs = kernels.rows(batch, orphans).astype(kept.dtype, copy=False)
+            odds[orphans] = assign_block(xs, neg2_t, centers_sq, dots)[1]
+        rows = _far_rows(odds, weights, chosen.size, rng)
         self.centers[chosen] = kernels.rows(batch, rows)
         if not low.all():
             # not back to zero, or they would be reassigned again at once
             counts[chosen] = counts[~low].min()
 
 
-def _far_rows(min_sq, weights, n_rows_wanted: int, rng) -> np.ndarray:
+def _far_rows(sq_dist, weights, n_rows_wanted: int, rng) -> np.ndarray:
     """Distinct rows of the batch for reassigned centres, drawn with odds
-    proportional to their weight times ``min_sq``, their squared distance to the
-    nearest centre (at the step's assignment), in increasing order.
+    proportional to their weight times ``sq_dist`` (squared distance to the
+    nearest kept centre), in increasing order.
 
     scikit-learn draws them uniformly, so that a centre moved off a dead spot
     lands most often in a cluster that already has a centre; drawn far from the
-    centres, as k-means++ draws seeds, it goes where one is missing. Uniform
-    when fewer rows than wanted are off the centres.
+    other centres, as k-means++ draws seeds, it goes where one is missing. When
+    fewer rows than wanted have positive odds, all of those are taken and the
+    rest drawn uniformly among the other rows of positive weight (then any).
     """
-    odds = min_sq.astype(np.float64)
+    odds = sq_dist.astype(np.float64)
     if weights is not None:
         odds *= weights
-    if np.count_nonzero(odds) >= n_rows_wanted:
-        odds /= odds.sum()
+    positive = np.flatnonzero(odds > 0)
+    if positive.size >= n_rows_wanted:
+        rows = rng.choice(
+            sq_dist.shape[0], n_rows_wanted, replace=False, p=odds / odds.sum()
+        )
     else:
-        odds = None
-    rows = rng.choice(min_sq.shape[0], size=n_rows_wanted, replace=False, p=odds)
+        others = np.ones(sq_dist.shape[0], bool)
+        others[positive] = False
+        heavy = others if weights is None else others & (weights > 0)
+        pool_rows = np.flatnonzero(heavy)
+        if pool_rows.size < n_rows_wanted - positive.size:
+            pool_rows = np.flatnonzero(others)
+        extra = rng.choice(pool_rows, n_rows_wanted - positive.size, replace=False)
+        rows = np.concatenate([positive, extra])
     rows.sort()
     return rows
 
@@ -494,8 +528,14 @@ class MiniBatchKMeans(_BaseKMeans):
         if self.init_size is not None:
             validate_int(self.init_size, "init_size", owner, low=1)
         validate_real(self.reassignment_ratio, "reassignment_ratio", owner, low=0)
+        if isinstance(self.init, str) and self.init == "k-means||":
+            raise InvalidParameterError(
+                f"The 'init' parameter of {owner} must be 'k-means++', 'random', a "
+                "callable or an array-like: 'k-means||' is KMeans's initialisation "
+                "for dask arrays."
+            )
 
-    def _sizes(self, n_samples: int) -> tuple[int, int]:
+    def _sizes(self, n_samples: int, stacklevel: int = 4) -> tuple[int, int]:
         """The batch size and init size for ``n_samples`` rows."""
         batch_size = min(self.batch_size, n_samples)
         init_size = self.init_size
@@ -507,7 +547,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 f"n_clusters={self.n_clusters}. Setting it to "
                 "min(3*n_clusters, n_samples)",
                 RuntimeWarning,
-                stacklevel=4,  # the caller of fit or partial_fit
+                stacklevel=stacklevel,  # the caller of fit (4) or partial_fit (3)
             )
             init_size = 3 * self.n_clusters
         return batch_size, min(init_size, n_samples)
@@ -662,6 +702,7 @@ class MiniBatchKMeans(_BaseKMeans):
             self._validate_params()
             X, names = self._check_fit_data(X)
         else:
+            self._reject_dask(X)
             X = self._check_test_data(X)
         n_rows, n_features = X.shape
         dtype = X.dtype if first else self.cluster_centers_.dtype
@@ -670,7 +711,7 @@ class MiniBatchKMeans(_BaseKMeans):
         with thread_pool() as pool:
             if first:
                 init, _ = self._check_init(n_features, X.dtype, weights, 1)
-                batch_size, init_size = self._sizes(n_rows)
+                batch_size, init_size = self._sizes(n_rows, stacklevel=3)
                 self._rng = check_random_state(self.random_state)
                 centers = self._initialise(X, weights, init, 1, init_size, self._rng, pool)
                 self._shift = _working_shift(centers, X)

@@ -287,3 +287,6 @@ def test_minibatch_rejects_dask_arrays_clearly(blobs):
         MiniBatchKMeans(3).fit(X)
     with pytest.raises(TypeError, match="MiniBatchKMeans does not take dask arrays"):
         MiniBatchKMeans(3).partial_fit(X)
+    fitted = MiniBatchKMeans(3, random_state=0).partial_fit(blobs)
+    with pytest.raises(TypeError, match="MiniBatchKMeans does not take dask arrays"):
+        fitted.partial_fit(X)
