@@ -860,7 +860,11 @@ class KMeans(_BaseKMeans):
         with thread_pool() as pool:
             shift = kernels.column_mean(X, pool)
             # one pass, shared by the tolerance and every run's choice of kernel
-            variance = kernels.mean_variance(X, shift, pool)
+            # (folding the shift is considered only in float64 with k < d)
+            needs_variance = self.tol > 0 or (
+                X.dtype == np.float64 and self.n_clusters < n_features
+            )
+            variance = kernels.mean_variance(X, shift, pool) if needs_variance else None
             best = None
             labels = np.empty(n_samples, np.int32)
             try:
@@ -953,8 +957,8 @@ class KMeans(_BaseKMeans):
         """One run of the algorithm from ``centers`` (shifted frame), then the
         final labels (written into ``labels``) and exact inertia, which also make a
         run stopped by the callback consistent. ``variance`` is X's mean variance,
-        which scales ``tol``. Returns (centres, labels, inertia, n_iter) and why
-        the run stopped."""
+        which scales ``tol`` (None when tol is 0 and no kernel needs it). Returns
+        (centres, labels, inertia, n_iter) and why the run stopped."""
         result = kernels.algorithms[algorithm](
             X,
             shift,

@@ -486,18 +486,21 @@ def random_swap(
         X, shift, sample_weight, centers, pool
     )
     state.settle(max_iter)
+    # a rejected trial restores the state exactly: the odds change only on acceptance
     removal = _removal_cumulative(state)
+    addition = _addition_cumulative(state)
     n_accepted = 0
     n_trials = 0
     while max_trials is None or n_trials < max_trials:
         if max_seconds is not None and time.perf_counter() - start >= max_seconds:
             break
         cluster = _draw(removal, rng)
-        row = _draw(_addition_cumulative(state), rng)
+        row = _draw(addition, rng)
         n_trials += 1
         if state.trial(cluster, row):
             n_accepted += 1
             removal = _removal_cumulative(state)
+            addition = _addition_cumulative(state)
             if verbose:
                 print(f"Swap trial {n_trials}: accepted, SSE {state.sse.sum():.6g}.")
     if verbose:
