@@ -18,19 +18,24 @@ in float64.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import functools
 import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _sparse
 from ._common import (
+    Float32Screen,
     RowBlocks,
     assign_block,
     augmented_coefficients,
+    blas_threads,
     centred_centers,
     thread_pool,
 )
@@ -52,83 +57,112 @@ __all__ = ["MiniBatchKMeans"]
 # -- one minibatch ----------------------------------------------------------------
 
 
-def _gather_dense(X, indices, shift, dtype) -> np.ndarray:
-    """Rows ``indices`` of X (all rows for None) as ``[x - shift, 1]``: one buffer
-    of the minibatch, in ``dtype``; the column of ones becomes the weights when
-    the rows are weighed (:func:`_assign_sum_dense`)."""
-    rows = X if indices is None else X[indices]
-    out = np.empty((rows.shape[0], rows.shape[1] + 1), dtype)
-    np.subtract(rows, shift, out=out[:, :-1])
-    out[:, -1] = 1
-    return out
-
-
 @functools.lru_cache(maxsize=8)
 def _batch_blocks(n_rows: int, n_clusters: int, n_features: int, itemsize: int):
     """The blocks of a batch, run in the calling thread (made once per shape: a
-    step of 1024 rows is ~1 ms, and building them costs 40 us)."""
+    step of 1024 rows takes ~0.6 ms, and building them 40 us); ``itemsize`` is
+    that of the products."""
     return RowBlocks(n_rows, n_clusters, n_features, itemsize, None, even=True)
 
 
-def _assign_sum_dense(batch, weights, centers, pool):
-    """Weighted inertia, per-centre sums and squared distances of a gathered
-    dense batch.
+class _Batch(NamedTuple):
+    """What a step learns of its minibatch."""
 
-    ``centers`` are shifted like the batch. Returns the inertia with respect to
-    ``centers``, a float64 array (n_clusters, n_features + 1) of the weighted row
-    sums per centre, with the summed weights in the last column, and each row's
-    squared distance to its nearest centre. Blocks and partitions are fixed by
-    the shapes alone, and the partial sums are added in partition order: the
-    result does not depend on the thread count.
+    inertia: float  # weighted, with respect to the centres before the step
+    sums: np.ndarray  # (n_clusters, n_features + 1) float64: weighted sums, weights
+    labels: np.ndarray
+    min_sq: np.ndarray  # squared distance of each row to its centre
+    rows: object  # the gathered batch (dense: [x - shift, 1])
+    n_ambiguous: int  # rows the float32 screen could not decide (0 without it)
+
+
+def _assign_sum_dense(X, indices, shift, weights, centers, pool, screening=None):
+    """Gather a dense batch; its weighted inertia, per-centre sums and squared
+    distances.
+
+    The batch is rows ``indices`` of X (all rows for None) as ``[x - shift, 1]``,
+    in the dtype of ``centers`` (shifted like it); each block gathers its own
+    rows, so that the threads share the reading. Returns the inertia with respect
+    to ``centers``, a float64 array (n_clusters, n_features + 1) of the weighted
+    row sums per centre, with the summed weights in the last column, the labels,
+    each row's squared distance to its centre (from the difference, not the
+    expanded form) and the gathered batch. Blocks and partitions are fixed by the
+    shapes alone, and the partial sums are added in partition order: the result
+    does not depend on the thread count.
+
+    ``screening`` chooses the labelling where a :class:`Float32Screen` would pay:
+    True screens with the float32 product on BLAS's threads, False multiplies in
+    float64, and None (to decide) screens on one BLAS thread, so that the number
+    of ambiguous rows, on which the caller decides, does not depend on the
+    thread count either.
     """
-    n_rows, width = batch.shape
-    n_clusters = centers.shape[0]
-    # the batch's rows are [x - shift, 1]: one product gives ||c||^2 - 2 x.c
-    coef = augmented_coefficients(centers, batch.dtype)
-    blocks = _batch_blocks(n_rows, n_clusters, width - 1, batch.itemsize)
-    if pool is not None and len(blocks.partitions) > 1:
-        # the same partitions, run by the pool: the same sums, bit for bit (W3,
-        # batch 1024, two blocks: 0.085 s a pass on 2 threads, 0.098 s on 1)
-        blocks = RowBlocks(n_rows, n_clusters, width - 1, batch.itemsize, pool, even=True)
-    min_sq = np.empty(n_rows, batch.dtype)
+    n_rows = X.shape[0] if indices is None else indices.shape[0]
+    n_clusters, n_features = centers.shape
+    width = n_features + 1
+    dtype = centers.dtype
+    # rows [x - shift, 1]: one product gives ||c||^2 - 2 x.c
+    coef = augmented_coefficients(centers, dtype)
+    screen = None if screening is False else Float32Screen.for_coefficients(coef)
+    if screen is None:
+        blocks = _batch_blocks(n_rows, n_clusters, n_features, dtype.itemsize)
+        if pool is not None and len(blocks.partitions) > 1:
+            # the same partitions, run by the pool: the same sums, bit for bit
+            blocks = copy.copy(blocks)
+            blocks.pool = pool
+        products = contextlib.nullcontext()
+    else:
+        # In the calling thread, the float32 product on BLAS's threads: the rest
+        # of a step (gathering, argmin, sums) holds the GIL too often to gain
+        # from the pool (W3, batch 1024: 0.59 ms a step, 0.83 ms with the pool).
+        blocks = _batch_blocks(n_rows, n_clusters, n_features, 4)
+        products = blas_threads(pool if screening else None)
+    batch = np.empty((n_rows, width), dtype)
+    min_sq = np.empty(n_rows, dtype)
     labels = np.empty(n_rows, np.intp)
 
     def run(start: int, stop: int):
-        dots = np.empty((blocks.block_rows, n_clusters), batch.dtype)
+        dots = np.empty((blocks.block_rows, n_clusters), np.float32 if screen else dtype)
         sums = np.zeros((n_clusters, width))
         inertia = 0.0
+        n_ambiguous = 0
         for lo, hi in blocks.blocks(start, stop):
             rows = batch[lo:hi]
-            block_dots = np.matmul(rows, coef, out=dots[: hi - lo])
-            block_labels = block_dots.argmin(axis=1)
+            source = X[lo:hi] if indices is None else X[indices[lo:hi]]
+            np.subtract(source, shift, out=rows[:, :-1])
+            rows[:, -1] = 1
+            if screen is None:
+                block_dots = np.matmul(rows, coef, out=dots[: hi - lo])
+                block_labels = block_dots.argmin(axis=1)
+            else:
+                block_labels, ambiguous = screen.labels(rows, dots[: hi - lo])
+                n_ambiguous += ambiguous
             labels[lo:hi] = block_labels
-            nearest = block_dots[np.arange(hi - lo), block_labels]
-            nearest += np.einsum("ij,ij->i", rows[:, :-1], rows[:, :-1])
-            np.maximum(nearest, 0, out=min_sq[lo:hi])
-            nearest = min_sq[lo:hi].astype(np.float64, copy=False)
+            offsets = rows[:, :-1] - centers[block_labels]
+            nearest = np.einsum("ij,ij->i", offsets, offsets, out=min_sq[lo:hi])
+            nearest = nearest.astype(np.float64, copy=False)
             if weights is None:
                 inertia += float(nearest.sum())
             else:
-                inertia += float(nearest @ weights[lo:hi])
+                # einsum, not a BLAS dot: BLAS may have several threads here
+                inertia += float(np.einsum("i,i->", nearest, weights[lo:hi]))
                 rows = rows * weights[lo:hi, None]  # the column of ones becomes w
             _scatter_add(sums.ravel(), rows, block_labels, width)
-        return sums, inertia
+        return sums, inertia, n_ambiguous
 
-    parts = blocks.map(run)
+    with products:
+        parts = blocks.map(run)
     sums = parts[0][0]
-    for part_sums, _ in parts[1:]:
+    for part_sums, _, _ in parts[1:]:
         sums += part_sums
-    return sum(p[1] for p in parts), sums, labels, min_sq
+    inertia = sum(p[1] for p in parts)
+    return _Batch(inertia, sums, labels, min_sq, batch, sum(p[2] for p in parts))
 
 
-def _gather_sparse(X, indices, shift, dtype):
-    """Rows ``indices`` of a CSR X (all rows for None), in ``dtype``."""
-    rows = X if indices is None else X[indices]
-    return rows.astype(dtype, copy=False)
-
-
-def _assign_sum_sparse(batch, weights, centers, pool):
-    """:func:`_assign_sum_dense` for a CSR batch (not shifted), in one block."""
+def _assign_sum_sparse(X, indices, shift, weights, centers, pool, screening=None):
+    """:func:`_assign_sum_dense` for a CSR X (not shifted), in one block, without
+    screening."""
+    batch = X if indices is None else X[indices]
+    batch = batch.astype(centers.dtype, copy=False)
     n_rows, n_features = batch.shape
     neg2_t, centers_sq = _sparse._centre_terms(centers)
     sq = _sparse._expanded_sq(batch, _sparse._block_row_sq(batch), neg2_t, centers_sq)
@@ -138,7 +172,7 @@ def _assign_sum_sparse(batch, weights, centers, pool):
     sums = np.zeros((centers.shape[0], n_features + 1))
     every = np.arange(n_rows)
     _sparse._scatter_rows(sums.ravel(), batch, every, labels, weights, n_features + 1, 1)
-    return inertia, sums, labels, min_sq
+    return _Batch(inertia, sums, labels, min_sq, batch, 0)
 
 
 def _rows_dense(batch, rows) -> np.ndarray:
@@ -149,27 +183,34 @@ def _rows_dense(batch, rows) -> np.ndarray:
 class _BatchKernels:
     """How a minibatch is read, for one kind of input (dense or CSR)."""
 
-    gather: Callable
-    assign_sum: Callable
+    assign_sum: Callable  # gathers the batch too
     rows: Callable  # rows of a gathered batch, dense and shifted
 
 
-_DENSE_BATCH = _BatchKernels(_gather_dense, _assign_sum_dense, _rows_dense)
-_SPARSE_BATCH = _BatchKernels(_gather_sparse, _assign_sum_sparse, _sparse._dense_rows)
+_DENSE_BATCH = _BatchKernels(_assign_sum_dense, _rows_dense)
+_SPARSE_BATCH = _BatchKernels(_assign_sum_sparse, _sparse._dense_rows)
 
 
 class _State:
     """What a minibatch step changes: the centres (shifted frame, in the data's
     dtype), the weight each centre has seen (float64) and the number of rows seen
-    since the last reassignment."""
+    since the last reassignment; and whether steps screen their products in
+    float32 (None until the first step has told, see :func:`_assign_sum_dense`)."""
+
+    # more ambiguous rows than this share of a batch (ties: small integers,
+    # duplicated rows) and the float64 products cost less than the screen's
+    # row-by-row fallback
+    MAX_AMBIGUOUS = 1 / 64
 
     def __init__(self, centers: np.ndarray, counts: np.ndarray, n_since_reassign: int):
         self.centers = centers
         self.counts = counts
         self.n_since_reassign = n_since_reassign
+        self.screening = None
 
-    def step(self, batch, weights, n_rows, kernels, rng, reassignment_ratio, pool):
-        """One minibatch step; returns the batch's inertia before the update.
+    def step(self, X, indices, shift, weights, kernels, rng, reassignment_ratio, pool):
+        """One minibatch step on rows ``indices`` of X (all rows for None), read
+        as ``x - shift``; returns the batch's inertia before the update.
 
         Every centre with rows in the batch moves to
         ``(c * count + sum(w * x)) / (count + sum(w))`` and its count grows by
@@ -185,9 +226,14 @@ class _State:
         cluster has seen some of it, so only the clock decides here.
         """
         centers, counts = self.centers, self.counts
+        n_rows = X.shape[0] if indices is None else indices.shape[0]
         self.n_since_reassign += n_rows
         reassign = self.n_since_reassign >= 10 * len(counts)
-        inertia, sums, labels, min_sq = kernels.assign_sum(batch, weights, centers, pool)
+        inertia, sums, labels, min_sq, batch, n_ambiguous = kernels.assign_sum(
+            X, indices, shift, weights, centers, pool, self.screening
+        )
+        if self.screening is None:
+            self.screening = n_ambiguous <= self.MAX_AMBIGUOUS * n_rows
         batch_weight = sums[:, -1]
         hit = np.flatnonzero(batch_weight > 0)
         seen = counts[hit]
@@ -638,10 +684,9 @@ class MiniBatchKMeans(_BaseKMeans):
                 n_samples, batch_size, tol, self.max_no_improvement, self.verbose, n_steps
             )
             for step in range(n_steps):
-                batch = batch_kernels.gather(X, sampler(rng, batch_size), shift, X.dtype)
                 before = state.centers.copy() if tol > 0 else None
                 inertia = state.step(
-                    batch, None, batch_size, batch_kernels, rng,
+                    X, sampler(rng, batch_size), shift, None, batch_kernels, rng,
                     self.reassignment_ratio, pool,
                 )  # fmt: skip
                 shift_sq = 0.0
@@ -730,9 +775,8 @@ class MiniBatchKMeans(_BaseKMeans):
                 self._counts,
                 self._n_since_last_reassign,
             )
-            batch = batch_kernels.gather(X, None, shift, dtype)
             state.step(
-                batch, weights, n_rows, batch_kernels, self._rng,
+                X, None, shift, weights, batch_kernels, self._rng,
                 self.reassignment_ratio, pool,
             )  # fmt: skip
             self.cluster_centers_ = state.centers + shift

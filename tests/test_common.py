@@ -7,7 +7,10 @@ from conftest import make_blobs
 
 from kmeans import KMeans, kmeans_plusplus
 from kmeans._common import (
+    Float32Screen,
     RowBlocks,
+    augmented_coefficients,
+    blas_threads,
     column_mean,
     distances,
     effective_n_threads,
@@ -93,6 +96,81 @@ def test_bit_identical_whatever_the_thread_count(init, dtype, monkeypatch):
         np.testing.assert_array_equal(
             other.transform(X[:1000]), results[0].transform(X[:1000])
         )
+
+
+def _screen_case(case, rng):
+    """Rows [x, 1] and centres for the float32 screen, and the rows that must be
+    ambiguous (None: some may be)."""
+    n_features, n_clusters = 70, 150
+    centers = rng.standard_normal((n_clusters, n_features))
+    x = rng.standard_normal((600, n_features))
+    must = None
+    if case == "far from the origin":  # no shift: the bound is wide, ties many
+        x += 1e4
+        centers += 1e4
+    elif case == "tiny":  # float32 underflows: every row falls back
+        x *= 1e-30
+        centers *= 1e-30
+        must = np.arange(len(x))
+    elif case == "beyond float32":
+        must = np.array([3, 100, 599])
+        x[must, 5] = 1e39
+    elif case == "exact ties":  # small integers, a duplicated centre
+        x = rng.integers(-2, 3, x.shape).astype(float)
+        centers = rng.integers(-2, 3, centers.shape).astype(float)
+        centers[7] = centers[3]
+        must = np.arange(20)
+        x[must] = centers[3]
+    rows = np.hstack([x, np.ones((len(x), 1))])
+    return rows, centers, must
+
+
+@pytest.mark.parametrize(
+    "case", ["normal", "far from the origin", "tiny", "beyond float32", "exact ties"]
+)
+def test_float32_screen_gives_the_float64_labels(case):
+    rows, centers, must = _screen_case(case, np.random.default_rng(4))
+    coef = augmented_coefficients(centers, np.float64)
+    screen = Float32Screen.for_coefficients(coef)
+    assert screen is not None
+    with thread_pool(1):
+        expected = np.matmul(rows, coef).argmin(axis=1)
+    dots = np.empty((len(rows), len(centers)), np.float32)
+    # no warning escapes (overflow, inf - inf); underflow is silent by default
+    with np.errstate(all="raise", under="ignore"):
+        labels, n_ambiguous = screen.labels(rows, dots)
+    np.testing.assert_array_equal(labels, expected)
+    if case == "normal":
+        assert n_ambiguous <= 2
+    if must is not None:
+        assert n_ambiguous >= len(must) > 0
+
+
+def test_float32_screen_labels_whatever_the_blas_threads():
+    rows, centers, _ = _screen_case("exact ties", np.random.default_rng(5))
+    rows[:300] += np.random.default_rng(6).standard_normal((300, rows.shape[1])) * 1e-7
+    rows[:, -1] = 1
+    screen = Float32Screen.for_coefficients(augmented_coefficients(centers, np.float64))
+    dots = np.empty((len(rows), len(centers)), np.float32)
+    results = []
+    for n_threads in (1, 2, 3):
+        with thread_pool(n_threads) as pool, blas_threads(pool):
+            results.append(screen.labels(rows, dots)[0])
+    for labels in results[1:]:
+        np.testing.assert_array_equal(labels, results[0])
+
+
+def test_float32_screen_only_where_it_pays_and_holds():
+    rng = np.random.default_rng(0)
+    # the width is that of the rows [x, 1]
+    wide = rng.standard_normal((Float32Screen.MIN_CLUSTERS, Float32Screen.MIN_WIDTH - 1))
+    assert Float32Screen.for_coefficients(augmented_coefficients(wide, np.float64))
+    assert Float32Screen.for_coefficients(augmented_coefficients(wide, np.float32)) is None
+    assert Float32Screen.for_coefficients(augmented_coefficients(wide[1:], float)) is None
+    narrow = wide[:, 1:]
+    assert Float32Screen.for_coefficients(augmented_coefficients(narrow, float)) is None
+    wide[0, 0] = 1e20  # ||c||^2 beyond float32's range
+    assert Float32Screen.for_coefficients(augmented_coefficients(wide, float)) is None
 
 
 @pytest.mark.parametrize("value", ["zero", "0", "-2"])

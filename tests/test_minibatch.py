@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 import kmeans
 from kmeans import InvalidParameterError, KMeans, MiniBatchKMeans
-from kmeans._minibatch import _RowSampler
+from kmeans._common import Float32Screen, thread_pool
+from kmeans._minibatch import _DENSE_BATCH, _RowSampler, _State
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("KMEANS_HYPOTHESIS_EXAMPLES", 40)), deadline=None
@@ -139,20 +140,53 @@ def test_same_seed_same_result_and_fit_predict():
     np.testing.assert_allclose(distances, a.transform(X))
 
 
-def test_results_do_not_depend_on_the_thread_count(monkeypatch):
-    # k * d large enough that a batch spreads over several blocks and threads
-    X, _ = make_blobs(4000, 64, 40, seed=5)
+@pytest.mark.parametrize(
+    ("n_clusters", "integers"),
+    [(40, False), (128, False), (128, True)],
+    ids=["blocks on the pool", "float32 screen", "screen turned off by ties"],
+)
+def test_results_do_not_depend_on_the_thread_count(n_clusters, integers, monkeypatch):
+    # k * d large enough that a batch spreads over several blocks and threads, or
+    # that the float32 products are screened on BLAS's threads
+    X, _ = make_blobs(4000, 64, n_clusters, seed=5)
+    if integers:
+        X = np.round(X / 4)
     results = []
     for n_threads in ("1", "2", "3"):
         monkeypatch.setenv("KMEANS_NUM_THREADS", n_threads)
         km = MiniBatchKMeans(
-            40, batch_size=2048, max_iter=3, random_state=0, max_no_improvement=None
-        ).fit(X)
+            n_clusters, batch_size=2048, max_iter=3, random_state=0,
+            max_no_improvement=None,
+        ).fit(X)  # fmt: skip
         results.append((km.cluster_centers_, km.labels_, km.inertia_))
     for centers, labels, inertia in results[1:]:
         np.testing.assert_array_equal(centers, results[0][0])
         np.testing.assert_array_equal(labels, results[0][1])
         assert inertia == results[0][2]
+
+
+@pytest.mark.parametrize("integers", [False, True], ids=["floats", "small integers"])
+def test_float32_screen_changes_no_label(integers, monkeypatch):
+    X, _ = make_blobs(3000, 64, 130, seed=2)
+    if integers:  # ties everywhere: the screen is turned off after one step
+        X = np.round(X / 4)
+    kwargs = {"batch_size": 1024, "max_iter": 2, "random_state": 0}
+    kwargs["max_no_improvement"] = None
+    screened = MiniBatchKMeans(130, **kwargs).fit(X)
+    # as at the first step: centres on rows, at integer distances from the others
+    shift = X.mean(axis=0)
+    state = _State(X[:130] - shift, np.zeros(130), 0)
+    with thread_pool() as pool:
+        state.step(X[130:1154], None, shift, None, _DENSE_BATCH, None, 0.0, pool)
+    assert state.screening is not integers
+    monkeypatch.setattr(Float32Screen, "MIN_CLUSTERS", 10**9)
+    plain = MiniBatchKMeans(130, **kwargs).fit(X)
+    np.testing.assert_array_equal(screened.labels_, plain.labels_)
+    # the same labels at every step; only the sums' blocks differ
+    np.testing.assert_allclose(
+        screened.cluster_centers_, plain.cluster_centers_, rtol=1e-12
+    )
+    assert screened.inertia_ == pytest.approx(plain.inertia_, rel=1e-12)
 
 
 def test_n_steps_and_n_iter_without_early_stopping():
