@@ -11,8 +11,10 @@ threads. Nothing here validates its input: callers have done it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -131,6 +133,31 @@ class WorkerPool(ThreadPoolExecutor):
         self.n_threads = n_threads
 
 
+# BLAS's thread count belongs to the process, and fits may run in several threads
+# at once: the first one in holds BLAS to one thread, the last one out restores
+# it, and only a fit that runs alone may lift it (blas_threads).
+_BLAS_LOCK = threading.Lock()
+_blas_holders = 0
+_blas_hold = None
+
+
+@contextmanager
+def _blas_held_to_one():
+    global _blas_holders, _blas_hold
+    with _BLAS_LOCK:
+        if _blas_holders == 0:
+            _blas_hold = _blas_controller().limit(limits=1, user_api="blas")
+        _blas_holders += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_holders -= 1
+            if _blas_holders == 0:
+                _blas_hold.restore_original_limits()
+                _blas_hold = None
+
+
 @contextmanager
 def thread_pool(n_threads: int | None = None):
     """A thread pool for :class:`RowBlocks`, with BLAS held to one thread.
@@ -142,7 +169,7 @@ def thread_pool(n_threads: int | None = None):
     """
     if n_threads is None:
         n_threads = effective_n_threads()
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with _blas_held_to_one():
         if n_threads <= 1:
             yield None
         else:
@@ -155,11 +182,18 @@ def blas_threads(pool: WorkerPool | None):
     """BLAS at as many threads as ``pool`` (one for None), for the products whose
     rounding does not reach the results: the float32 products of
     :class:`Float32Screen`. BLAS splits a product among its threads differently
-    from one thread count to another, and rounds it differently."""
+    from one thread count to another, and rounds it differently. While another
+    fit runs in the process, BLAS stays at one thread, which that fit relies on.
+    """
     if pool is None:
         yield
-    else:
-        with _blas_controller().limit(limits=pool.n_threads, user_api="blas"):
+        return
+    with _BLAS_LOCK:  # held throughout: no fit starts while BLAS is lifted
+        if _blas_holders != 1:
+            lifted = contextlib.nullcontext()
+        else:
+            lifted = _blas_controller().limit(limits=pool.n_threads, user_api="blas")
+        with lifted:
             yield
 
 
@@ -244,12 +278,13 @@ class Float32Screen:
     float32 underflow), and so is the float64 product's. Where the float32
     nearest centre beats the runner-up by more than twice the sum of both bounds,
     the float64 product has the same nearest centre; the other rows (ties, or
-    values out of float32's range) are multiplied again in float64, one by one.
-    The labels are thus those of float64 products, whatever the rounding of the
-    float32 one (which may use several BLAS threads), at the cost of the float32
-    product wherever the clusters are not ambiguous to seven digits. Data with
-    many exact ties (small integers, duplicated centres) make many rows
-    ambiguous: callers then turn the screen off (see ``labels``).
+    values whose products may leave float32's range) are multiplied again in
+    float64, one by one. The labels are thus those of float64 products, whatever
+    the rounding of the float32 one (which may use several BLAS threads), at the
+    cost of the float32 product wherever the clusters are not ambiguous to seven
+    digits. Data with many exact ties (small integers, duplicated centres) make
+    many rows ambiguous: ``labels`` counts them, for callers to turn the screen
+    off.
 
     Made by :meth:`for_coefficients` from the float64
     :func:`augmented_coefficients` of the centres.
@@ -269,7 +304,8 @@ class Float32Screen:
         # ||c||^2 is the last row of coef; 1.01: slack for rounding the bound itself
         self.center_norm = 1.01 * float(np.sqrt(max(coef[-1].max(), 0.0)))
         self.relative = 2.02 * (_gamma(width + 2, 2.0**-24) + _gamma(width, 2.0**-53))
-        self.absolute = 2.02 * width * 2.0**-148
+        # 2**-124, not 2**-148: inputs and products may be flushed to zero (FTZ)
+        self.absolute = 2.02 * width * 2.0**-124
 
     @classmethod
     def for_coefficients(cls, coef: np.ndarray) -> Float32Screen | None:
@@ -300,21 +336,29 @@ class Float32Screen:
         best = block[every, labels].astype(np.float64)
         block[every, labels] = np.inf
         runner_up = block[every, block.argmin(axis=1)]
-        row_norms = np.sqrt(_row_norms_sq(rows[:, :-1]))
         c = self.center_norm
-        slack = self.relative * (2 * row_norms * c + c * c)
-        slack += self.absolute * (1 + row_norms + 2 * c + c * c)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            row_norms = np.sqrt(_row_norms_sq(rows[:, :-1]))
+            # sum |r_m coef_mj| <= 2 ||x|| ||c|| + ||c||^2 (Cauchy-Schwarz)
+            magnitude = 2 * row_norms * c + c * c
+            slack = self.relative * magnitude
+            slack += self.absolute * (1 + row_norms + 2 * c + c * c)
             gap = runner_up - best
-            # an infinite or NaN gap (out of float32's range) is ambiguous too
-            ambiguous = np.flatnonzero(~((gap > slack) & np.isfinite(gap)))
+            # An infinite or NaN gap (values beyond float32's range) is ambiguous
+            # too; and so is a row whose partial sums may overflow: an entry gone
+            # to +inf on the way would never be seen as the best.
+            decided = (gap > slack) & np.isfinite(gap) & (magnitude < 2.0**126)
+        ambiguous = np.flatnonzero(~decided)
         if ambiguous.size:
             # Row by row through one buffer on one BLAS thread, so that a row's
             # float64 values depend on the row alone: which rows are ambiguous
             # depends on the float32 rounding, hence on the BLAS threads.
             row = np.empty((1, rows.shape[1]))
             exact = np.empty((1, self.coef.shape[1]))
-            with _blas_controller().limit(limits=1, user_api="blas"):
+            with (
+                _blas_controller().limit(limits=1, user_api="blas"),
+                np.errstate(over="ignore", invalid="ignore"),
+            ):
                 for i in ambiguous:
                     row[0] = rows[i]
                     labels[i] = np.matmul(row, self.coef, out=exact).argmin()

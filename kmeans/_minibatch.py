@@ -85,10 +85,9 @@ def _assign_sum_dense(X, indices, shift, weights, centers, pool, screening=None)
     rows, so that the threads share the reading. Returns the inertia with respect
     to ``centers``, a float64 array (n_clusters, n_features + 1) of the weighted
     row sums per centre, with the summed weights in the last column, the labels,
-    each row's squared distance to its centre (from the difference, not the
-    expanded form) and the gathered batch. Blocks and partitions are fixed by the
-    shapes alone, and the partial sums are added in partition order: the result
-    does not depend on the thread count.
+    each row's squared distance to its centre and the gathered batch. Blocks and
+    partitions are fixed by the shapes alone, and the partial sums are added in
+    partition order: the result does not depend on the thread count.
 
     ``screening`` chooses the labelling where a :class:`Float32Screen` would pay:
     True screens with the float32 product on BLAS's threads, False multiplies in
@@ -133,13 +132,17 @@ def _assign_sum_dense(X, indices, shift, weights, centers, pool, screening=None)
             if screen is None:
                 block_dots = np.matmul(rows, coef, out=dots[: hi - lo])
                 block_labels = block_dots.argmin(axis=1)
+                nearest = block_dots[np.arange(hi - lo), block_labels]
+                nearest += np.einsum("ij,ij->i", rows[:, :-1], rows[:, :-1])
+                np.maximum(nearest, 0, out=min_sq[lo:hi])
             else:
                 block_labels, ambiguous = screen.labels(rows, dots[: hi - lo])
                 n_ambiguous += ambiguous
+                # from the differences: the float32 distances are not accurate
+                offsets = rows[:, :-1] - centers[block_labels]
+                np.einsum("ij,ij->i", offsets, offsets, out=min_sq[lo:hi])
             labels[lo:hi] = block_labels
-            offsets = rows[:, :-1] - centers[block_labels]
-            nearest = np.einsum("ij,ij->i", offsets, offsets, out=min_sq[lo:hi])
-            nearest = nearest.astype(np.float64, copy=False)
+            nearest = min_sq[lo:hi].astype(np.float64, copy=False)
             if weights is None:
                 inertia += float(nearest.sum())
             else:
@@ -193,20 +196,38 @@ _SPARSE_BATCH = _BatchKernels(_assign_sum_sparse, _sparse._dense_rows)
 
 class _State:
     """What a minibatch step changes: the centres (shifted frame, in the data's
-    dtype), the weight each centre has seen (float64) and the number of rows seen
-    since the last reassignment; and whether steps screen their products in
-    float32 (None until the first step has told, see :func:`_assign_sum_dense`)."""
+    dtype), the weight each centre has seen (float64), the number of rows seen
+    since the last reassignment and of steps made; and whether steps screen their
+    products in float32 (None until the first step has told, see
+    :func:`_assign_sum_dense`)."""
 
     # more ambiguous rows than this share of a batch (ties: small integers,
     # duplicated rows) and the float64 products cost less than the screen's
     # row-by-row fallback
     MAX_AMBIGUOUS = 1 / 64
 
-    def __init__(self, centers: np.ndarray, counts: np.ndarray, n_since_reassign: int):
+    def __init__(
+        self,
+        centers: np.ndarray,
+        counts: np.ndarray,
+        n_since_reassign: int,
+        n_steps: int = 0,
+        screening: bool | None = None,
+    ):
         self.centers = centers
         self.counts = counts
         self.n_since_reassign = n_since_reassign
-        self.screening = None
+        self.n_steps = n_steps
+        self.screening = screening
+
+    def _screening_now(self):
+        """True, False or None (screen on one BLAS thread and count the ambiguous
+        rows): at step 1, then at steps 2, 4, 8, ... while the screen is off, as
+        ties are likeliest at the start, when the centres sit on rows."""
+        if self.screening:
+            return True
+        step = self.n_steps + 1
+        return None if step & (step - 1) == 0 else False
 
     def step(self, X, indices, shift, weights, kernels, rng, reassignment_ratio, pool):
         """One minibatch step on rows ``indices`` of X (all rows for None), read
@@ -229,10 +250,12 @@ class _State:
         n_rows = X.shape[0] if indices is None else indices.shape[0]
         self.n_since_reassign += n_rows
         reassign = self.n_since_reassign >= 10 * len(counts)
+        screening = self._screening_now()
         inertia, sums, labels, min_sq, batch, n_ambiguous = kernels.assign_sum(
-            X, indices, shift, weights, centers, pool, self.screening
+            X, indices, shift, weights, centers, pool, screening
         )
-        if self.screening is None:
+        self.n_steps += 1
+        if screening is None:
             self.screening = n_ambiguous <= self.MAX_AMBIGUOUS * n_rows
         batch_weight = sums[:, -1]
         hit = np.flatnonzero(batch_weight > 0)
@@ -699,6 +722,7 @@ class MiniBatchKMeans(_BaseKMeans):
             self._shift = shift
             self._counts = state.counts
             self._n_since_last_reassign = state.n_since_reassign
+            self._screening = state.screening
             self.n_steps_ = step + 1
             self.n_iter_ = math.ceil(self.n_steps_ * batch_size / n_samples)
             if self.compute_labels:
@@ -774,6 +798,8 @@ class MiniBatchKMeans(_BaseKMeans):
                 (centers - shift).astype(dtype, copy=False),
                 self._counts,
                 self._n_since_last_reassign,
+                self.n_steps_,
+                getattr(self, "_screening", None),
             )
             state.step(
                 X, None, shift, weights, batch_kernels, self._rng,
@@ -781,6 +807,7 @@ class MiniBatchKMeans(_BaseKMeans):
             )  # fmt: skip
             self.cluster_centers_ = state.centers + shift
             self._n_since_last_reassign = state.n_since_reassign
+            self._screening = state.screening
             self.n_steps_ += 1
             if self.compute_labels:
                 self.labels_, self.inertia_ = _kernels(X).labels_inertia(

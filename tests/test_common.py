@@ -115,6 +115,16 @@ def _screen_case(case, rng):
     elif case == "beyond float32":
         must = np.array([3, 100, 599])
         x[must, 5] = 1e39
+    elif case == "overflowing sums":  # inputs in range, partial sums beyond
+        centers[:] = 0
+        centers[0, :32], centers[0, 32:64] = -5e9, 5e9
+        centers[0, 63] += 3e7  # the true nearest, unless its +inf goes unseen
+        centers[1, 0] = 1e7
+        centers[2:, 64:] = rng.standard_normal((n_clusters - 2, 6)) * 1e9
+        must = np.arange(8)
+        x[must] = 0
+        x[must, :64] = 3e28
+        x[must, 64] = must
     elif case == "exact ties":  # small integers, a duplicated centre
         x = rng.integers(-2, 3, x.shape).astype(float)
         centers = rng.integers(-2, 3, centers.shape).astype(float)
@@ -126,7 +136,15 @@ def _screen_case(case, rng):
 
 
 @pytest.mark.parametrize(
-    "case", ["normal", "far from the origin", "tiny", "beyond float32", "exact ties"]
+    "case",
+    [
+        "normal",
+        "far from the origin",
+        "tiny",
+        "beyond float32",
+        "overflowing sums",
+        "exact ties",
+    ],
 )
 def test_float32_screen_gives_the_float64_labels(case):
     rows, centers, must = _screen_case(case, np.random.default_rng(4))

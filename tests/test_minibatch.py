@@ -4,6 +4,7 @@ weights, memory maps, early stopping, reassignment, threads and properties."""
 import math
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -151,6 +152,7 @@ def test_results_do_not_depend_on_the_thread_count(n_clusters, integers, monkeyp
     X, _ = make_blobs(4000, 64, n_clusters, seed=5)
     if integers:
         X = np.round(X / 4)
+    weight = np.random.default_rng(3).uniform(0.5, 2.0, len(X))
     results = []
     for n_threads in ("1", "2", "3"):
         monkeypatch.setenv("KMEANS_NUM_THREADS", n_threads)
@@ -158,11 +160,64 @@ def test_results_do_not_depend_on_the_thread_count(n_clusters, integers, monkeyp
             n_clusters, batch_size=2048, max_iter=3, random_state=0,
             max_no_improvement=None,
         ).fit(X)  # fmt: skip
-        results.append((km.cluster_centers_, km.labels_, km.inertia_))
-    for centers, labels, inertia in results[1:]:
+        stream = MiniBatchKMeans(n_clusters, random_state=0)
+        for rows in np.array_split(np.arange(len(X)), 3):
+            stream.partial_fit(X[rows], sample_weight=weight[rows])
+        results.append(
+            (km.cluster_centers_, km.labels_, km.inertia_, stream.cluster_centers_)
+        )
+    for centers, labels, inertia, streamed in results[1:]:
         np.testing.assert_array_equal(centers, results[0][0])
         np.testing.assert_array_equal(labels, results[0][1])
         assert inertia == results[0][2]
+        np.testing.assert_array_equal(streamed, results[0][3])
+
+
+def test_screen_is_checked_again_while_it_is_off():
+    state = _State(np.zeros((2, 2)), np.zeros(2), 0)
+    asked = []
+    for _ in range(10):
+        asked.append(state._screening_now())
+        state.n_steps += 1
+    # None: screen on one BLAS thread and decide, at steps 1, 2, 4 and 8
+    assert asked == [None, None, False, None, False, False, False, None, False, False]
+    state.screening = True
+    assert state._screening_now() is True
+
+
+def test_screen_comes_back_when_ties_fade_and_partial_fit_keeps_it():
+    # binary rows: ties abound while the centres sit on rows, not once they move
+    X = (np.random.default_rng(0).random((6000, 64)) < 0.3).astype(float)
+    km = MiniBatchKMeans(
+        128, batch_size=1024, max_iter=2, random_state=0, max_no_improvement=None
+    ).fit(X)
+    assert km._screening is True
+    km.partial_fit(X[:500])
+    assert km._screening is True
+    stream = MiniBatchKMeans(128, random_state=0).partial_fit(X[:1024])
+    assert stream._screening is False  # the first batch, on the initial centres
+    assert stream.partial_fit(X[1024:2048])._screening is not None
+
+
+def test_concurrent_fits_keep_their_results_and_blas_limits():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"]  # fmt: skip
+
+    before = blas_threads()
+    X, _ = make_blobs(6000, 64, 130, seed=4)
+    fits = [
+        lambda: MiniBatchKMeans(130, random_state=0, max_iter=2).fit(X).cluster_centers_,
+        lambda: KMeans(130, random_state=0, n_init=1, max_iter=5).fit(X).cluster_centers_,
+    ]
+    alone = [fit() for fit in fits]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda fit: fit(), fits * 3))
+    for i, centers in enumerate(together):
+        np.testing.assert_array_equal(centers, alone[i % 2])
+    assert blas_threads() == before
 
 
 @pytest.mark.parametrize("integers", [False, True], ids=["floats", "small integers"])
