@@ -45,6 +45,7 @@ from ._common import (
     shifted_block,
 )
 from ._common import labels_inertia as _labels_inertia
+from ._exceptions import warn
 from ._initialization import _weighted_choice
 from ._lloyd import (
     LloydRun,
@@ -637,12 +638,11 @@ def kmeans_parallel_centers(
     candidates, weights = candidates[positive], weights[positive]
     if len(candidates) <= n_clusters:
         if len(candidates) < n_clusters:
-            warnings.warn(
+            warn(
                 f"k-means|| found only {len(candidates)} distinct candidate(s) for "
                 f"n_clusters={n_clusters}: the data have fewer distinct rows; some "
                 "centres are repeated.",
                 RuntimeWarning,
-                stacklevel=2,
             )
         return np.resize(candidates, (n_clusters, candidates.shape[1]))
     local = KMeans(n_clusters, n_init=_LOCAL_RUNS, random_state=rng, algorithm="lloyd")
@@ -774,11 +774,10 @@ def fit(est, X, sample_weight):
             f"refine={est.refine!r} does not accept dask arrays yet; use refine=None."
         )
     if est.algorithm in ("elkan", "hamerly"):
-        warnings.warn(
+        warn(
             f"algorithm={est.algorithm!r} is not implemented for dask arrays; using "
             "'lloyd', which gives the same result.",
             RuntimeWarning,
-            stacklevel=5,  # the caller of fit, through _fit and the BLAS wrapper
         )
     PASSES["count"] = 0
     weights = _dask_weights(sample_weight, X)
@@ -802,9 +801,7 @@ def fit(est, X, sample_weight):
         and k < n_features
         and shift_is_foldable(shift, variance * n_features)
     )
-    init, n_init = est._explicit_init(
-        est.init, est._resolved_n_init(), n_features, X.dtype, stacklevel=6
-    )
+    init, n_init = est._explicit_init(est.init, est._resolved_n_init(), n_features, X.dtype)
     rng = check_random_state(est.random_state)
     monitor = FitMonitor(n_init, est.verbose, est.callback)
     best = None
@@ -832,7 +829,7 @@ def fit(est, X, sample_weight):
     finally:
         monitor.close()
     centers, labels, inertia, n_iter, sizes = best
-    _warn_if_fewer_clusters(np.count_nonzero(sizes), k, stacklevel=6)
+    _warn_if_fewer_clusters(np.count_nonzero(sizes), k)
     est.cluster_centers_ = centers
     est.labels_ = labels
     with np.errstate(over="ignore"):

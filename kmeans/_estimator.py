@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ from . import _common, _initialization, _sparse
 from ._base import NotebookReprMixin
 from ._common import thread_pool
 from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, TransformerMixin
-from ._exceptions import InvalidParameterError
+from ._exceptions import InvalidParameterError, warn
 from ._initialization import check_enough_weighted_samples
 from ._lloyd import kmeans_single_lloyd
 from ._persistence import save as _save
@@ -81,13 +80,12 @@ def _kernels(X) -> _Kernels:
     return _SPARSE if is_sparse(X) else _DENSE
 
 
-def _warn_if_fewer_clusters(n_distinct: int, n_clusters: int, stacklevel=4) -> None:
+def _warn_if_fewer_clusters(n_distinct: int, n_clusters: int) -> None:
     if n_distinct < n_clusters:
-        warnings.warn(
+        warn(
             f"Number of distinct clusters ({n_distinct}) found smaller than "
             f"n_clusters ({n_clusters}). Possibly due to duplicate points in X.",
             ConvergenceWarning,
-            stacklevel=stacklevel,  # the caller of fit, through _fit
         )
 
 
@@ -241,20 +239,19 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
                     "init='k-means++', of which it is the form for clusters."
                 )
             check_enough_weighted_samples(weights, self.n_clusters)
-        return self._explicit_init(init, n_init, n_features, dtype, stacklevel=5)
+        return self._explicit_init(init, n_init, n_features, dtype)
 
-    def _explicit_init(self, init, n_init: int, n_features: int, dtype, stacklevel=4):
+    def _explicit_init(self, init, n_init: int, n_features: int, dtype):
         """An array ``init`` validated, and one run only for it (with a warning
         when more were asked for); other kinds of ``init`` as they are."""
         if isinstance(init, str) or callable(init):
             return init, n_init
         init = self._check_centers(init, n_features, dtype, "init")
         if n_init != 1:
-            warnings.warn(
+            warn(
                 "Explicit initial center position passed: performing only one "
                 f"init in {type(self).__name__} instead of n_init={n_init}.",
                 RuntimeWarning,
-                stacklevel=stacklevel,  # the caller of fit, through _fit
             )
         return init, 1
 
@@ -325,17 +322,15 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         fitted_names = getattr(self, "feature_names_in_", None)
         owner = type(self).__name__
         if fitted_names is not None and names is None:
-            warnings.warn(
+            warn(
                 f"X does not have valid feature names, but {owner} was fitted with "
                 "feature names",
                 UserWarning,
-                stacklevel=3,
             )
         elif fitted_names is None and names is not None:
-            warnings.warn(
+            warn(
                 f"X has feature names, but {owner} was fitted without feature names",
                 UserWarning,
-                stacklevel=3,
             )
         elif names is not None and (
             len(names) != len(fitted_names) or np.any(names != fitted_names)
@@ -848,11 +843,10 @@ class KMeans(_BaseKMeans):
             )
         if algorithm not in kernels.algorithms:
             if self.algorithm != "auto":
-                warnings.warn(
+                warn(
                     f"algorithm={algorithm!r} is not implemented for sparse data; "
                     "using 'lloyd', which gives the same result.",
                     RuntimeWarning,
-                    stacklevel=3,  # the caller of fit, through _fit
                 )
             algorithm = "lloyd"
 

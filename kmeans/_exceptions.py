@@ -6,8 +6,16 @@ imported from there on first use, so that importing this module does not import
 scikit-learn (0.7 s).
 """
 
+import os
+import sys
+import warnings
+
 # and, through __getattr__ below, ConvergenceWarning and NotFittedError
 __all__ = ["InvalidParameterError", "ModelFileError"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# scikit-learn's set_output wraps fit_transform and transform
+_WRAPPERS = (os.path.join("sklearn", "utils", "_set_output.py"),)
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -24,6 +32,23 @@ class ModelFileError(ValueError):
     That is: a file of another kind, a damaged one, or one written by a newer
     version of :mod:`kmeans` in a format this version cannot read.
     """
+
+
+def warn(message: str, category: type[Warning]) -> None:
+    """:func:`warnings.warn`, attributed to the user's line: the first caller
+    outside this package (and scikit-learn's output wrappers), however deep in
+    it the warning arises (fit, fit_predict, fit_transform and partial_fit call
+    one another, so that no fixed ``stacklevel`` is right for all)."""
+    frame = sys._getframe(1)
+    level = 2  # that of warn's caller
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        inside = filename.startswith(_PACKAGE_DIR) or filename.endswith(_WRAPPERS)
+        if not inside:
+            break
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def __getattr__(name):

@@ -22,7 +22,6 @@ import contextlib
 import copy
 import functools
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -40,7 +39,7 @@ from ._common import (
     thread_pool,
 )
 from ._estimator import _BaseKMeans, _kernels, _scale_weights
-from ._exceptions import InvalidParameterError
+from ._exceptions import InvalidParameterError, warn
 from ._lloyd import _scatter_add
 from ._validation import (
     check_random_state,
@@ -604,19 +603,18 @@ class MiniBatchKMeans(_BaseKMeans):
                 "for dask arrays."
             )
 
-    def _sizes(self, n_samples: int, stacklevel: int = 4) -> tuple[int, int]:
+    def _sizes(self, n_samples: int) -> tuple[int, int]:
         """The batch size and init size for ``n_samples`` rows."""
         batch_size = min(self.batch_size, n_samples)
         init_size = self.init_size
         if init_size is None:
             init_size = max(3 * batch_size, 3 * self.n_clusters)
         elif init_size < self.n_clusters:
-            warnings.warn(
+            warn(
                 f"init_size={init_size} should be larger than "
                 f"n_clusters={self.n_clusters}. Setting it to "
                 "min(3*n_clusters, n_samples)",
                 RuntimeWarning,
-                stacklevel=stacklevel,  # the caller of fit (4) or partial_fit (3)
             )
             init_size = 3 * self.n_clusters
         return batch_size, min(init_size, n_samples)
@@ -780,7 +778,7 @@ class MiniBatchKMeans(_BaseKMeans):
         with thread_pool() as pool:
             if first:
                 init, _ = self._check_init(n_features, X.dtype, weights, 1)
-                batch_size, init_size = self._sizes(n_rows, stacklevel=3)
+                batch_size, init_size = self._sizes(n_rows)
                 self._rng = check_random_state(self.random_state)
                 centers = self._initialise(X, weights, init, 1, init_size, self._rng, pool)
                 self._shift = _working_shift(centers, X)

@@ -13,13 +13,12 @@ import json
 import numbers
 import os
 import tempfile
-import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ._exceptions import ModelFileError
+from ._exceptions import ModelFileError, warn
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 
@@ -72,11 +71,10 @@ def save(model, path: str | os.PathLike) -> None:
         else:
             not_saved.append(name)
     if not_saved:
-        warnings.warn(
+        warn(
             f"Not saved, as no safe file format can hold them: {', '.join(not_saved)}. "
             "The loaded model will have their default values.",
             UserWarning,
-            stacklevel=3,
         )
     fitted = hasattr(model, "cluster_centers_")
     metadata = {

@@ -347,3 +347,28 @@ def test_html_repr_shortens_many_sizes():
     X, _ = make_blobs(400, 2, 30)
     page = KMeans(30, random_state=0).fit(X)._repr_html_()
     assert ", ... (smallest " in page
+
+
+@pytest.mark.parametrize("estimator", ["KMeans", "MiniBatchKMeans"])
+@pytest.mark.parametrize("call", ["fit", "fit_predict", "fit_transform"])
+def test_warnings_point_at_the_callers_line(estimator, call):
+    import kmeans
+
+    X, _ = make_blobs(300, 2, 3)
+    model = getattr(kmeans, estimator)(3, init=X[:3], n_init=4)
+    with pytest.warns(RuntimeWarning, match="Explicit initial") as record:
+        getattr(model, call)(X)
+    assert {w.filename for w in record} == {__file__}
+    duplicates = np.repeat(X[:2], 50, axis=0)
+    with pytest.warns(ConvergenceWarning, match="distinct clusters") as record:
+        KMeans(3, n_init=1, random_state=0).fit_predict(duplicates)
+    assert record[0].filename == __file__
+
+
+def test_partial_fit_warning_points_at_the_callers_line():
+    from kmeans import MiniBatchKMeans
+
+    X, _ = make_blobs(300, 2, 3)
+    with pytest.warns(RuntimeWarning, match="init_size") as record:
+        MiniBatchKMeans(3, init_size=2, random_state=0).partial_fit(X)
+    assert record[0].filename == __file__
