@@ -295,7 +295,7 @@ class Float32Screen:
     # but 1.04-1.6 below 32 features or 128 clusters, where two extra passes of
     # argmin over the distances cost more than halving the product saves.
     MIN_CLUSTERS = 128
-    MIN_WIDTH = 64
+    MIN_WIDTH = 65  # rows [x, 1]: 64 features
 
     def __init__(self, coef: np.ndarray, coef32: np.ndarray):
         width = coef.shape[0]

@@ -1,4 +1,5 @@
-"""Exception and warning classes raised by :mod:`kmeans`.
+"""Exception and warning classes raised by :mod:`kmeans`, and :func:`warn`, which
+raises warnings at the user's line.
 
 :class:`NotFittedError` and :class:`ConvergenceWarning` derive from scikit-learn's
 classes when it is installed: they are defined in :mod:`kmeans._compat` and
