@@ -164,7 +164,7 @@ def _fit(method: str, X, init, max_iter: int, tol: float, batch_size: int = 1024
 def _chunked_product_seconds(X, centers, repeat: int) -> float:
     """Median time of X @ C.T over the library's row blocks and threads (the pool
     opened once, outside the timing, as inside a fit)."""
-    from kmeans._common import RowBlocks, scratch, thread_pool
+    from kmeans._core.blocks import RowBlocks, scratch, thread_pool
 
     centers_t = np.ascontiguousarray(centers.T)
     with thread_pool() as pool:
@@ -180,7 +180,8 @@ def _chunked_product_seconds(X, centers, repeat: int) -> float:
 
 def _inertia(X, centers) -> float:
     """Inertia in float64, the same way for every method (X cast block by block)."""
-    from kmeans._common import labels_inertia, thread_pool
+    from kmeans._core.blocks import thread_pool
+    from kmeans._core.dense import labels_inertia
 
     with thread_pool() as pool:
         return labels_inertia(X, centers.astype(np.float64), None, pool)[1]
@@ -685,7 +686,7 @@ def _add_ratios(results):
 
 
 def _machine() -> dict:
-    from kmeans._common import effective_n_threads
+    from kmeans._core.blocks import effective_n_threads
 
     return {
         "platform": platform.platform(),

@@ -381,7 +381,7 @@ def _demo_picture(model, X, args) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
-    from ._estimator import _ALGORITHMS
+    from ._core import DENSE
 
     parser = _Parser(prog="kmeans", description="NumPy-vectorised k-means clustering.")
     parser.add_argument("--version", action="version", version=f"kmeans {__version__}")
@@ -431,7 +431,9 @@ def _parser() -> argparse.ArgumentParser:
         help="random seed (default: drawn, and reported so that the run can be repeated)",
     )
     fit.add_argument(
-        "--algorithm", choices=sorted(_ALGORITHMS), help="default lloyd (not --minibatch)"
+        "--algorithm",
+        choices=sorted(DENSE.algorithms),
+        help="default lloyd (not --minibatch)",
     )
     fit.add_argument(
         "--minibatch",

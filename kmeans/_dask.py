@@ -34,29 +34,20 @@ import warnings
 
 import numpy as np
 
-from ._common import (
-    RowBlocks,
-    _blas_controller,
-    assign_block,
-    centred_centers,
-    distances,
-    mean_variance,
-    scratch,
-    shifted_block,
-)
-from ._common import labels_inertia as _labels_inertia
-from ._exceptions import warn
-from ._initialization import _weighted_choice
-from ._lloyd import (
-    LloydRun,
+from ._core.blocks import RowBlocks, _blas_controller, mean_variance, scratch, shifted_block
+from ._core.dense import distances
+from ._core.dense import labels_inertia as _labels_inertia
+from ._core.kernel import centre_terms, partial_sq, row_norms_sq
+from ._core.kernel import nearest as _nearest
+from ._core.lloyd import LloydRun, iterate, lloyd_pass, shift_is_foldable
+from ._core.sampling import weighted_choice as _weighted_choice
+from ._core.update import (
     farthest_candidates,
-    iterate,
-    lloyd_pass,
     new_partition_sums,
     pick_farthest,
     relocate_and_average,
-    shift_is_foldable,
 )
+from ._exceptions import warn
 from ._validation import _check_not_empty, _dimension_error, check_sample_weight
 
 __all__ = ["kmeans_parallel"]
@@ -550,12 +541,13 @@ def _parallel_chunk(X, w, state, shift, new, first_id, n_ids, ell, seed, step, c
     else:
         d2, nearest = state[0].copy(), state[1].copy()
     blocks = RowBlocks(n, len(new), d, X.itemsize, None, max_partitions=1)
-    _, neg2_t, new_sq = centred_centers(new, np.zeros(d, new.dtype))
+    neg2_t, new_sq = centre_terms(new)
     buffer = scratch(blocks, d, X.dtype)
     dots = scratch(blocks, len(new), X.dtype)
     for lo, hi in blocks.blocks(0, n):
         xs = shifted_block(X, lo, hi, shift, buffer)
-        label, min_sq = assign_block(xs, neg2_t, new_sq, dots[: hi - lo])
+        partial = partial_sq(xs, neg2_t, new_sq, out=dots[: hi - lo])
+        label, min_sq, _ = _nearest(partial, row_norms_sq(xs))
         closer = np.flatnonzero(min_sq < d2[lo:hi]) + lo
         d2[closer] = min_sq[closer - lo]
         nearest[closer] = label[closer - lo] + first_id

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from . import _common, _initialization, _sparse
 from ._base import NotebookReprMixin
-from ._common import thread_pool
 from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, TransformerMixin
+from ._core import DENSE, SPARSE, kernels_for
+from ._core.blocks import thread_pool
+from ._core.swap import random_swap
 from ._exceptions import InvalidParameterError, warn
 from ._initialization import check_enough_weighted_samples
-from ._lloyd import kmeans_single_lloyd
 from ._persistence import save as _save
 from ._progress import FitMonitor, IterationInfo
-from ._pruned import kmeans_single_elkan, kmeans_single_hamerly
-from ._swap import random_swap
 from ._validation import (
     check_array,
     check_is_fitted,
     check_random_state,
     check_sample_weight,
     is_dask_array,
-    is_sparse,
     validate_bool,
     validate_int,
     validate_options,
@@ -33,51 +29,6 @@ from ._validation import (
 )
 
 __all__ = ["KMeans", "k_means"]
-
-_ALGORITHMS = {
-    "lloyd": kmeans_single_lloyd,
-    "elkan": kmeans_single_elkan,
-    "hamerly": kmeans_single_hamerly,
-}
-
-
-@dataclass(frozen=True)
-class _Kernels:
-    """The functions that read X, for one kind of input (dense or CSR)."""
-
-    column_mean: Callable
-    mean_variance: Callable
-    init_methods: dict
-    algorithms: dict
-    rows: Callable  # rows of X by index, as a dense array
-    labels_inertia: Callable
-    distances: Callable
-
-
-_DENSE = _Kernels(
-    _common.column_mean,
-    _common.mean_variance,
-    _initialization.INIT_METHODS,
-    _ALGORITHMS,
-    lambda X, indices: X[indices],
-    _common.labels_inertia,
-    _common.distances,
-)
-# Sparse data: Lloyd only (a pruned algorithm asked for falls back to it, with the
-# same result), and no centring (see kmeans/_sparse.py).
-_SPARSE = _Kernels(
-    _sparse.column_mean,
-    _sparse.mean_variance,
-    _sparse.INIT_METHODS,
-    {"lloyd": _sparse.kmeans_single_lloyd},
-    _sparse.initial_rows,
-    _sparse.labels_inertia,
-    _sparse.distances,
-)
-
-
-def _kernels(X) -> _Kernels:
-    return _SPARSE if is_sparse(X) else _DENSE
 
 
 def _warn_if_fewer_clusters(n_distinct: int, n_clusters: int) -> None:
@@ -209,7 +160,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         else:
             validate_int(self.n_init, "n_init", owner, low=1)
         if isinstance(self.init, str):
-            validate_options(self.init, "init", owner, {*_DENSE.init_methods, "k-means||"})
+            validate_options(self.init, "init", owner, {*DENSE.init_methods, "k-means||"})
         elif not callable(self.init) and not hasattr(self.init, "__len__"):
             raise InvalidParameterError(
                 f"The 'init' parameter of {owner} must be a str among "
@@ -233,7 +184,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         (an array init makes one run, with a RuntimeWarning if more were asked)."""
         init = self.init
         if isinstance(init, str):
-            if init not in _DENSE.init_methods:
+            if init not in DENSE.init_methods:
                 raise ValueError(
                     f"init={init!r} is for dask arrays; for data in memory use "
                     "init='k-means++', of which it is the form for clusters."
@@ -273,7 +224,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         """Initial centres of one run (k-means++ computes its distances in the
         frame shifted by ``shift``; the centres returned are not shifted)."""
         if isinstance(init, str):
-            kernels = _kernels(X)
+            kernels = kernels_for(X)
             indices = kernels.init_methods[init](
                 X, shift, weights, self.n_clusters, rng, pool
             )
@@ -455,7 +406,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             return dask.predict(self.cluster_centers_, dask.check_test_data(self, X))
         X = self._check_test_data(X)
         with thread_pool() as pool:
-            return _kernels(X).labels_inertia(X, self.cluster_centers_, None, pool)[0]
+            return kernels_for(X).labels_inertia(X, self.cluster_centers_, None, pool)[0]
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each sample to each centre.
@@ -479,7 +430,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         if is_dask_array(X):
             return _dask().transform(self.cluster_centers_, X)
         with thread_pool() as pool:
-            return _kernels(X).distances(X, self.cluster_centers_, pool)
+            return kernels_for(X).distances(X, self.cluster_centers_, pool)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the columns of :meth:`transform`'s output.
@@ -540,7 +491,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         )
         with thread_pool() as pool:
             centers = self.cluster_centers_
-            return -_kernels(X).labels_inertia(X, centers, weights, pool)[1]
+            return -kernels_for(X).labels_inertia(X, centers, weights, pool)[1]
 
 
 class KMeans(_BaseKMeans):
@@ -775,7 +726,7 @@ class KMeans(_BaseKMeans):
         self._validate_common_params()
         owner = type(self).__name__
         validate_bool(self.copy_x, "copy_x", owner)
-        validate_options(self.algorithm, "algorithm", owner, {"auto", *_ALGORITHMS})
+        validate_options(self.algorithm, "algorithm", owner, {"auto", *DENSE.algorithms})
         if self.callback is not None and not callable(self.callback):
             raise InvalidParameterError(
                 f"The 'callback' parameter of {owner} must be a callable or None. "
@@ -825,7 +776,7 @@ class KMeans(_BaseKMeans):
             return _dask().fit(self, X, sample_weight)
         self._validate_params()
         X, names = self._check_fit_data(X)
-        kernels = _kernels(X)
+        kernels = kernels_for(X)
         n_samples, n_features = X.shape
         weights = check_sample_weight(sample_weight, n_samples, X.dtype)
         weights, weight_exponent = _scale_weights(weights, X.dtype)
@@ -836,7 +787,7 @@ class KMeans(_BaseKMeans):
         algorithm = self.algorithm
         if algorithm == "auto":
             algorithm = _auto_algorithm(self.n_clusters, n_features)
-        if self.refine == "swap" and kernels is _SPARSE:
+        if self.refine == "swap" and kernels is SPARSE:
             raise TypeError(
                 "refine='swap' does not accept sparse input yet; pass a dense array "
                 "(X.toarray()) or use refine=None."

@@ -1,46 +1,21 @@
 """The :class:`MiniBatchKMeans` estimator: k-means on random minibatches.
 
-Each step draws a minibatch of rows, assigns them to the nearest centres and moves
-each centre towards the mean of its rows with a per-centre learning rate of one
-over the weight it has seen so far (Sculley 2010, as scikit-learn does). Only
-the rows of the minibatch are read in a step, so that X may be a memory map
-larger than memory: they are gathered (their indices sorted, so that a memory
-map is read in file order) into one buffer of ``batch_size`` rows.
-
-The arithmetic runs in a frame shifted by the mean of the initial centres (which
-depends on the initial centres alone), for the precision of the expanded
-distance far from the origin, as in :mod:`kmeans._common`. The gathered rows
-carry a column of ones, so that one matrix product per fixed block of the
-minibatch gives the distances but for ``||x||^2`` (threads for large batches,
-with results independent of their number); the sums per centre are accumulated
-in float64.
+The step itself (assignment, update, reassignment) is :mod:`kmeans._core.minibatch`;
+here are the estimator, its stopping rule and its bookkeeping.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
-from . import _sparse
-from ._common import (
-    Float32Screen,
-    RowBlocks,
-    assign_block,
-    augmented_coefficients,
-    blas_threads,
-    centred_centers,
-    thread_pool,
-)
-from ._estimator import _BaseKMeans, _kernels, _scale_weights
+from ._core import kernels_for
+from ._core.blocks import thread_pool
+from ._core.minibatch import DENSE_BATCH, SPARSE_BATCH, RowSampler, State
+from ._estimator import _BaseKMeans, _scale_weights
 from ._exceptions import InvalidParameterError, warn
-from ._lloyd import _scatter_add
 from ._validation import (
     check_random_state,
     check_sample_weight,
@@ -51,289 +26,6 @@ from ._validation import (
 )
 
 __all__ = ["MiniBatchKMeans"]
-
-
-# -- one minibatch ----------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=8)
-def _batch_blocks(n_rows: int, n_clusters: int, n_features: int, itemsize: int):
-    """The blocks of a batch, run in the calling thread (made once per shape: a
-    step of 1024 rows takes ~0.6 ms, and building them 40 us); ``itemsize`` is
-    that of the products."""
-    return RowBlocks(n_rows, n_clusters, n_features, itemsize, None, even=True)
-
-
-class _Batch(NamedTuple):
-    """What a step learns of its minibatch."""
-
-    inertia: float  # weighted, with respect to the centres before the step
-    sums: np.ndarray  # (n_clusters, n_features + 1) float64: weighted sums, weights
-    labels: np.ndarray
-    min_sq: np.ndarray  # squared distance of each row to its centre
-    rows: object  # the gathered batch (dense: [x - shift, 1])
-    n_ambiguous: int  # rows the float32 screen could not decide (0 without it)
-
-
-def _assign_sum_dense(X, indices, shift, weights, centers, pool, screening=None):
-    """Gather a dense batch; its weighted inertia, per-centre sums and squared
-    distances.
-
-    The batch is rows ``indices`` of X (all rows for None) as ``[x - shift, 1]``,
-    in the dtype of ``centers`` (shifted like it); each block gathers its own
-    rows, so that the threads share the reading. Returns the inertia with respect
-    to ``centers``, a float64 array (n_clusters, n_features + 1) of the weighted
-    row sums per centre, with the summed weights in the last column, the labels,
-    each row's squared distance to its centre and the gathered batch. Blocks and
-    partitions are fixed by the shapes alone, and the partial sums are added in
-    partition order: the result does not depend on the thread count.
-
-    ``screening`` chooses the labelling where a :class:`Float32Screen` would pay:
-    True screens with the float32 product on BLAS's threads, False multiplies in
-    float64, and None (to decide) screens on one BLAS thread, so that the number
-    of ambiguous rows, on which the caller decides, does not depend on the
-    thread count either.
-    """
-    n_rows = X.shape[0] if indices is None else indices.shape[0]
-    n_clusters, n_features = centers.shape
-    width = n_features + 1
-    dtype = centers.dtype
-    # rows [x - shift, 1]: one product gives ||c||^2 - 2 x.c
-    coef = augmented_coefficients(centers, dtype)
-    screen = None if screening is False else Float32Screen.for_coefficients(coef)
-    if screen is None:
-        blocks = _batch_blocks(n_rows, n_clusters, n_features, dtype.itemsize)
-        if pool is not None and len(blocks.partitions) > 1:
-            # the same partitions, run by the pool: the same sums, bit for bit
-            blocks = copy.copy(blocks)
-            blocks.pool = pool
-        products = contextlib.nullcontext()
-    else:
-        # In the calling thread, the float32 product on BLAS's threads: the rest
-        # of a step (gathering, argmin, sums) holds the GIL too often to gain
-        # from the pool (W3, batch 1024: 0.59 ms a step, 0.83 ms with the pool).
-        blocks = _batch_blocks(n_rows, n_clusters, n_features, 4)
-        products = blas_threads(pool if screening else None)
-    batch = np.empty((n_rows, width), dtype)
-    min_sq = np.empty(n_rows, dtype)
-    labels = np.empty(n_rows, np.intp)
-
-    def run(start: int, stop: int):
-        dots = np.empty((blocks.block_rows, n_clusters), np.float32 if screen else dtype)
-        sums = np.zeros((n_clusters, width))
-        inertia = 0.0
-        n_ambiguous = 0
-        for lo, hi in blocks.blocks(start, stop):
-            rows = batch[lo:hi]
-            source = X[lo:hi] if indices is None else X[indices[lo:hi]]
-            np.subtract(source, shift, out=rows[:, :-1])
-            rows[:, -1] = 1
-            if screen is None:
-                block_dots = np.matmul(rows, coef, out=dots[: hi - lo])
-                block_labels = block_dots.argmin(axis=1)
-                nearest = block_dots[np.arange(hi - lo), block_labels]
-                nearest += np.einsum("ij,ij->i", rows[:, :-1], rows[:, :-1])
-                np.maximum(nearest, 0, out=min_sq[lo:hi])
-            else:
-                block_labels, ambiguous = screen.labels(rows, dots[: hi - lo])
-                n_ambiguous += ambiguous
-                # from the differences: the float32 distances are not accurate
-                offsets = rows[:, :-1] - centers[block_labels]
-                np.einsum("ij,ij->i", offsets, offsets, out=min_sq[lo:hi])
-            labels[lo:hi] = block_labels
-            nearest = min_sq[lo:hi].astype(np.float64, copy=False)
-            if weights is None:
-                inertia += float(nearest.sum())
-            else:
-                # einsum, not a BLAS dot: BLAS may have several threads here
-                inertia += float(np.einsum("i,i->", nearest, weights[lo:hi]))
-                rows = rows * weights[lo:hi, None]  # the column of ones becomes w
-            _scatter_add(sums.ravel(), rows, block_labels, width)
-        return sums, inertia, n_ambiguous
-
-    with products:
-        parts = blocks.map(run)
-    sums = parts[0][0]
-    for part_sums, _, _ in parts[1:]:
-        sums += part_sums
-    inertia = sum(p[1] for p in parts)
-    return _Batch(inertia, sums, labels, min_sq, batch, sum(p[2] for p in parts))
-
-
-def _assign_sum_sparse(X, indices, shift, weights, centers, pool, screening=None):
-    """:func:`_assign_sum_dense` for a CSR X (not shifted), in one block, without
-    screening."""
-    batch = X if indices is None else X[indices]
-    batch = batch.astype(centers.dtype, copy=False)
-    n_rows, n_features = batch.shape
-    neg2_t, centers_sq = _sparse._centre_terms(centers)
-    sq = _sparse._expanded_sq(batch, _sparse._block_row_sq(batch), neg2_t, centers_sq)
-    labels = sq.argmin(axis=1)
-    min_sq = sq[np.arange(n_rows), labels]
-    inertia = float(min_sq.sum() if weights is None else min_sq @ weights)
-    sums = np.zeros((centers.shape[0], n_features + 1))
-    every = np.arange(n_rows)
-    _sparse._scatter_rows(sums.ravel(), batch, every, labels, weights, n_features + 1, 1)
-    return _Batch(inertia, sums, labels, min_sq, batch, 0)
-
-
-def _rows_dense(batch, rows) -> np.ndarray:
-    return batch[rows, :-1]
-
-
-@dataclass(frozen=True)
-class _BatchKernels:
-    """How a minibatch is read, for one kind of input (dense or CSR)."""
-
-    assign_sum: Callable  # gathers the batch too
-    rows: Callable  # rows of a gathered batch, dense and shifted
-
-
-_DENSE_BATCH = _BatchKernels(_assign_sum_dense, _rows_dense)
-_SPARSE_BATCH = _BatchKernels(_assign_sum_sparse, _sparse._dense_rows)
-
-
-class _State:
-    """What a minibatch step changes: the centres (shifted frame, in the data's
-    dtype), the weight each centre has seen (float64), the number of rows seen
-    since the last reassignment and of steps made; and whether steps screen their
-    products in float32 (None until the first step has told, see
-    :func:`_assign_sum_dense`)."""
-
-    # Beyond this share of ambiguous rows (ties: small integers, duplicated rows)
-    # the screen is set aside: its row-by-row fallback costs 2.2 us a row against
-    # 0.6 us in a float64 product (W3's shape, one thread), so the screen's gain
-    # (0.29 ms a batch of 1024) is gone at about 1/8; 1/64 keeps a margin.
-    MAX_AMBIGUOUS = 1 / 64
-
-    def __init__(
-        self,
-        centers: np.ndarray,
-        counts: np.ndarray,
-        n_since_reassign: int,
-        n_steps: int = 0,
-        screening: bool | None = None,
-    ):
-        self.centers = centers
-        self.counts = counts
-        self.n_since_reassign = n_since_reassign
-        self.n_steps = n_steps
-        self.screening = screening
-
-    def _screening_now(self):
-        """True, False or None (screen on one BLAS thread and count the ambiguous
-        rows): at step 1, then at steps 2, 4, 8, ... while the screen is off, as
-        ties are likeliest at the start, when the centres sit on rows."""
-        if self.screening:
-            return True
-        step = self.n_steps + 1
-        return None if step & (step - 1) == 0 else False
-
-    def step(self, X, indices, shift, weights, kernels, rng, reassignment_ratio, pool):
-        """One minibatch step on rows ``indices`` of X (all rows for None), read
-        as ``x - shift``; returns the batch's inertia before the update.
-
-        Every centre with rows in the batch moves to
-        ``(c * count + sum(w * x)) / (count + sum(w))`` and its count grows by
-        ``sum(w)``. Then, every ``10 * n_clusters`` rows seen, the centres whose
-        count is below ``reassignment_ratio`` times the largest move onto rows of
-        the batch far from the other centres (:func:`_far_rows`).
-
-        scikit-learn also reassigns whenever a centre has seen nothing yet, which
-        at the first step with many clusters moves well-placed centres whose
-        cluster merely had no row in the batch (on blobs with k = 256, batch
-        1024: five centres, and a final inertia 1.15-1.6x the full KMeans's,
-        1.0009x without). After ``10 * n_clusters`` rows a centre with a
-        cluster has seen some of it, so only the clock decides here.
-        """
-        centers, counts = self.centers, self.counts
-        n_rows = X.shape[0] if indices is None else indices.shape[0]
-        self.n_since_reassign += n_rows
-        reassign = self.n_since_reassign >= 10 * len(counts)
-        screening = self._screening_now()
-        inertia, sums, labels, min_sq, batch, n_ambiguous = kernels.assign_sum(
-            X, indices, shift, weights, centers, pool, screening
-        )
-        self.n_steps += 1
-        if screening is None:
-            self.screening = n_ambiguous <= self.MAX_AMBIGUOUS * n_rows
-        batch_weight = sums[:, -1]
-        hit = np.flatnonzero(batch_weight > 0)
-        seen = counts[hit]
-        total = seen + batch_weight[hit]
-        moved = centers[hit] * seen[:, None]  # float64: counts are
-        moved += sums[hit, :-1]
-        moved /= total[:, None]
-        centers[hit] = moved
-        counts[hit] = total
-        if reassign:
-            self.n_since_reassign = 0
-            if reassignment_ratio > 0:
-                self._reassign(
-                    batch, weights, labels, min_sq, kernels, rng, reassignment_ratio
-                )
-        return inertia
-
-    def _reassign(self, batch, weights, labels, min_sq, kernels, rng, ratio) -> None:
-        counts = self.counts
-        n_rows = min_sq.shape[0]
-        low = counts < ratio * counts.max()
-        limit = int(0.5 * n_rows)
-        if np.count_nonzero(low) > limit:
-            # keep the lowest counts only, at most half the batch
-            low[np.argsort(counts, kind="stable")[limit:]] = False
-        chosen = np.flatnonzero(low)
-        if chosen.size == 0:
-            return
-        # Odds: the squared distance to the nearest kept centre. Rows labelled with
-        # a centre that moves (few: its count is low) are measured again against
-        # the kept ones, or a small real cluster would look covered by the very
-        # centre taken from it.
-        odds = min_sq.astype(np.float64)
-        orphans = np.flatnonzero(low[labels])
-        if orphans.size and not low.all():
-            kept = self.centers[~low]
-            _, neg2_t, centers_sq = centred_centers(kept, 0)
-            dots = np.empty((orphans.size, kept.shape[0]), kept.dtype)
-            xs = kernels.rows(batch, orphans).astype(kept.dtype, copy=False)
-            odds[orphans] = assign_block(xs, neg2_t, centers_sq, dots)[1]
-        rows = _far_rows(odds, weights, chosen.size, rng)
-        self.centers[chosen] = kernels.rows(batch, rows)
-        if not low.all():
-            # not back to zero, or they would be reassigned again at once
-            counts[chosen] = counts[~low].min()
-
-
-def _far_rows(sq_dist, weights, n_rows_wanted: int, rng) -> np.ndarray:
-    """Distinct rows of the batch for reassigned centres, drawn with odds
-    proportional to their weight times ``sq_dist`` (squared distance to the
-    nearest kept centre), in increasing order.
-
-    scikit-learn draws them uniformly, so that a centre moved off a dead spot
-    lands most often in a cluster that already has a centre; drawn far from the
-    other centres, as k-means++ draws seeds, it goes where one is missing. When
-    fewer rows than wanted have positive odds, all of those are taken and the
-    rest drawn uniformly among the other rows of positive weight (then any).
-    """
-    odds = sq_dist.astype(np.float64)
-    if weights is not None:
-        odds *= weights
-    positive = np.flatnonzero(odds > 0)
-    if positive.size >= n_rows_wanted:
-        rows = rng.choice(
-            sq_dist.shape[0], n_rows_wanted, replace=False, p=odds / odds.sum()
-        )
-    else:
-        others = np.ones(sq_dist.shape[0], bool)
-        others[positive] = False
-        heavy = others if weights is None else others & (weights > 0)
-        pool_rows = np.flatnonzero(heavy)
-        if pool_rows.size < n_rows_wanted - positive.size:
-            pool_rows = np.flatnonzero(others)
-        extra = rng.choice(pool_rows, n_rows_wanted - positive.size, replace=False)
-        rows = np.concatenate([positive, extra])
-    rows.sort()
-    return rows
 
 
 class _EarlyStop:
@@ -382,31 +74,6 @@ class _EarlyStop:
                 )
             return True
         return False
-
-
-class _RowSampler:
-    """Row indices drawn with replacement, with probability proportional to the
-    weights (uniform without weights), sorted. The cumulative weights are
-    computed once: a draw costs O(size log n), not O(n)."""
-
-    def __init__(self, n_samples: int, weights):
-        self.n_samples = n_samples
-        self.cumulative = None
-        if weights is not None:
-            self.cumulative = np.cumsum(weights, dtype=np.float64)
-            # a target rounded up to the total goes to the last row of positive weight
-            self.last = int(np.searchsorted(self.cumulative, self.cumulative[-1]))
-
-    def __call__(self, rng, size: int) -> np.ndarray:
-        if self.cumulative is None:
-            indices = rng.integers(self.n_samples, size=size)
-        else:
-            targets = rng.random(size) * self.cumulative[-1]
-            # side="right": never a row of zero weight
-            indices = np.searchsorted(self.cumulative, targets, side="right")
-            np.minimum(indices, self.last, out=indices)
-        indices.sort()
-        return indices
 
 
 # -- the estimator ----------------------------------------------------------------
@@ -650,8 +317,8 @@ class MiniBatchKMeans(_BaseKMeans):
         drawn at random, judged on as many other drawn rows. Returns the centres
         (not shifted)."""
         n_samples = X.shape[0]
-        kernels = _kernels(X)
-        sampler = _RowSampler(n_samples, weights)
+        kernels = kernels_for(X)
+        sampler = RowSampler(n_samples, weights)
         subsample = init_size < n_samples
         valid = None
         if n_init > 1:
@@ -689,8 +356,8 @@ class MiniBatchKMeans(_BaseKMeans):
         )
         batch_size, init_size = self._sizes(n_samples)
         rng = check_random_state(self.random_state)
-        kernels = _kernels(X)
-        batch_kernels = _SPARSE_BATCH if is_sparse(X) else _DENSE_BATCH
+        kernels = kernels_for(X)
+        batch_kernels = SPARSE_BATCH if is_sparse(X) else DENSE_BATCH
         n_steps = self.max_iter * n_samples // batch_size
 
         with thread_pool() as pool:
@@ -700,8 +367,8 @@ class MiniBatchKMeans(_BaseKMeans):
                 tol = self.tol * kernels.mean_variance(X, mean, pool)
             centers = self._initialise(X, weights, init, n_init, init_size, rng, pool)
             shift = _working_shift(centers, X)
-            state = _State(centers - shift, np.zeros(self.n_clusters), 0)
-            sampler = _RowSampler(n_samples, weights)
+            state = State(centers - shift, np.zeros(self.n_clusters), 0)
+            sampler = RowSampler(n_samples, weights)
             stop = _EarlyStop(
                 n_samples, batch_size, tol, self.max_no_improvement, self.verbose, n_steps
             )
@@ -775,7 +442,7 @@ class MiniBatchKMeans(_BaseKMeans):
         n_rows, n_features = X.shape
         dtype = X.dtype if first else self.cluster_centers_.dtype
         weights = check_sample_weight(sample_weight, n_rows, dtype)
-        batch_kernels = _SPARSE_BATCH if is_sparse(X) else _DENSE_BATCH
+        batch_kernels = SPARSE_BATCH if is_sparse(X) else DENSE_BATCH
         with thread_pool() as pool:
             if first:
                 init, _ = self._check_init(n_features, X.dtype, weights, 1)
@@ -793,7 +460,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 if not hasattr(self, "_rng"):
                     self._rng = check_random_state(self.random_state)
             shift = self._shift if not is_sparse(X) else 0 * self._shift
-            state = _State(
+            state = State(
                 (centers - shift).astype(dtype, copy=False),
                 self._counts,
                 self._n_since_last_reassign,
@@ -809,7 +476,7 @@ class MiniBatchKMeans(_BaseKMeans):
             self._screening = state.screening
             self.n_steps_ += 1
             if self.compute_labels:
-                self.labels_, self.inertia_ = _kernels(X).labels_inertia(
+                self.labels_, self.inertia_ = kernels_for(X).labels_inertia(
                     X, self.cluster_centers_, weights, pool
                 )
         return self

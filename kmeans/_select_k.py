@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import mean_variance, thread_pool
+from ._core.blocks import mean_variance, thread_pool
 from ._estimator import KMeans
 from ._selection import _silhouette
 from ._validation import (

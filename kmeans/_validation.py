@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from ._core.blocks import is_sparse
 from ._exceptions import InvalidParameterError
 
 __all__ = [
@@ -31,11 +32,6 @@ _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 def is_dask_array(X) -> bool:
     """Whether X is a dask array (told without importing dask)."""
     return type(X).__module__.startswith("dask.array") and hasattr(X, "chunks")
-
-
-def is_sparse(X) -> bool:
-    """Whether X is a scipy.sparse matrix or array (told without importing scipy)."""
-    return hasattr(X, "tocsr") and hasattr(X, "nnz")
 
 
 def check_array(

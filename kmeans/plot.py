@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._common import labels_inertia
+from ._core.dense import labels_inertia
 from ._progress import IterationInfo
 from ._validation import check_array, check_is_fitted, check_random_state
 

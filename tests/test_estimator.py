@@ -194,12 +194,12 @@ def test_n_init_keeps_the_best_run():
     [("k-means++", "auto", 1), ("random", "auto", 10), ("random", 3, 3)],
 )
 def test_n_init_auto(init, n_init, expected, monkeypatch):
-    import kmeans._estimator as module
+    from kmeans._core import DENSE
 
     calls = []
-    original = module._ALGORITHMS["lloyd"]
+    original = DENSE.algorithms["lloyd"]
     monkeypatch.setitem(
-        module._ALGORITHMS, "lloyd", lambda *a, **k: calls.append(1) or original(*a, **k)
+        DENSE.algorithms, "lloyd", lambda *a, **k: calls.append(1) or original(*a, **k)
     )
     X, _ = make_blobs(200, 2, 3)
     KMeans(3, init=init, n_init=n_init, random_state=0).fit(X)

@@ -36,7 +36,7 @@ def test_kmeans_plusplus_is_reproducible_and_seed_dependent():
 
 @pytest.mark.parametrize("init", ["k-means++", "random"])
 def test_zero_weight_rows_are_never_seeds(init):
-    from kmeans._initialization import INIT_METHODS
+    from kmeans._core.init import INIT_METHODS
 
     X, _ = make_blobs(600, 2, 6, seed=6)
     weight = np.zeros(len(X))
@@ -69,7 +69,7 @@ def test_first_seed_follows_the_weights():
 
 
 def test_random_init_picks_distinct_rows():
-    from kmeans._initialization import random_indices
+    from kmeans._core.init import random_indices
 
     X = np.arange(20.0).reshape(10, 2)
     for seed in range(10):

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 import kmeans
 from kmeans import InvalidParameterError, KMeans, MiniBatchKMeans
-from kmeans._common import Float32Screen, thread_pool
-from kmeans._minibatch import _DENSE_BATCH, _RowSampler, _State
+from kmeans._core.blocks import thread_pool
+from kmeans._core.kernel import Float32Screen
+from kmeans._core.minibatch import DENSE_BATCH, RowSampler, State
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("KMEANS_HYPOTHESIS_EXAMPLES", 40)), deadline=None
@@ -174,7 +175,7 @@ def test_results_do_not_depend_on_the_thread_count(n_clusters, integers, monkeyp
 
 
 def test_screen_is_checked_again_while_it_is_off():
-    state = _State(np.zeros((2, 2)), np.zeros(2), 0)
+    state = State(np.zeros((2, 2)), np.zeros(2), 0)
     asked = []
     for _ in range(10):
         asked.append(state._screening_now())
@@ -230,9 +231,9 @@ def test_float32_screen_changes_no_label(integers, monkeypatch):
     screened = MiniBatchKMeans(130, **kwargs).fit(X)
     # as at the first step: centres on rows, at integer distances from the others
     shift = X.mean(axis=0)
-    state = _State(X[:130] - shift, np.zeros(130), 0)
+    state = State(X[:130] - shift, np.zeros(130), 0)
     with thread_pool() as pool:
-        state.step(X[130:1154], None, shift, None, _DENSE_BATCH, None, 0.0, pool)
+        state.step(X[130:1154], None, shift, None, DENSE_BATCH, None, 0.0, pool)
     assert state.screening is not integers
     monkeypatch.setattr(Float32Screen, "MIN_CLUSTERS", 10**9)
     plain = MiniBatchKMeans(130, **kwargs).fit(X)
@@ -325,7 +326,7 @@ def test_reassignment_keeps_a_small_real_cluster():
 
 
 def test_far_rows_draws_by_squared_distance():
-    from kmeans._minibatch import _far_rows
+    from kmeans._core.minibatch import _far_rows
 
     # two rows on a centre, three at squared distance 25: only those are drawn,
     # each as often
@@ -378,7 +379,7 @@ def test_weighted_fit_draws_batches_in_proportion_to_weight():
 def test_row_sampler_follows_the_weights():
     rng = np.random.default_rng(0)
     weights = np.array([0.0, 1.0, 3.0, 0.0, 4.0, 0.0])
-    drawn = _RowSampler(6, weights)(rng, 80_000)
+    drawn = RowSampler(6, weights)(rng, 80_000)
     assert (np.diff(drawn) >= 0).all()  # sorted, for memory-map locality
     np.testing.assert_allclose(
         np.bincount(drawn, minlength=6) / 80_000, weights / 8, atol=0.01

@@ -45,15 +45,15 @@ def test_pruned_algorithms_report_all_but_the_inertia(algorithm):
 
 def test_nobody_listening_costs_nothing(monkeypatch):
     # no callback and no verbose: the loops get no hook, so Lloyd skips the inertia
-    from kmeans import _estimator
+    from kmeans._core import DENSE, lloyd
 
     seen = []
 
     def spy(*args, **kwargs):
         seen.append(kwargs["callback"])
-        return _estimator.kmeans_single_lloyd(*args, **kwargs)
+        return lloyd.kmeans_single_lloyd(*args, **kwargs)
 
-    monkeypatch.setitem(_estimator._ALGORITHMS, "lloyd", spy)
+    monkeypatch.setitem(DENSE.algorithms, "lloyd", spy)
     X, _ = make_blobs(100, 2, 2)
     KMeans(2, random_state=0).fit(X)
     KMeans(2, random_state=0, callback=print).fit(X)

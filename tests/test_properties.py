@@ -9,7 +9,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kmeans import KMeans, _lloyd
+from kmeans import KMeans
+from kmeans._core import update
 
 # KMEANS_HYPOTHESIS_EXAMPLES=2000 for a longer hunt than CI's
 SETTINGS = settings(
@@ -132,7 +133,7 @@ def test_integer_weights_equal_repeated_rows(problem, data):
     assume(len(positive) >= n_clusters)
     init = X[rng.choice(positive, n_clusters, replace=False)]
     with mock.patch.object(
-        _lloyd, "farthest_candidates", wraps=_lloyd.farthest_candidates
+        update, "farthest_candidates", wraps=update.farthest_candidates
     ) as spy:
         weighted = _fit(X, init, weight, tol=0)
         repeated = _fit(np.repeat(X, weight, axis=0), init, tol=0)

@@ -89,12 +89,12 @@ def test_pruned_bit_identical_whatever_the_thread_count(algorithm, monkeypatch):
     [(8, 2, "lloyd"), (16, 8, "lloyd"), (100, 2, "hamerly"), (10, 20, "hamerly")],
 )
 def test_auto_picks_by_the_measured_rule(n_clusters, n_features, expected, monkeypatch):
-    import kmeans._estimator as module
+    from kmeans._core import DENSE
 
     used = []
-    for name, run in list(module._ALGORITHMS.items()):
+    for name, run in list(DENSE.algorithms.items()):
         monkeypatch.setitem(
-            module._ALGORITHMS,
+            DENSE.algorithms,
             name,
             lambda *a, _name=name, _run=run, **k: used.append(_name) or _run(*a, **k),
         )

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from kmeans import KMeans
-from kmeans._common import RowBlocks
-from kmeans._lloyd import kmeans_single_lloyd, lloyd_pass, update_centers
+from kmeans._core.blocks import RowBlocks
+from kmeans._core.lloyd import kmeans_single_lloyd, lloyd_pass
+from kmeans._core.update import update_centers
 
 
 def _blocks(X, k):

@@ -7,15 +7,28 @@ import numpy as np
 import pytest
 from conftest import make_blobs
 
-from kmeans import InvalidParameterError, KMeans, _swap, centroid_index
-from kmeans._swap import (
-    _addition_cumulative,
+from kmeans import InvalidParameterError, KMeans, centroid_index
+from kmeans._core import swap as _swap
+from kmeans._core.sampling import CumulativeSampler
+from kmeans._core.swap import (
+    _addition_odds,
     _DensePartition,
-    _draw,
     _Partition,
-    _removal_cumulative,
+    _removal_odds,
     random_swap,
 )
+
+
+def _removal_cumulative(state):
+    return _removal_odds(state).cumulative
+
+
+def _addition_cumulative(state):
+    return _addition_odds(state).cumulative
+
+
+def _draw(cumulative, rng):
+    return CumulativeSampler(np.diff(cumulative, prepend=0))(rng)
 
 
 def _nearest(X, C):
@@ -176,7 +189,7 @@ def test_draw_never_picks_an_index_of_zero_odds():
 
 
 class _AlwaysOne:
-    def random(self):
+    def random(self, size=None):
         return 1.0
 
 

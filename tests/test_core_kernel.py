@@ -6,17 +6,15 @@ import pytest
 from conftest import make_blobs
 
 from kmeans import KMeans, kmeans_plusplus
-from kmeans._common import (
-    Float32Screen,
+from kmeans._core.blocks import (
     RowBlocks,
-    augmented_coefficients,
     blas_threads,
     column_mean,
-    distances,
     effective_n_threads,
-    labels_inertia,
     thread_pool,
 )
+from kmeans._core.dense import distances, labels_inertia
+from kmeans._core.kernel import Float32Screen, augmented_coefficients
 
 
 @pytest.mark.parametrize("n_samples", [1, 255, 256, 257, 100_000, 1_000_003])

@@ -5,7 +5,7 @@ on the distances to the others (Hamerly: one bound for all others; Elkan: one pe
 centre). When the centres move the bounds are loosened by the distances moved; a
 row whose bounds still prove its label is skipped, and only the others are
 gathered, tightened and, if need be, reassigned with the same product as
-:func:`kmeans._lloyd.lloyd_pass`.
+:func:`kmeans._core.lloyd.lloyd_pass`.
 
 The results are Lloyd's: a row is skipped only when its bounds prove its label
 with a margin larger than the rounding error of the expanded distance, so every
@@ -19,14 +19,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import RowBlocks, augmented_coefficients, scratch, shifted_block
-from ._lloyd import LloydRun, _scatter_add, iterate, new_partition_sums, update_centers
+from .blocks import RowBlocks, scratch, shifted_block
+from .kernel import (
+    all_sq,
+    augmented_coefficients,
+    nearest,
+    pairwise_sq,
+    partial_sq,
+    row_norms_sq,
+)
+from .lloyd import LloydRun, iterate
+from .update import add_rows, new_partition_sums, total, update_centers
 
 
 def _pairwise_half_distances(centers: np.ndarray, margin_sq: float) -> np.ndarray:
     """Half the distance between every two centres, rounded down by the margin."""
-    sq = np.einsum("ij,ij->i", centers, centers)
-    between = sq[:, None] + sq[None, :] - 2 * (centers @ centers.T)
+    between = pairwise_sq(centers, centers)
     np.maximum(between - margin_sq, 0, out=between)
     half = 0.5 * np.sqrt(between)
     np.fill_diagonal(half, np.inf)
@@ -61,7 +69,7 @@ class _BoundedAssigner:
             buffer = scratch(blocks, n_features, X.dtype)
             for lo, hi in blocks.blocks(start, stop):
                 xs = shifted_block(X, lo, hi, shift, buffer)
-                np.einsum("ij,ij->i", xs, xs, out=self.row_sq[lo:hi])
+                self.row_sq[lo:hi] = row_norms_sq(xs)
 
         blocks.map(norms)
         self.largest_row_sq = float(self.row_sq.max())
@@ -80,7 +88,7 @@ class _BoundedAssigner:
 
         def run(part: int):
             start, stop = blocks.partitions[part]
-            flat = self.partition_sums[part].ravel()
+            sums = self.partition_sums[part]
             augmented = scratch(blocks, width, X.dtype)
             n_moved = 0
             for lo, hi in blocks.blocks(start, stop):
@@ -119,20 +127,14 @@ class _BoundedAssigner:
                             xa = xa[still]
                 xa[:, n_features] = 1
                 row_sq = self.row_sq[lo + need]
-                dots = xa @ coef
-                new = dots.argmin(axis=1)
-                rows = np.arange(need.size)
-                nearest = dots[rows, new] + row_sq
-                upper[need] = np.sqrt(np.maximum(nearest, 0))
+                dots = partial_sq(xa, coef)
                 if self.per_center:
-                    dots += row_sq[:, None]
-                    lower[need] = np.sqrt(np.maximum(dots, 0))
-                elif n_clusters > 1:
-                    dots[rows, new] = np.inf
-                    second = dots.min(axis=1) + row_sq
-                    lower[need] = np.sqrt(np.maximum(second, 0))
+                    new, nearest_sq, _ = nearest(dots, row_sq)
+                    lower[need] = np.sqrt(all_sq(dots, row_sq[:, None]))
                 else:
-                    lower[need] = np.inf
+                    new, nearest_sq, second_sq = nearest(dots, row_sq, second=True)
+                    lower[need] = np.sqrt(second_sq)
+                upper[need] = np.sqrt(nearest_sq)
                 old = label[need]
                 moved = np.flatnonzero(old != new)
                 if moved.size == 0:
@@ -142,22 +144,17 @@ class _BoundedAssigner:
                     xa *= self.sample_weight[lo + need][:, None]
                 moved_rows = xa if moved.size == need.size else xa[moved]
                 old_moved = old[moved].astype(np.intp)
-                _scatter_add(flat, moved_rows, new[moved], width)
+                add_rows(sums, moved_rows, new[moved])
                 was_assigned = old_moved >= 0
                 if was_assigned.any():
-                    _scatter_add(
-                        flat, -moved_rows[was_assigned], old_moved[was_assigned], width
-                    )
+                    add_rows(sums, -moved_rows[was_assigned], old_moved[was_assigned])
                 label[need[moved]] = new[moved]
             return n_moved
 
         return sum(blocks.map_indexed(run))
 
     def sums(self):
-        total = self.partition_sums[0].copy()
-        for sums in self.partition_sums[1:]:
-            total += sums
-        return total[:, : self.n_features], total[:, self.n_features]
+        return total(self.partition_sums)
 
     def loosen(self, shifts: np.ndarray) -> None:
         """Loosen the bounds after the centres moved by ``shifts`` (distances)."""

@@ -45,14 +45,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import (
-    RowBlocks,
-    assign_block,
+from .blocks import RowBlocks, scratch, shifted_block
+from .kernel import (
     augmented_coefficients,
-    centred_centers,
-    scratch,
-    shifted_block,
+    centre_terms,
+    nearest,
+    pairwise_sq,
+    partial_sq,
+    row_norms_sq,
 )
+from .sampling import CumulativeSampler
+from .update import add_rows
 
 # Lloyd iterations after each swap, as in Fränti (2018): enough to settle the
 # neighbourhood of the swap, few enough to keep a trial cheap.
@@ -64,8 +67,6 @@ _CHUNK_ELEMENTS = 1 << 18
 # Relative slack of the pruning tests, so that rounding in the squared distances
 # never prunes a row that may move: pruning less is only slower, never different.
 _PRUNE_SLACK = 1e-4
-# Up to this many features the cluster sums are one bincount per column.
-_FEW_FEATURES = 8
 # Up to this many elements in X and its distance matrix (n_samples * (n_clusters +
 # n_features)), trials run as whole-array Lloyd iterations on a shifted copy of X:
 # there a trial's incremental bookkeeping (some 150 small NumPy calls) costs more
@@ -85,22 +86,24 @@ class SwapRun:
 
 def _nearest(X, shift, rows, centers):
     """Nearest of ``centers`` and the squared distance to it, for ``X[rows]``."""
-    _, neg2_t, centers_sq = centred_centers(centers, 0)
+    neg2_t, centers_sq = centre_terms(centers)
     labels = np.empty(rows.size, np.intp)
     dist = np.empty(rows.size, X.dtype)
     for lo in range(0, rows.size, _CHUNK_ROWS):
         hi = min(lo + _CHUNK_ROWS, rows.size)
         xs = X[rows[lo:hi]]
         xs -= shift
-        dots = np.empty((hi - lo, centers.shape[0]), X.dtype)
-        labels[lo:hi], dist[lo:hi] = assign_block(xs, neg2_t, centers_sq, dots)
+        partial = partial_sq(xs, neg2_t, centers_sq)
+        labels[lo:hi], dist[lo:hi], _ = nearest(partial, row_norms_sq(xs))
     return labels, dist
 
 
 def _nearest_candidate(xs, centers, candidates):
     """For each row of ``xs``, the nearest of its own candidate centres.
 
-    ``candidates[i]`` lists centre indices in increasing order (padding repeats
+    Not the assignment kernel: each row has its own few candidates, which one
+    product per block cannot give; the differences are exact, and cheap for so
+    few. ``candidates[i]`` lists centre indices in increasing order (padding repeats
     one of them), so that ties go to the lowest index as in a full assignment.
     """
     n_rows, n_candidates = candidates.shape
@@ -130,10 +133,7 @@ def _padded_indices(mask):
 
 def _pairwise_sq(A, B):
     """Squared distances between the rows of A and B (float64)."""
-    A = A.astype(np.float64)
-    B = B.astype(np.float64)
-    sq = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B) - 2 * A @ B.T
-    return np.maximum(sq, 0, out=sq)
+    return pairwise_sq(A.astype(np.float64), B.astype(np.float64))
 
 
 def _masses(labels, weights, xs, n_clusters: int) -> np.ndarray:
@@ -148,15 +148,8 @@ def _masses(labels, weights, xs, n_clusters: int) -> np.ndarray:
 def _means(weighted_xs, labels, mass, old) -> np.ndarray:
     """New centres: the weighted mean of each cluster's rows (labelled ``0 ..
     len(old) - 1``); a cluster without mass keeps its centre from ``old``."""
-    n_clusters, n_features = old.shape
-    if n_features <= _FEW_FEATURES:
-        sums = np.stack(
-            [np.bincount(labels, column, n_clusters) for column in weighted_xs.T], axis=1
-        )
-    else:
-        index = (labels[:, None] * n_features + np.arange(n_features)).ravel()
-        sums = np.bincount(index, weighted_xs.ravel(), n_clusters * n_features)
-        sums = sums.reshape(n_clusters, n_features)
+    sums = np.zeros(old.shape)
+    add_rows(sums, weighted_xs, labels, fresh=True)
     filled = mass > 0
     new = old.copy()
     new[filled] = sums[filled] / mass[filled, None]
@@ -180,7 +173,7 @@ class _Partition:
         self.dist = np.empty(n_samples, X.dtype)
         self.radius_sq = np.zeros(n_clusters)
         self.sse = np.zeros(n_clusters)
-        _, neg2_t, centers_sq = centred_centers(self.centers, 0)
+        neg2_t, centers_sq = centre_terms(self.centers)
         blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)
 
         def run(start: int, stop: int) -> None:
@@ -188,9 +181,8 @@ class _Partition:
             dots = scratch(blocks, n_clusters, X.dtype)
             for lo, hi in blocks.blocks(start, stop):
                 xs = shifted_block(X, lo, hi, shift, buffer)
-                labels, sq = assign_block(xs, neg2_t, centers_sq, dots[: hi - lo])
-                self.labels[lo:hi] = labels
-                self.dist[lo:hi] = sq
+                partial = partial_sq(xs, neg2_t, centers_sq, out=dots[: hi - lo])
+                self.labels[lo:hi], self.dist[lo:hi], _ = nearest(partial, row_norms_sq(xs))
 
         blocks.map(run)
         self._refresh(np.arange(n_clusters), np.arange(n_samples), self.labels)
@@ -398,17 +390,13 @@ class _DensePartition:
         np.subtract(X, shift, out=self.Xs, casting="same_kind")
         self.Xa[:, -1] = 1
         self.row_sq = np.einsum("ij,ij->i", self.Xs, self.Xs)
-        self.rows = np.arange(X.shape[0])
         self.weights = sample_weight
         self.centers = centers.copy()
         self._set(self.centers, *self._assign(centers))
 
     def _assign(self, centers):
-        dots = self.Xa @ augmented_coefficients(centers, self.Xa.dtype)
-        labels = dots.argmin(axis=1)
-        dist = dots[self.rows, labels]
-        dist += self.row_sq
-        return labels, np.maximum(dist, 0, out=dist)
+        partial = partial_sq(self.Xa, augmented_coefficients(centers, self.Xa.dtype))
+        return nearest(partial, self.row_sq)[:2]
 
     def _update(self, centers, labels):
         xs = self.Xs if self.weights is None else self.Xs.copy()
@@ -487,20 +475,20 @@ def random_swap(
     )
     state.settle(max_iter)
     # a rejected trial restores the state exactly: the odds change only on acceptance
-    removal = _removal_cumulative(state)
-    addition = _addition_cumulative(state)
+    removal = _removal_odds(state)
+    addition = _addition_odds(state)
     n_accepted = 0
     n_trials = 0
     while max_trials is None or n_trials < max_trials:
         if max_seconds is not None and time.perf_counter() - start >= max_seconds:
             break
-        cluster = _draw(removal, rng)
-        row = _draw(addition, rng)
+        cluster = removal(rng)
+        row = addition(rng)
         n_trials += 1
         if state.trial(cluster, row):
             n_accepted += 1
-            removal = _removal_cumulative(state)
-            addition = _addition_cumulative(state)
+            removal = _removal_odds(state)
+            addition = _addition_odds(state)
             if verbose:
                 print(f"Swap trial {n_trials}: accepted, SSE {state.sse.sum():.6g}.")
     if verbose:
@@ -508,18 +496,8 @@ def random_swap(
     return SwapRun(state.centers, n_trials, n_accepted)
 
 
-def _draw(cumulative: np.ndarray, rng: np.random.Generator) -> int:
-    """An index drawn in proportion to the increments of ``cumulative``; an index
-    whose increment is zero is never drawn."""
-    index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-    # rounding may put the target on the last total: take the last positive increment
-    if index >= cumulative.size:
-        index = int(np.searchsorted(cumulative, cumulative[-1], side="left"))
-    return index
-
-
-def _removal_cumulative(state: _Partition) -> np.ndarray:
-    """Cumulative odds of removing each centre: inversely proportional to the
+def _removal_odds(state: _Partition) -> CumulativeSampler:
+    """The odds of removing each centre: inversely proportional to the
     increase in SSE if its cluster were merged into the nearest other one (Ward's
     cost), so a centre that shares a true cluster with another is the likely pick.
     Centres of empty clusters (cost zero) are picked first, among themselves."""
@@ -527,25 +505,23 @@ def _removal_cumulative(state: _Partition) -> np.ndarray:
     mass = np.bincount(state.labels, weights, state.centers.shape[0])
     gap = _pairwise_sq(state.centers, state.centers)
     np.fill_diagonal(gap, np.inf)
-    nearest = gap.argmin(axis=1)
-    other = mass[nearest]
+    nearest_centre = nearest(gap)[0]
+    other = mass[nearest_centre]
     with np.errstate(invalid="ignore", divide="ignore"):
-        cost = mass * other / (mass + other) * gap[np.arange(gap.shape[0]), nearest]
+        cost = mass * other / (mass + other) * gap[np.arange(gap.shape[0]), nearest_centre]
     cost = np.nan_to_num(cost, nan=0.0)
     free = cost <= 0
     odds = free.astype(np.float64) if free.any() else 1.0 / cost
-    return np.cumsum(odds)
+    return CumulativeSampler(odds)
 
 
-def _addition_cumulative(state: _Partition) -> np.ndarray:
-    """Cumulative odds of moving the removed centre onto each row: proportional to
+def _addition_odds(state: _Partition) -> CumulativeSampler:
+    """The odds of moving the removed centre onto each row: proportional to
     its weight times its squared distance to the nearest centre, as in k-means++
     seeding, so a region that lacks a centre is the likely pick. If every row
     lies on a centre, in proportion to the weights alone."""
     odds = state.dist if state.weights is None else state.dist * state.weights
-    cumulative = np.cumsum(odds, dtype=np.float64)
-    if cumulative[-1] > 0:
-        return cumulative
-    if state.weights is None:
-        return np.arange(1.0, odds.size + 1)
-    return np.cumsum(state.weights, dtype=np.float64)
+    sampler = CumulativeSampler(odds)
+    if sampler.total > 0:
+        return sampler
+    return CumulativeSampler(np.ones(odds.size) if state.weights is None else state.weights)

@@ -1,0 +1,89 @@
+"""Whole-array passes of the assignment kernel over dense X: final labels,
+``predict``, ``score`` and ``transform``.
+
+Data and centres are shifted by the centres' mean (derived from the centres
+alone, so that ``predict`` gives the same labels whatever else was fitted) to
+keep the expanded distance accurate far from the origin. Prior validation is
+assumed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .blocks import RowBlocks, scratch, shifted_block
+from .kernel import all_sq, centre_terms, nearest, partial_sq, row_norms_sq
+
+
+def labels_inertia(
+    X: np.ndarray,
+    centers: np.ndarray,
+    sample_weight: np.ndarray | None,
+    pool,
+    labels_out: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """Labels of the nearest centres and the exact weighted inertia.
+
+    This is the one code path for final labels, ``predict`` and ``score``, so that
+    they agree bit for bit; the inertia is summed from ``(x - c)**2``, in float64
+    (float32 squares of values near 1e19 overflow).
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
+    shift = centers.mean(axis=0)
+    shifted = centers - shift
+    neg2_t, centers_sq = centre_terms(shifted)
+    labels = np.empty(n_samples, np.int32) if labels_out is None else labels_out
+    blocks = RowBlocks(n_samples, n_clusters, n_features, centers.itemsize, pool)
+
+    def run(start: int, stop: int) -> float:
+        # buffers in the centres' dtype: X of another float dtype is cast block by block
+        Xs = scratch(blocks, n_features, centers.dtype)
+        dots = scratch(blocks, n_clusters, centers.dtype)
+        inertia = 0.0
+        for lo, hi in blocks.blocks(start, stop):
+            xs = shifted_block(X, lo, hi, shift, Xs)
+            partial = partial_sq(xs, neg2_t, centers_sq, out=dots[: hi - lo])
+            block_labels = nearest(partial)[0]
+            labels[lo:hi] = block_labels
+            xs -= shifted[block_labels]
+            sq = np.einsum("ij,ij->i", xs, xs, dtype=np.float64)
+            w = None if sample_weight is None else sample_weight[lo:hi]
+            inertia += float(sq.sum() if w is None else sq @ w)
+        return inertia
+
+    return labels, float(sum(blocks.map(run)))
+
+
+def distances(X: np.ndarray, centers: np.ndarray, pool) -> np.ndarray:
+    """Euclidean distances of every row to every centre, shape (n_samples, n_clusters).
+
+    Computed in float64 block by block whatever the dtype (near-zero distances lose
+    most of their digits to the expanded form in float32), and returned in the
+    centres' dtype. The distance to the nearest centre is recomputed from the
+    differences, so that it is exact where it matters most: a row on a centre is
+    at distance zero.
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
+    centers64 = centers.astype(np.float64)
+    shift = centers64.mean(axis=0)
+    shifted = centers64 - shift
+    neg2_t, centers_sq = centre_terms(shifted)
+    out = np.empty((n_samples, n_clusters), centers.dtype)
+    blocks = RowBlocks(n_samples, n_clusters, n_features, 8, pool)
+
+    def run(start: int, stop: int) -> None:
+        Xs = scratch(blocks, n_features, np.float64)
+        dots = scratch(blocks, n_clusters, np.float64)
+        for lo, hi in blocks.blocks(start, stop):
+            xs = shifted_block(X, lo, hi, shift, Xs)
+            partial = partial_sq(xs, neg2_t, centers_sq, out=dots[: hi - lo])
+            block = all_sq(partial, row_norms_sq(xs)[:, None])
+            own = nearest(block)[0]
+            xs -= shifted[own]
+            block[np.arange(hi - lo), own] = row_norms_sq(xs)
+            np.sqrt(block, out=out[lo:hi])
+
+    blocks.map(run)
+    return out

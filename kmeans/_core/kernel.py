@@ -1,0 +1,205 @@
+"""The assignment kernel: the nearest centres of a block of rows, dense or CSR.
+
+Every nearest-centre computation of the library is made of the three steps here,
+so that a speed-up or a fix made here reaches Lloyd, Hamerly, Elkan, predict,
+score, transform, k-means++, the minibatch step, the swap trials, the Dask chunk
+tasks and the metrics at once:
+
+1. :func:`partial_sq`, the one matrix product of a block: ``||c||^2 - 2 x.c`` for
+   every row and centre, the squared distances but for ``||x||^2``. Dense rows
+   come as ``[x - shift, 1]`` against :func:`augmented_coefficients` (the norms
+   of the centres come out of the product), or as ``x`` against ``-2 C^T`` plus a
+   constant per centre; CSR rows (the sparse twin) always the latter.
+2. :func:`nearest`: the nearest centre (ties to the lowest index, as ``argmin``),
+   and, given ``||x||^2``, the squared distance to it and to the runner-up
+   (Hamerly's lower bound); or :func:`all_sq`: every squared distance (Elkan,
+   ``transform``, k-means++ potentials).
+3. Where a float32 product pays, :class:`Float32Screen` gives the labels of the
+   float64 product at the cost of a float32 one.
+
+Distances are clamped at zero: the expanded form may round a zero distance to a
+small negative number. Nothing here validates its input: callers have done it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .blocks import _blas_controller, is_sparse
+
+
+def row_norms_sq(rows) -> np.ndarray:
+    """``||x||^2`` of each row: dense rows in their dtype, CSR rows summed in
+    float64 from their stored values."""
+    if is_sparse(rows):
+        owner = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+        return np.bincount(owner, weights=rows.data * rows.data, minlength=rows.shape[0])
+    return np.einsum("ij,ij->i", rows, rows)
+
+
+def augmented_coefficients(centers: np.ndarray, dtype) -> np.ndarray:
+    """``[-2 C^T; ||c||^2]``, shape (n_features + 1, n_clusters): multiplied by
+    rows ``[x, 1]`` it gives ``||c||^2 - 2 x.c``, the squared distances but for
+    ``||x||^2``, in one matrix product and no extra pass."""
+    n_features = centers.shape[1]
+    coef = np.empty((n_features + 1, centers.shape[0]), dtype)
+    coef[:n_features] = -2 * centers.T
+    coef[n_features] = np.einsum("ij,ij->i", centers, centers)
+    return coef
+
+
+def centre_terms(centers: np.ndarray, sum_dtype=None):
+    """``-2 C^T`` (C-ordered) and ``||c||^2`` (summed in ``sum_dtype``, default
+    the centres' dtype): the coefficients of :func:`partial_sq` for rows ``x``."""
+    neg2_t = np.ascontiguousarray(-2 * centers.T)
+    return neg2_t, np.einsum("ij,ij->i", centers, centers, dtype=sum_dtype)
+
+
+def partial_sq(rows, coef, constant=None, out=None) -> np.ndarray:
+    """``rows @ coef + constant``: with the coefficients of
+    :func:`augmented_coefficients` or :func:`centre_terms`, ``||c||^2 - 2 x.c``
+    for every row (dense or CSR) and centre. ``out`` (dense rows only) receives
+    the product. The layout may also be transposed (centres by rows, with
+    ``constant[:, None]``), where the reductions then run along rows."""
+    if is_sparse(rows):
+        product = rows @ coef
+    else:
+        product = np.matmul(rows, coef, out=out)
+    if constant is not None:
+        product += constant
+    return product
+
+
+def nearest(partial: np.ndarray, row_sq=None, *, second: bool = False):
+    """The nearest centre of each row of ``partial`` (from :func:`partial_sq`),
+    ties to the lowest index.
+
+    Returns ``(labels, nearest_sq, second_sq)``. With ``row_sq`` (each row's
+    ``||x||^2``) ``nearest_sq`` is the squared distance to the nearest centre,
+    clamped at zero; without it, the entry of ``partial``. With ``second`` the
+    same for the runner-up (infinite with one centre), and ``partial`` is
+    overwritten at the labels; else ``second_sq`` is None.
+    """
+    labels = partial.argmin(axis=1)
+    every = np.arange(partial.shape[0])
+    best = partial[every, labels]
+    runner_up = None
+    if second:
+        partial[every, labels] = np.inf
+        runner_up = partial.min(axis=1)
+    if row_sq is not None:
+        best += row_sq
+        np.maximum(best, 0, out=best)
+        if second:
+            runner_up += row_sq
+            np.maximum(runner_up, 0, out=runner_up)
+    return labels, best, runner_up
+
+
+def all_sq(partial: np.ndarray, row_sq) -> np.ndarray:
+    """Every squared distance, in place in ``partial``: ``row_sq`` added (shaped
+    to broadcast: ``row_sq[:, None]`` for rows by centres), clamped at zero."""
+    partial += row_sq
+    return np.maximum(partial, 0, out=partial)
+
+
+def pairwise_sq(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Squared distances between the rows of A and B (few rows: centres)."""
+    neg2_t, b_sq = centre_terms(B)
+    return all_sq(partial_sq(A, neg2_t, b_sq), row_norms_sq(A)[:, None])
+
+
+def _gamma(n_terms: int, unit_roundoff: float) -> float:
+    """Higham's gamma_n: relative error bound of an n-term dot product."""
+    return n_terms * unit_roundoff / (1 - n_terms * unit_roundoff)
+
+
+class Float32Screen:
+    """Nearest centres of float64 rows ``[x, 1]`` through a float32 product.
+
+    A float32 product runs twice as fast as a float64 one. Each of its entries is
+    within a rigorous bound of the exact ``||c||^2 - 2 x.c`` (Higham's gamma for
+    rounding the inputs and summing ``width`` terms, plus an absolute term for
+    float32 underflow), and so is the float64 product's. Where the float32
+    nearest centre beats the runner-up by more than twice the sum of both bounds,
+    the float64 product has the same nearest centre; the other rows (ties, or
+    values whose products may leave float32's range) are multiplied again in
+    float64, one by one. The labels are thus those of float64 products, whatever
+    the rounding of the float32 one (which may use several BLAS threads), at the
+    cost of the float32 product wherever the clusters are not ambiguous to seven
+    digits. Data with many exact ties (small integers, duplicated centres) make
+    many rows ambiguous: ``labels`` counts them, for callers to turn the screen
+    off.
+
+    Made by :meth:`for_coefficients` from the float64
+    :func:`augmented_coefficients` of the centres.
+    """
+
+    # Where it pays, by the minibatch benchmark (README, Performance): from 64
+    # features and 128 clusters on; below, two extra passes of argmin over the
+    # distances cost more than halving the product saves.
+    MIN_CLUSTERS = 128
+    MIN_WIDTH = 65  # rows [x, 1]: 64 features
+
+    def __init__(self, coef: np.ndarray, coef32: np.ndarray):
+        width = coef.shape[0]
+        self.coef = coef
+        self.coef32 = coef32
+        # ||c||^2 is the last row of coef; 1.01: slack for rounding the bound itself
+        self.center_norm = 1.01 * float(np.sqrt(max(coef[-1].max(), 0.0)))
+        self.relative = 2.02 * (_gamma(width + 2, 2.0**-24) + _gamma(width, 2.0**-53))
+        # 2**-124, not 2**-148: inputs and products may be flushed to zero (FTZ)
+        self.absolute = 2.02 * width * 2.0**-124
+
+    @classmethod
+    def for_coefficients(cls, coef: np.ndarray) -> Float32Screen | None:
+        """A screen for these float64 coefficients, or None where it would not
+        pay (few clusters or features, another dtype) or cannot be used (centres
+        out of float32's range)."""
+        width, n_clusters = coef.shape
+        if coef.dtype != np.float64 or n_clusters < cls.MIN_CLUSTERS:
+            return None
+        if width < cls.MIN_WIDTH:
+            return None
+        with np.errstate(over="ignore"):
+            coef32 = coef.astype(np.float32)
+        if not np.isfinite(coef32).all():
+            return None
+        return cls(coef, coef32)
+
+    def labels(self, rows: np.ndarray, dots32: np.ndarray) -> tuple[np.ndarray, int]:
+        """Labels of the float64 ``rows`` ([x, 1]) and the number of rows that
+        were ambiguous; ``dots32`` is a float32 scratch of shape (len(rows),
+        n_clusters)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            rows32 = rows.astype(np.float32)
+            block = np.matmul(rows32, self.coef32, out=dots32)
+        labels, best, runner_up = nearest(block, second=True)
+        best = best.astype(np.float64)
+        c = self.center_norm
+        with np.errstate(over="ignore", invalid="ignore"):
+            row_norms = np.sqrt(row_norms_sq(rows[:, :-1]))
+            # sum |r_m coef_mj| <= 2 ||x|| ||c|| + ||c||^2 (Cauchy-Schwarz)
+            magnitude = 2 * row_norms * c + c * c
+            slack = self.relative * magnitude
+            slack += self.absolute * (1 + row_norms + 2 * c + c * c)
+            gap = runner_up - best
+            # An infinite or NaN gap (values beyond float32's range) is ambiguous
+            # too; and so is a row whose partial sums may overflow: an entry gone
+            # to +inf on the way would never be seen as the best.
+            decided = (gap > slack) & np.isfinite(gap) & (magnitude < 2.0**126)
+        ambiguous = np.flatnonzero(~decided)
+        if ambiguous.size:
+            # Row by row through one buffer on one BLAS thread, so that a row's
+            # float64 values depend on the row alone: which rows are ambiguous
+            # depends on the float32 rounding, hence on the BLAS threads.
+            row = np.empty((1, rows.shape[1]))
+            exact = np.empty((1, self.coef.shape[1]))
+            with (
+                _blas_controller().limit(limits=1, user_api="blas"),
+                np.errstate(over="ignore", invalid="ignore"),
+            ):
+                for i in ambiguous:
+                    row[0] = rows[i]
+                    labels[i] = nearest(partial_sq(row, self.coef, out=exact))[0][0]
+        return labels, ambiguous.size

@@ -1,0 +1,199 @@
+"""The centre update: per-cluster sums by scatter-add, and new centres from them.
+
+Sums are kept per partition of rows (:class:`~kmeans._core.blocks.RowBlocks`),
+in float64 whatever the data's dtype, and added in partition order, so that
+they do not depend on the number of threads. Row ``j`` of a sums array holds the
+weighted sum of the rows labelled ``j`` and, in its last column, their total
+weight. Empty clusters are moved onto the rows farthest from their centre, as
+scikit-learn does. Prior validation is assumed; dense rows are in the shifted
+frame, CSR rows are not shifted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .blocks import RowBlocks, is_sparse, rows_of, scratch, shifted_block
+from .kernel import all_sq, centre_terms, partial_sq, row_norms_sq
+
+# Up to this many columns, fresh sums are one bincount per column (4x faster
+# than the flat np.add.at at 2 columns: shared/reference/measurements.md).
+_FEW_COLUMNS = 8
+
+
+def add_rows(sums: np.ndarray, rows: np.ndarray, labels, *, fresh: bool = False):
+    """Add each of ``rows`` to the row of ``sums`` (float64, C-ordered) named by
+    its label, in place. ``fresh``: ``sums`` holds zeros, and may be filled by
+    bincount, which adds in the same order (the same bits) and faster.
+    """
+    n_clusters, width = sums.shape
+    if fresh and width <= _FEW_COLUMNS:
+        for j in range(width):
+            sums[:, j] = np.bincount(labels, rows[:, j], n_clusters)
+        return
+    # The flat 1-D form of np.add.at: 3-5x faster than add.at(sums, labels, rows)
+    # (shared/reference/measurements.md). Values are cast first: add.at's own
+    # float32 -> float64 casting path is 40x slower (measured, NumPy 2.4).
+    index = labels[:, None] * width + np.arange(width)
+    values = rows.astype(np.float64, copy=False)
+    if fresh:
+        sums.ravel()[:] = np.bincount(index.ravel(), values.ravel(), sums.size)
+    else:
+        np.add.at(sums.ravel(), index.ravel(), values.ravel())
+
+
+def add_sparse_rows(sums, block, rows, labels, weights, sign: float = 1.0) -> None:
+    """``sign * w * x`` of the CSR ``block``'s ``rows`` added to their labels' row
+    of ``sums``, and ``sign * w`` to its weight column."""
+    width = sums.shape[1]
+    flat = sums.ravel()
+    part = block[rows]
+    counts = np.diff(part.indptr)
+    values = part.data.astype(np.float64)
+    if weights is not None:
+        values *= np.repeat(weights, counts)
+    index = np.repeat(labels.astype(np.intp) * width, counts) + part.indices
+    np.add.at(flat, index, sign * values)
+    ones = np.ones(len(rows)) if weights is None else weights.astype(np.float64)
+    np.add.at(flat, labels.astype(np.intp) * width + (width - 1), sign * ones)
+
+
+def new_partition_sums(blocks: RowBlocks, n_clusters: int, n_features: int) -> list:
+    """Empty per-partition cluster sums, kept between Lloyd passes."""
+    return [np.zeros((n_clusters, n_features + 1)) for _ in blocks.partitions]
+
+
+def total(partition_sums: list) -> tuple[np.ndarray, np.ndarray]:
+    """The sums of every partition, added in partition order: the summed rows
+    and the total weight of each cluster."""
+    result = partition_sums[0].copy()
+    for sums in partition_sums[1:]:
+        result += sums
+    return result[:, :-1], result[:, -1]
+
+
+def _own_sq_dense(X, shift, centers, labels, lo, hi, buffer):
+    diff = shifted_block(X, lo, hi, shift, buffer)
+    diff -= centers[labels[lo:hi]]
+    return np.einsum("ij,ij->i", diff, diff)
+
+
+def _own_sq_sparse(X, neg2_t, centers_sq, labels, lo, hi):
+    block = X[lo:hi]
+    sq = all_sq(partial_sq(block, neg2_t, centers_sq), row_norms_sq(block)[:, None])
+    return sq[np.arange(hi - lo), labels[lo:hi]]
+
+
+def farthest_candidates(X, shift, sample_weight, centers, labels, n_rows, blocks):
+    """Rows that may be among the ``n_rows`` farthest from their own centre: the
+    farthest of every block, ties at the cut included. Returns their indices and
+    squared distances, for :func:`pick_farthest`. Rows of zero weight count as
+    absent (weights act as repetitions): their distance is given as zero. Dense
+    rows are measured from the differences; CSR rows by the expanded distance.
+    """
+    sparse = is_sparse(X)
+    if sparse:
+        neg2_t, centers_sq = centre_terms(centers, np.float64)
+
+    def run(start: int, stop: int):
+        buffer = None if sparse else scratch(blocks, X.shape[1], X.dtype)
+        candidates, values = [], []
+        for lo, hi in blocks.blocks(start, stop):
+            if sparse:
+                dist = _own_sq_sparse(X, neg2_t, centers_sq, labels, lo, hi)
+            else:
+                dist = _own_sq_dense(X, shift, centers, labels, lo, hi, buffer)
+            if sample_weight is not None:
+                dist[sample_weight[lo:hi] == 0] = 0
+            keep = min(n_rows, hi - lo)
+            # every row at least as far as the keep-th farthest: ties at the cut
+            # are all kept, so that the lowest index wins them below
+            cut = np.partition(dist, hi - lo - keep)[hi - lo - keep]
+            top = np.flatnonzero(dist >= cut)
+            candidates.append(top + lo)
+            values.append(dist[top])
+        return np.concatenate(candidates), np.concatenate(values)
+
+    parts = blocks.map(run)
+    if not parts:
+        return np.empty(0, np.intp), np.empty(0, X.dtype)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def pick_farthest(index, dist, n_rows) -> np.ndarray:
+    """Positions in ``index`` of the ``n_rows`` farthest candidates, farthest first,
+    ties broken by the lower index; candidates at distance zero are left out."""
+    order = np.lexsort((index, -dist))[:n_rows]
+    return order[dist[order] > 0]
+
+
+def relocation_inputs(labels, sample_weight, far, n_clusters):
+    """What :func:`relocate_and_average` needs to know of the labels: those of the
+    ``far`` rows, their weights and the number of rows of positive weight left in
+    each cluster."""
+    counted = labels if sample_weight is None else labels[sample_weight > 0]
+    rows_left = np.bincount(counted, minlength=n_clusters)
+    far_weights = None if sample_weight is None else sample_weight[far]
+    return labels[far], far_weights, rows_left
+
+
+def update_centers(X, shift, sample_weight, centers, labels, sums, weight_sums, blocks):
+    """New centres from the cluster sums; empty clusters take the farthest rows.
+
+    An empty cluster (total weight exactly zero) is moved, in index order, to the
+    rows farthest from their assigned centre, as scikit-learn does: the row's
+    weight and coordinates leave its own cluster's sums. Those rows keep their
+    label until the next assignment. A cluster that is left with no row of
+    positive weight, or that no row could fill, keeps its centre.
+    """
+    empty = np.flatnonzero(weight_sums == 0)
+    if not empty.size:
+        return relocate_and_average(centers, sums, weight_sums)
+    index, dist = farthest_candidates(
+        X, shift, sample_weight, centers, labels, empty.size, blocks
+    )
+    far = index[pick_farthest(index, dist, empty.size)]
+    return relocate_and_average(
+        centers,
+        sums,
+        weight_sums,
+        empty,
+        rows_of(X, far) - shift,
+        *relocation_inputs(labels, sample_weight, far, centers.shape[0]),
+    )
+
+
+def relocate_and_average(
+    centers,
+    sums,
+    weight_sums,
+    empty=(),
+    far_rows=(),
+    far_labels=(),
+    far_weights=None,
+    rows_left=None,
+):
+    """The end of :func:`update_centers`, whatever the kind of X and wherever it
+    lives: the ``empty`` clusters take the ``far_rows`` (dense and shifted; their
+    labels, weights and the rows of positive weight left per cluster come from
+    :func:`relocation_inputs`), then every filled cluster's centre is its sum over
+    its weight. ``sums`` and ``weight_sums`` are modified."""
+    # Rows left per cluster are counted rather than read off the weights: taking
+    # every row out of a cluster leaves a rounding residue, not a zero, in its
+    # weight, and residue / residue would be a centre anywhere.
+    for i, (cluster, x) in enumerate(zip(empty, far_rows)):
+        w = 1.0 if far_weights is None else float(far_weights[i])
+        contribution = x * x.dtype.type(w)
+        old = far_labels[i]
+        sums[old] -= contribution
+        weight_sums[old] -= w
+        rows_left[old] -= 1
+        if rows_left[old] == 0:
+            sums[old] = 0
+            weight_sums[old] = 0
+        sums[cluster] = contribution
+        weight_sums[cluster] = w
+    new_centers = centers.copy()
+    filled = weight_sums > 0
+    new_centers[filled] = sums[filled] / weight_sums[filled, None]
+    return new_centers
