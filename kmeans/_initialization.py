@@ -34,6 +34,7 @@ def kmeans_plusplus(
     n_clusters: int,
     *,
     sample_weight=None,
+    x_squared_norms=None,
     random_state=None,
     n_local_trials: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -47,6 +48,11 @@ def kmeans_plusplus(
         Number of centres to choose.
     sample_weight : array-like of shape (n_samples,) or float, default=None
         Weights of the samples; rows of zero weight are never chosen.
+    x_squared_norms : array-like of shape (n_samples,), default=None
+        Accepted for compatibility with scikit-learn's ``kmeans_plusplus`` and
+        checked for its shape, but not used: the squared norms needed here are
+        those of the rows centred on the data mean (for accuracy far from the
+        origin), which are computed on the way.
     random_state : int, numpy.random.Generator, numpy.random.RandomState or None
         Source of randomness. The same value gives the same centres.
     n_local_trials : int, default=None
@@ -77,6 +83,15 @@ def kmeans_plusplus(
         raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}.")
     if n_local_trials is not None:
         n_local_trials = validate_int(n_local_trials, "n_local_trials", owner, low=1)
+    if x_squared_norms is not None:
+        norms = check_array(
+            np.reshape(x_squared_norms, (-1, 1)), owner=owner, name="x_squared_norms"
+        )
+        if norms.shape[0] != n_samples:
+            raise ValueError(
+                f"x_squared_norms should have {n_samples} entries, one per sample of X; "
+                f"got {norms.shape[0]}."
+            )
     weights = check_sample_weight(sample_weight, n_samples, X.dtype)
     check_enough_weighted_samples(weights, n_clusters)
     rng = check_random_state(random_state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._core.kernel import nearest, pairwise_sq
 from ._validation import check_array
 
 __all__ = ["centroid_index"]
@@ -14,11 +15,10 @@ _BLOCK_ROWS = 1024
 
 def _nearest_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Index of the nearest row of B for each row of A (ties: the lowest index)."""
-    nearest = np.empty(A.shape[0], np.intp)
+    labels = np.empty(A.shape[0], np.intp)
     for lo in range(0, A.shape[0], _BLOCK_ROWS):
-        diff = A[lo : lo + _BLOCK_ROWS, None, :] - B[None, :, :]
-        nearest[lo : lo + _BLOCK_ROWS] = np.einsum("ijk,ijk->ij", diff, diff).argmin(1)
-    return nearest
+        labels[lo : lo + _BLOCK_ROWS] = nearest(pairwise_sq(A[lo : lo + _BLOCK_ROWS], B))[0]
+    return labels
 
 
 def _orphans(A: np.ndarray, B: np.ndarray) -> int:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# exact differences, not ||x||^2 - 2x.y: the silhouette compares near distances
+from scipy.spatial.distance import cdist
+
 from ._validation import check_array, check_random_state
 
 __all__ = ["silhouette_score"]
@@ -60,8 +63,6 @@ def silhouette_score(X, labels, *, sample_size: int | None = None, random_state=
 
 def _silhouette(X: np.ndarray, labels: np.ndarray) -> float:
     """Mean silhouette of the rows of X; X is validated, float64."""
-    from scipy.spatial.distance import cdist  # exact differences, not ||x||^2 - 2x.y
-
     clusters, codes = np.unique(labels, return_inverse=True)
     if clusters.size < 2:
         return float("nan")

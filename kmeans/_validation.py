@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from . import _exceptions
 from ._core.blocks import is_sparse
 from ._exceptions import InvalidParameterError
 
@@ -335,9 +336,8 @@ def validate_options(value, name: str, owner: str, options) -> str:
 def check_is_fitted(estimator, attribute: str = "cluster_centers_") -> None:
     """Raise :class:`NotFittedError` unless ``estimator`` has been fitted."""
     if not hasattr(estimator, attribute):
-        from ._exceptions import NotFittedError  # scikit-learn's kind when installed
-
-        raise NotFittedError(
+        # scikit-learn's kind when installed (see _exceptions.__getattr__)
+        raise _exceptions.NotFittedError(
             f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' "
             "with appropriate arguments before using this estimator."
         )

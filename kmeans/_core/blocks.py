@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 # Working set of one block (its rows of X and its row of distances) aims at the
 # L2 cache: measured best between 1 and 3 MiB (benchmarks/benchmarks, W1-W4).
@@ -119,8 +120,6 @@ class RowBlocks:
 
 @functools.cache
 def _blas_controller():
-    from threadpoolctl import ThreadpoolController
-
     # Built once: inspecting the loaded libraries costs ~0.3 ms, limiting ~10 us.
     return ThreadpoolController()
 
