@@ -73,6 +73,18 @@ def test_single_cluster_and_duplicates(algorithm):
 
 
 @pytest.mark.parametrize("algorithm", PRUNED)
+def test_single_cluster_warns_and_runs_lloyd(algorithm):
+    # as scikit-learn: bounds between centres mean nothing with one centre
+    X, _ = make_blobs(300, 3, 2, seed=4)
+    message = f"algorithm='{algorithm}' doesn't make sense for a single cluster"
+    with pytest.warns(RuntimeWarning, match=message):
+        one = KMeans(1, algorithm=algorithm, random_state=0).fit(X)
+    lloyd = KMeans(1, algorithm="lloyd", random_state=0).fit(X)
+    np.testing.assert_array_equal(one.cluster_centers_, lloyd.cluster_centers_)
+    assert one.n_iter_ == lloyd.n_iter_
+
+
+@pytest.mark.parametrize("algorithm", PRUNED)
 def test_pruned_bit_identical_whatever_the_thread_count(algorithm, monkeypatch):
     X, _ = make_blobs(60_000, 4, 10, seed=8, spread=2.0)
     results = []
