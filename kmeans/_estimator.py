@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,12 +43,7 @@ _ALGORITHMS = {
 }
 
 
-@dataclass(frozen=True)
-class _InMemory:
-    """X and its validated weights, for the kernels of data in memory."""
-
-    X: object
-    weights: np.ndarray | None
+_InMemory = namedtuple("_InMemory", "X weights")  # validated, for the kernels
 
 
 @dataclass(frozen=True)
@@ -64,10 +61,7 @@ class _Kernels:
     distances: Callable
 
     session = staticmethod(thread_pool)
-
-    @staticmethod
-    def check(X, owner: str):
-        return check_array(X, owner=owner, accept_sparse=True)
+    check = staticmethod(functools.partial(check_array, accept_sparse=True))
 
     def statistics(self, X, sample_weight, needs_variance: bool, pool):
         weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
@@ -80,7 +74,9 @@ class _Kernels:
 
     @staticmethod
     def scale_weights(data: _InMemory, exponent: int) -> _InMemory:
-        return replace(data, weights=_scaled(data.weights, exponent, data.X.dtype))
+        return data._replace(
+            weights=_scale_weights(data.weights, data.X.dtype, exponent)[0]
+        )
 
     def initial_centers(self, data, shift, init: str, n_clusters: int, rng, pool):
         method = self.init_methods[init]
@@ -131,9 +127,8 @@ _SPARSE = _Kernels(
 
 
 def _kernels(X):
-    """The data kind of X: dense or sparse kernels in memory, or the Dask backend,
-    which (with dask, an optional extra) is imported only when a dask array
-    arrives."""
+    """The data kind of X: dense or sparse kernels, or the Dask backend (imported
+    only when a dask array arrives: dask is an optional extra)."""
     if is_dask_array(X):
         from ._backends import dask
 
@@ -183,16 +178,14 @@ def _weight_exponent(weight_max) -> int:
     return 0 if weight_max is None else max(int(np.frexp(weight_max)[1]), 0)
 
 
-def _scaled(weights, exponent: int, dtype):
+def _scale_weights(weights, dtype, exponent=None):
+    """Weights divided by ``2**exponent`` (by default :func:`_weight_exponent`'s),
+    and the exponent."""
     if weights is None:
-        return None
-    return np.ldexp(weights, -exponent).astype(dtype, copy=False)
-
-
-def _scale_weights(weights, dtype):
-    """Weights scaled as :func:`_weight_exponent` says, and the exponent."""
-    exponent = _weight_exponent(None if weights is None else weights.max())
-    return _scaled(weights, exponent, dtype), exponent
+        return None, 0
+    if exponent is None:
+        exponent = _weight_exponent(weights.max())
+    return np.ldexp(weights, -exponent).astype(dtype, copy=False), exponent
 
 
 def _feature_names(X) -> np.ndarray | None:
@@ -292,9 +285,9 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         return int(self.n_init)
 
     def _check_init(self, n_features: int, dtype, weights, n_init: int, kernels=None):
-        """The init parameter checked against the data (of kind ``kernels``, dense
-        by default), and the number of runs (an array init makes one run, with a
-        RuntimeWarning if more were asked)."""
+        """The init parameter checked against the data (of kind ``kernels``), and
+        the number of runs (one for an array, with a RuntimeWarning if more were
+        asked)."""
         init = self.init
         if isinstance(init, str):
             if init not in (kernels or _DENSE).init_methods:
@@ -365,7 +358,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         if kernels is None:
             self._reject_dask(X)
             kernels = _DENSE
-        X = kernels.check(X, type(self).__name__)
+        X = kernels.check(X, owner=type(self).__name__)
         if X.shape[0] < self.n_clusters:
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
@@ -407,7 +400,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             len(names) != len(fitted_names) or np.any(names != fitted_names)
         ):
             raise ValueError(_feature_names_mismatch(fitted_names, names))
-        X = _kernels(X).check(X, owner)
+        X = _kernels(X).check(X, owner=owner)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {owner} is expecting "
@@ -908,7 +901,7 @@ class KMeans(_BaseKMeans):
                     np.ones(min(n_positive, self.n_clusters)), self.n_clusters
                 )
             monitor = FitMonitor(n_init, self.verbose, self.callback)
-            best = spare = None  # spare: labels of a worse run, for the next to fill
+            best = spare = None  # spare: the labels of a worse run, for the next
             try:
                 for run in range(n_init):
                     monitor.start_init(run)
@@ -925,9 +918,8 @@ class KMeans(_BaseKMeans):
                     )  # fmt: skip
                     monitor.end_run(fitted[3], stop_reason)
                     if best is None or fitted[2] < best[2]:
-                        best, spare = fitted, (best[1] if best is not None else None)
-                    else:
-                        spare = fitted[1]
+                        best, fitted = fitted, best
+                    spare = None if fitted is None else fitted[1]
                     if monitor.stopped:
                         break
             finally:
@@ -955,8 +947,8 @@ class KMeans(_BaseKMeans):
         return data.X
 
     def _check_algorithm(self, kernels, n_features: int) -> str:
-        """The algorithm of the runs on data of kind ``kernels``, with a warning
-        when the one asked for is not used; refine checked against the kind."""
+        """The algorithm of the runs on data of kind ``kernels`` (a warning when
+        not the one asked for); refine checked against the kind."""
         if self.refine is not None and kernels is not _DENSE:
             raise TypeError(
                 f"refine={self.refine!r} does not accept {kernels.description} yet; "
@@ -1015,12 +1007,10 @@ class KMeans(_BaseKMeans):
         self, kernels, data, shift, centers, variance, pool, labels, algorithm,
         callback=None,
     ):  # fmt: skip
-        """One run of the algorithm from ``centers`` (shifted frame), then the
-        final labels (written into ``labels`` when in memory and not None) and
-        exact inertia, which also make a run stopped by the callback consistent.
-        ``variance`` is X's mean variance, which scales ``tol`` (None when tol is
-        0 and no kernel needs it). Returns (centres, labels, inertia, n_iter,
-        cluster sizes or None) and why the run stopped."""
+        """One run from ``centers`` (shifted frame), then the final labels (into
+        ``labels`` if given, in memory) and exact inertia, which make a run stopped
+        by the callback consistent too. ``variance`` scales ``tol``. Returns
+        (centres, labels, inertia, n_iter, sizes or None) and why it stopped."""
         result = kernels.run(
             data,
             shift,

@@ -265,13 +265,14 @@ def _check_weight_layout(raw, n_samples: int) -> None:
 
 
 def weight_summary(weights: np.ndarray) -> tuple:
-    """What :func:`_check_weight_summary` needs of (a chunk of) weights: NaN found,
-    infinity found, number of negative and of non-zero values, float64 sum."""
+    """(NaN found, infinity found, number of negative and of non-zero values,
+    float64 sum) of (a chunk of) weights, for :func:`_check_weight_summary`."""
     with np.errstate(over="ignore", invalid="ignore"):  # reported by the check
         total = float(weights.sum(dtype=np.float64))
+    nan, inf = bool(np.isnan(weights).any()), bool(np.isinf(weights).any())
     return (
-        bool(np.isnan(weights).any()),
-        bool(np.isinf(weights).any()),
+        nan,
+        inf,
         int(np.count_nonzero(weights < 0)),
         int(np.count_nonzero(weights)),
         total,
@@ -279,8 +280,7 @@ def weight_summary(weights: np.ndarray) -> tuple:
 
 
 def _check_weight_summary(nan, inf, n_negative, n_nonzero, total) -> None:
-    """Raise for bad weights, from their :func:`weight_summary` (summed over
-    chunks for data in chunks)."""
+    """Raise for bad weights, from their :func:`weight_summary` (chunks' summed)."""
     if nan:
         raise ValueError("Input sample_weight contains NaN.")
     if inf:

@@ -1,10 +1,8 @@
 """Dask backend: :class:`~kmeans.KMeans` on a ``dask.array`` and k-means||.
 
-This module is imported only when a dask array arrives (``kmeans._estimator.
-_kernels``), and dask itself only inside its functions: ``import kmeans`` and NumPy
-input never touch it. It provides the data-kind interface of
-:mod:`kmeans._backends` (statistics, initial centres, one Lloyd run, final labels,
-predict, distances, score); ``KMeans._fit`` drives the runs.
+The data kind of :mod:`kmeans._backends` for dask arrays; ``KMeans._fit`` drives
+it. Imported only when a dask array arrives, and dask only inside its functions:
+``import kmeans`` and NumPy input never touch it.
 
 Layout. X is rechunked to whole rows (column-split chunks are joined: a row's
 distance needs all its features) and each row chunk is one unit of work. Every
@@ -31,7 +29,6 @@ otherwise (data larger than memory) every pass reads it from its source.
 from __future__ import annotations
 
 import contextlib
-import functools
 import operator
 import os
 import sys
@@ -74,6 +71,7 @@ from .._validation import (
     check_dask_array,
     check_random_state,
     check_sample_weight,
+    is_dask_array,
     validate_int,
     validate_real,
     weight_summary,
@@ -113,31 +111,18 @@ def session():
         yield None
 
 
-def _one_blas_thread(func):
-    """``func`` run in a :func:`session`."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with session():
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
 # -- input ---------------------------------------------------------------------
 
 
 def _dask_weights(sample_weight, X):
-    """sample_weight as a dask array in X's row chunks and dtype, or None.
-
-    A dask array's values are checked by the first pass (:func:`_weight_chunk`);
-    anything else by :func:`~kmeans._validation.check_sample_weight` now.
-    """
+    """sample_weight as a dask array in X's row chunks and dtype, or None. A dask
+    array's values are checked by the pass that reads them (:func:`_weight_chunk`),
+    others by :func:`~kmeans._validation.check_sample_weight` now."""
     import dask.array as da
 
     if sample_weight is None:
         return None
-    if _is_dask(sample_weight):
+    if is_dask_array(sample_weight):
         _check_weight_layout(sample_weight, X.shape[0])
         return sample_weight.astype(X.dtype).rechunk((X.chunks[0],))
     weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
@@ -258,8 +243,7 @@ def _weight_chunk(w):
 
 def _check_weights(parts):
     """Raise as check_sample_weight does, from the chunks' :func:`_weight_chunk`;
-    return the total weight of each chunk, the largest and the number of
-    positive ones."""
+    return the chunks' total weights, the largest weight, the positive ones."""
     summaries = [p[0] for p in parts]
     nan, inf, n_negative, n_nonzero, _ = (sum(v) for v in zip(*summaries))
     totals = np.array([s[4] for s in summaries])
@@ -269,10 +253,8 @@ def _check_weights(parts):
 
 
 def statistics(X, sample_weight, needs_variance, pool):
-    """Statistics of a validated dask X, in one pass: the data (:class:`_Rows`,
-    with the weights), the data mean (X's dtype, the shift of the centred frame),
-    the mean feature variance around it (always: it is free here), the largest
-    weight and the number of positive weights (None without weights)."""
+    """:class:`_Rows` (X and weights), X's mean and mean variance (always: it is
+    free here), the largest weight and the positive ones: one pass."""
     rows = _Rows(X, _dask_weights(sample_weight, X))
     dask = _dask()
     parts = _pass([dask.delayed(_stats_chunk)(x, w) for x, w in zip(rows.x, rows.w)])
@@ -449,9 +431,8 @@ def final_labels(rows: _Rows, centers, pool, out=None):
 
 
 def initial_centers(rows: _Rows, shift, init: str, n_clusters: int, rng, pool):
-    """Initial centres of one run for a named ``init``, in the shifted frame:
-    "random" rows, or k-means|| for "k-means||" and "k-means++" (which needs
-    n_clusters passes: k-means|| is its scalable form)."""
+    """Initial centres (shifted frame): "random" rows, or k-means|| for it and for
+    "k-means++" (k passes over X: k-means|| is its scalable form)."""
     if init == "random":
         w = None
         if rows.weights is not None:
@@ -465,9 +446,7 @@ def initial_centers(rows: _Rows, shift, init: str, n_clusters: int, rng, pool):
 # -- a fitted model on dask data: lazy, checked as in memory ----------------------
 
 
-def check(X, owner: str):
-    """X validated without reading it (:func:`~kmeans._validation.check_dask_array`)."""
-    return check_dask_array(X, owner)
+check = check_dask_array  # X validated without reading it
 
 
 def _finite_chunk(X):
@@ -486,8 +465,7 @@ def _predict_chunk(X, centers):
 
 
 def predict(X, centers, pool):
-    """Lazy labels of a dask X (validated): same function, same labels as in
-    memory."""
+    """Lazy labels of a dask X: same function, same labels as in memory."""
     shared = _dask().delayed(centers)
     return _checked(X).map_blocks(_predict_chunk, shared, drop_axis=1, dtype=np.int32)
 
@@ -503,22 +481,16 @@ def distances(X, centers, pool):
     )
 
 
-@_one_blas_thread
 def score(X, centers, sample_weight, pool) -> float:
-    """Minus the weighted inertia of a dask X (validated); one pass over X (and
-    one over the weights, to check them, when they are a dask array)."""
+    """Minus the weighted inertia of X: one pass (and one over dask weights)."""
     weights = _dask_weights(sample_weight, X)
-    if _is_dask(sample_weight):
+    if is_dask_array(sample_weight):
         dask = _dask()
         _check_weights(
             dask.compute([dask.delayed(_weight_chunk)(w) for w in weights.to_delayed()])[0]
         )
     rows = _Rows(_checked(X), weights, persist=False)
     return -final_labels(rows, centers, None)[1]
-
-
-def _is_dask(value) -> bool:
-    return hasattr(value, "dask") and hasattr(value, "chunks")
 
 
 # -- k-means|| -------------------------------------------------------------------
@@ -669,7 +641,6 @@ def _recluster(candidates, weights, n_clusters, rng):
     return best[0]
 
 
-@_one_blas_thread
 def kmeans_parallel(
     X,
     n_clusters: int,
@@ -749,16 +720,17 @@ def kmeans_parallel(
             "The 'oversampling_factor' parameter of kmeans_parallel must be a float "
             "in the range (0, inf). Got 0.0 instead."
         )
-    if not _is_dask(X):
+    if not is_dask_array(X):
         raise TypeError(
             f"{owner} needs a dask array; for data in memory use kmeans_plusplus."
         )
     X = check_dask_array(X, owner)
     if X.shape[0] < n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
-    rows, shift, _, _, _ = statistics(X, sample_weight, False, None)
     rng = check_random_state(random_state)
-    centers = kmeans_parallel_centers(
-        rows, shift, n_clusters, rng, oversampling_factor, n_rounds
-    )
+    with session():
+        rows, shift, _, _, _ = statistics(X, sample_weight, False, None)
+        centers = kmeans_parallel_centers(
+            rows, shift, n_clusters, rng, oversampling_factor, n_rounds
+        )
     return (centers + shift).astype(X.dtype)
