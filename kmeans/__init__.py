@@ -70,7 +70,7 @@ _LAZY = {
     "NotFittedError": "._exceptions",
     "SelectKResult": "._select_k",
     "k_means": "._estimator",
-    "kmeans_parallel": "._dask",
+    "kmeans_parallel": "._backends.dask",
     "select_k": "._select_k",
 }
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._backends import kind_of
+from ._backends.memory import DENSE, weight_exponent
 from ._base import NotebookReprMixin
 from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, TransformerMixin
-from ._core import DENSE, SPARSE, kernels_for
-from ._core.blocks import thread_pool
 from ._core.swap import random_swap
 from ._exceptions import InvalidParameterError, warn
 from ._initialization import check_enough_weighted_samples
@@ -20,7 +20,6 @@ from ._validation import (
     check_array,
     check_is_fitted,
     check_random_state,
-    check_sample_weight,
     is_dask_array,
     validate_bool,
     validate_int,
@@ -38,13 +37,6 @@ def _warn_if_fewer_clusters(n_distinct: int, n_clusters: int) -> None:
             f"n_clusters ({n_clusters}). Possibly due to duplicate points in X.",
             ConvergenceWarning,
         )
-
-
-def _dask():
-    """The Dask backend, imported only when a dask array arrives."""
-    from . import _dask
-
-    return _dask
 
 
 def _auto_algorithm(n_clusters: int, n_features: int) -> str:
@@ -67,20 +59,6 @@ _REFINE = {"swap"}
 _SWAP_TRIALS_PER_CLUSTER = 6
 
 _HTML_MAX_SIZES = 20  # cluster sizes listed in the notebook repr
-
-
-def _scale_weights(weights, dtype):
-    """Weights divided by a power of two so that the largest is at most 1, and that
-    power's exponent (0 for None).
-
-    Exact in binary floating point (centres unchanged to the bit), and sums of
-    weight * x cannot overflow whatever the weights' scale; multiply an inertia
-    computed with them by ``2**exponent`` (``np.ldexp``).
-    """
-    if weights is None:
-        return None, 0
-    exponent = max(int(np.frexp(weights.max())[1]), 0)
-    return np.ldexp(weights, -exponent).astype(dtype, copy=False), exponent
 
 
 def _feature_names(X) -> np.ndarray | None:
@@ -179,12 +157,13 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             )
         return int(self.n_init)
 
-    def _check_init(self, n_features: int, dtype, weights, n_init: int):
-        """The init parameter checked against the data, and the number of runs
-        (an array init makes one run, with a RuntimeWarning if more were asked)."""
+    def _check_init(self, n_features: int, dtype, weights, n_init: int, kernels=None):
+        """The init parameter checked against the data (of kind ``kernels``), and
+        the number of runs (one for an array, with a RuntimeWarning if more were
+        asked)."""
         init = self.init
         if isinstance(init, str):
-            if init not in DENSE.init_methods:
+            if init not in (kernels or DENSE).init_methods:
                 raise ValueError(
                     f"init={init!r} is for dask arrays; for data in memory use "
                     "init='k-means++', of which it is the form for clusters."
@@ -224,11 +203,15 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         """Initial centres of one run (k-means++ computes its distances in the
         frame shifted by ``shift``; the centres returned are not shifted)."""
         if isinstance(init, str):
-            kernels = kernels_for(X)
+            kernels = kind_of(X)
             indices = kernels.init_methods[init](
                 X, shift, weights, self.n_clusters, rng, pool
             )
             return kernels.rows(X, indices)
+        return self._given_centers(X, init, rng)
+
+    def _given_centers(self, X, init, rng) -> np.ndarray:
+        """The initial centres of a callable or array ``init`` (not shifted)."""
         if callable(init):
             return self._check_centers(
                 init(X, self.n_clusters, random_state=rng),
@@ -240,12 +223,15 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
 
     # -- data -----------------------------------------------------------------
 
-    def _check_fit_data(self, X):
+    def _check_fit_data(self, X, kernels=None):
         """X of ``fit`` validated, with its column names (or None); at least
-        ``n_clusters`` samples."""
+        ``n_clusters`` samples. ``kernels``: X's data kind; None for an estimator
+        that takes data in memory only."""
         names = _feature_names(X)
-        self._reject_dask(X)
-        X = check_array(X, owner=type(self).__name__, accept_sparse=True)
+        if kernels is None:
+            self._reject_dask(X)
+            kernels = DENSE
+        X = kernels.check(X, owner=type(self).__name__)
         if X.shape[0] < self.n_clusters:
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
@@ -253,7 +239,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         return X, names
 
     def _reject_dask(self, X) -> None:
-        """Dask arrays are fitted by KMeans only (see kmeans/_dask.py)."""
+        """Dask arrays are fitted by KMeans only (see kmeans/_backends/dask.py)."""
         if is_dask_array(X):
             raise TypeError(
                 f"{type(self).__name__} does not take dask arrays: KMeans fits them "
@@ -287,7 +273,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             len(names) != len(fitted_names) or np.any(names != fitted_names)
         ):
             raise ValueError(_feature_names_mismatch(fitted_names, names))
-        X = check_array(X, owner=owner, accept_sparse=True)
+        X = kind_of(X).check(X, owner=owner)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {owner} is expecting "
@@ -401,12 +387,10 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         labels : ndarray of shape (n_samples,), dtype int32
             A lazy dask array when X is one.
         """
-        if is_dask_array(X):
-            dask = _dask()
-            return dask.predict(self.cluster_centers_, dask.check_test_data(self, X))
         X = self._check_test_data(X)
-        with thread_pool() as pool:
-            return kernels_for(X).labels_inertia(X, self.cluster_centers_, None, pool)[0]
+        kernels = kind_of(X)
+        with kernels.session() as pool:
+            return kernels.predict(X, self.cluster_centers_, pool)
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each sample to each centre.
@@ -421,16 +405,13 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         distances : ndarray of shape (n_samples, n_clusters)
             In the dtype of ``cluster_centers_``; a lazy dask array when X is one.
         """
-        if is_dask_array(X):
-            return self._transform(_dask().check_test_data(self, X))
         return self._transform(self._check_test_data(X))
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         """Guts of transform; X is validated."""
-        if is_dask_array(X):
-            return _dask().transform(self.cluster_centers_, X)
-        with thread_pool() as pool:
-            return kernels_for(X).distances(X, self.cluster_centers_, pool)
+        kernels = kind_of(X)
+        with kernels.session() as pool:
+            return kernels.distances(X, self.cluster_centers_, pool)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the columns of :meth:`transform`'s output.
@@ -481,17 +462,10 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         score : float
             Minus the sum of weighted squared distances to the nearest centre.
         """
-        if is_dask_array(X):
-            dask = _dask()
-            X = dask.check_test_data(self, X)
-            return dask.score(self.cluster_centers_, X, sample_weight)
         X = self._check_test_data(X)
-        weights = check_sample_weight(
-            sample_weight, X.shape[0], self.cluster_centers_.dtype
-        )
-        with thread_pool() as pool:
-            centers = self.cluster_centers_
-            return -kernels_for(X).labels_inertia(X, centers, weights, pool)[1]
+        kernels = kind_of(X)
+        with kernels.session() as pool:
+            return kernels.score(X, self.cluster_centers_, sample_weight, pool)
 
 
 class KMeans(_BaseKMeans):
@@ -640,7 +614,7 @@ class KMeans(_BaseKMeans):
     created), one pass over X per Lloyd iteration, and ``predict`` and
     ``transform`` return lazy dask arrays. From the same initial centres the
     result is NumPy's up to rounding; ``algorithm`` is Lloyd's, ``refine`` is not
-    available. See :mod:`kmeans._dask` and the README's "Scaling out".
+    available. See :mod:`kmeans._backends.dask` and the README's "Scaling out".
 
     With scikit-learn installed, KMeans is a scikit-learn estimator (clusterer
     and transformer): it passes scikit-learn's estimator checks and has
@@ -771,81 +745,71 @@ class KMeans(_BaseKMeans):
         return self
 
     def _fit(self, X, sample_weight) -> np.ndarray:
-        """Guts of fit; returns X as validated, for fit_transform."""
-        if is_dask_array(X):
-            return _dask().fit(self, X, sample_weight)
+        """Guts of fit, for every kind of data (see :mod:`kmeans._backends`);
+        returns X as validated, for fit_transform."""
         self._validate_params()
-        X, names = self._check_fit_data(X)
-        kernels = kernels_for(X)
+        kernels = kind_of(X)
+        X, names = self._check_fit_data(X, kernels)
         n_samples, n_features = X.shape
-        weights = check_sample_weight(sample_weight, n_samples, X.dtype)
-        weights, weight_exponent = _scale_weights(weights, X.dtype)
+        algorithm = self._check_algorithm(kernels, n_features)
         init, n_init = self._check_init(
-            n_features, X.dtype, weights, self._resolved_n_init()
+            n_features, X.dtype, None, self._resolved_n_init(), kernels
         )
         rng = check_random_state(self.random_state)
-        algorithm = self.algorithm
-        if algorithm == "auto":
-            algorithm = _auto_algorithm(self.n_clusters, n_features)
-        if self.refine == "swap" and kernels is SPARSE:
-            raise TypeError(
-                "refine='swap' does not accept sparse input yet; pass a dense array "
-                "(X.toarray()) or use refine=None."
-            )
-        if algorithm not in kernels.algorithms:
-            if self.algorithm != "auto":
-                warn(
-                    f"algorithm={algorithm!r} is not implemented for sparse data; "
-                    "using 'lloyd', which gives the same result.",
-                    RuntimeWarning,
-                )
-            algorithm = "lloyd"
 
-        monitor = FitMonitor(n_init, self.verbose, self.callback)
-        with thread_pool() as pool:
-            shift = kernels.column_mean(X, pool)
+        with kernels.session() as pool:
             # one pass, shared by the tolerance and every run's choice of kernel
             # (folding the shift is considered only in float64 with k < d)
             needs_variance = self.tol > 0 or (
                 X.dtype == np.float64 and self.n_clusters < n_features
             )
-            variance = kernels.mean_variance(X, shift, pool) if needs_variance else None
-            best = None
-            labels = np.empty(n_samples, np.int32)
+            data, shift, variance, weight_max, n_positive = kernels.statistics(
+                X, sample_weight, needs_variance, pool
+            )
+            exponent = weight_exponent(weight_max)
+            data = kernels.scale_weights(data, exponent)
+            if isinstance(init, str) and n_positive is not None:
+                # only the count is read: at most n_clusters ones stand for it
+                check_enough_weighted_samples(
+                    np.ones(min(n_positive, self.n_clusters)), self.n_clusters
+                )
+            monitor = FitMonitor(n_init, self.verbose, self.callback)
+            best = spare = None  # spare: the labels of a worse run, for the next
             try:
                 for run in range(n_init):
                     monitor.start_init(run)
-                    centers = (
-                        self._initial_centers(X, shift, weights, init, rng, pool) - shift
-                    )
+                    if isinstance(init, str):
+                        centers = kernels.initial_centers(
+                            data, shift, init, self.n_clusters, rng, pool
+                        )
+                    else:
+                        centers = self._given_centers(data.X, init, rng) - shift
                     monitor.start_iterations(run)
                     fitted, stop_reason = self._run(
-                        X, shift, weights, centers, variance, pool, labels, kernels,
-                        algorithm,
+                        kernels, data, shift, centers, variance, pool, spare, algorithm,
                         callback=monitor if monitor.active else None,
                     )  # fmt: skip
                     monitor.end_run(fitted[3], stop_reason)
                     if best is None or fitted[2] < best[2]:
-                        # keep the best run's labels; the next run writes the other array
-                        spare = best[1] if best is not None else np.empty_like(labels)
-                        best = fitted
-                        labels = spare
+                        best, fitted = fitted, best
+                    spare = None if fitted is None else fitted[1]
                     if monitor.stopped:
                         break
             finally:
                 monitor.close()
             if self.refine == "swap" and not monitor.stopped:
                 best, swap = self._refine_swap(
-                    X, shift, weights, variance, best, labels, rng, pool, kernels, algorithm
+                    data, shift, variance, best, spare, rng, pool, algorithm
                 )
 
-        centers, labels, inertia, n_iter = best
-        sizes = np.bincount(labels, minlength=self.n_clusters)
+        centers, labels, inertia, n_iter, sizes = best
+        if sizes is None:
+            sizes = np.bincount(labels, minlength=self.n_clusters)
         _warn_if_fewer_clusters(np.count_nonzero(sizes), self.n_clusters)
         self.cluster_centers_ = centers
         self.labels_ = labels
         with np.errstate(over="ignore"):  # inf is the true value beyond float range
-            self.inertia_ = float(np.ldexp(inertia, weight_exponent))
+            self.inertia_ = float(np.ldexp(inertia, exponent))
         self.n_iter_ = int(n_iter)
         for name in ("n_swap_trials_", "n_swaps_"):
             if hasattr(self, name):
@@ -853,16 +817,42 @@ class KMeans(_BaseKMeans):
         if self.refine == "swap":
             self.n_swap_trials_, self.n_swaps_ = swap.n_trials, swap.n_accepted
         self._set_input_features(n_features, names)
-        return X
+        return data.X
 
-    def _refine_swap(
-        self, X, shift, weights, variance, best, labels, rng, pool, kernels, algorithm
-    ):
+    def _check_algorithm(self, kernels, n_features: int) -> str:
+        """The algorithm of the runs on data of kind ``kernels`` (a warning when
+        not the one asked for); refine checked against the kind."""
+        if self.refine is not None and kernels is not DENSE:
+            raise TypeError(
+                f"refine={self.refine!r} does not accept {kernels.description} yet; "
+                "use refine=None."
+            )
+        algorithm = self.algorithm
+        if algorithm in ("elkan", "hamerly") and self.n_clusters == 1:
+            warn(
+                f"algorithm={algorithm!r} doesn't make sense for a single cluster. "
+                "Using 'lloyd' instead.",
+                RuntimeWarning,
+            )
+            return "lloyd"
+        if algorithm == "auto":
+            algorithm = _auto_algorithm(self.n_clusters, n_features)
+        if algorithm not in kernels.algorithms:
+            if self.algorithm != "auto":
+                warn(
+                    f"algorithm={algorithm!r} is not implemented for "
+                    f"{kernels.description}; using 'lloyd', which gives the same result.",
+                    RuntimeWarning,
+                )
+            algorithm = "lloyd"
+        return algorithm
+
+    def _refine_swap(self, data, shift, variance, best, labels, rng, pool, algorithm):
         """Random swap from the best run, then a Lloyd run to convergence.
 
         Returns the better of the refined and the original solution (refining
         only lowers the inertia, but rounding could say otherwise) and the swap
-        statistics. ``labels`` is a spare buffer.
+        statistics. ``labels`` is a spare buffer (or None).
         """
         n_trials = self.refine_iter
         if n_trials == "auto":
@@ -870,9 +860,9 @@ class KMeans(_BaseKMeans):
         if self.n_clusters == 1:
             n_trials = 0  # nothing to swap
         swap = random_swap(
-            X,
+            data.X,
             shift,
-            weights,
+            data.weights,
             best[0] - shift,
             rng,
             max_trials=n_trials,
@@ -882,43 +872,33 @@ class KMeans(_BaseKMeans):
             pool=pool,
         )
         run, _ = self._run(
-            X, shift, weights, swap.centers, variance, pool, labels, kernels, algorithm
+            DENSE, data, shift, swap.centers, variance, pool, labels, algorithm
         )
         return (run if run[2] <= best[2] else best), swap
 
     def _run(
-        self,
-        X,
-        shift,
-        weights,
-        centers,
-        variance,
-        pool,
-        labels,
-        kernels,
-        algorithm,
+        self, kernels, data, shift, centers, variance, pool, labels, algorithm,
         callback=None,
-    ):
-        """One run of the algorithm from ``centers`` (shifted frame), then the
-        final labels (written into ``labels``) and exact inertia, which also make a
-        run stopped by the callback consistent. ``variance`` is X's mean variance,
-        which scales ``tol`` (None when tol is 0 and no kernel needs it). Returns
-        (centres, labels, inertia, n_iter) and why the run stopped."""
-        result = kernels.algorithms[algorithm](
-            X,
+    ):  # fmt: skip
+        """One run from ``centers`` (shifted frame), then the final labels (into
+        ``labels`` if given, in memory) and exact inertia, which make a run stopped
+        by the callback consistent too. ``variance`` scales ``tol``. Returns
+        (centres, labels, inertia, n_iter, sizes or None) and why it stopped."""
+        result = kernels.run(
+            data,
             shift,
-            weights,
             centers,
+            algorithm,
             max_iter=self.max_iter,
             # tol == 0 stays 0 even if the variance overflowed to inf
             tol=self.tol * variance if self.tol > 0 else 0.0,
+            variance=variance,
             pool=pool,
             callback=callback,
-            variance=variance,
         )
         centers = result.centers + shift
-        labels, inertia = kernels.labels_inertia(X, centers, weights, pool, labels)
-        return (centers, labels, inertia, result.n_iter), result.stop_reason
+        labels, inertia, sizes = kernels.final_labels(data, centers, pool, labels)
+        return (centers, labels, inertia, result.n_iter, sizes), result.stop_reason
 
 
 def k_means(

@@ -11,10 +11,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._core import kernels_for
+from ._backends import kind_of
+from ._backends.memory import scale_weights
 from ._core.blocks import thread_pool
 from ._core.minibatch import DENSE_BATCH, SPARSE_BATCH, RowSampler, State
-from ._estimator import _BaseKMeans, _scale_weights
+from ._estimator import _BaseKMeans
 from ._exceptions import InvalidParameterError, warn
 from ._validation import (
     check_random_state,
@@ -317,7 +318,7 @@ class MiniBatchKMeans(_BaseKMeans):
         drawn at random, judged on as many other drawn rows. Returns the centres
         (not shifted)."""
         n_samples = X.shape[0]
-        kernels = kernels_for(X)
+        kernels = kind_of(X)
         sampler = RowSampler(n_samples, weights)
         subsample = init_size < n_samples
         valid = None
@@ -350,13 +351,13 @@ class MiniBatchKMeans(_BaseKMeans):
         n_samples, n_features = X.shape
         weights = check_sample_weight(sample_weight, n_samples, X.dtype)
         total_weight = n_samples if weights is None else weights.sum(dtype=np.float64)
-        weights, weight_exponent = _scale_weights(weights, X.dtype)
+        weights, weight_exponent = scale_weights(weights, X.dtype)
         init, n_init = self._check_init(
             n_features, X.dtype, weights, self._resolved_n_init()
         )
         batch_size, init_size = self._sizes(n_samples)
         rng = check_random_state(self.random_state)
-        kernels = kernels_for(X)
+        kernels = kind_of(X)
         batch_kernels = SPARSE_BATCH if is_sparse(X) else DENSE_BATCH
         n_steps = self.max_iter * n_samples // batch_size
 
@@ -476,7 +477,7 @@ class MiniBatchKMeans(_BaseKMeans):
             self._screening = state.screening
             self.n_steps_ += 1
             if self.compute_labels:
-                self.labels_, self.inertia_ = kernels_for(X).labels_inertia(
+                self.labels_, self.inertia_ = kind_of(X).labels_inertia(
                     X, self.cluster_centers_, weights, pool
                 )
         return self

@@ -16,6 +16,7 @@ from ._exceptions import InvalidParameterError
 
 __all__ = [
     "check_array",
+    "check_dask_array",
     "is_dask_array",
     "is_sparse",
     "check_is_fitted",
@@ -123,10 +124,7 @@ def _check_sparse(X, owner: str, name: str):
     """
     if X.ndim != 2:
         raise _dimension_error(X, name, owner)
-    if X.dtype.kind == "c":
-        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be numeric, got dtype {X.dtype}.")
+    _check_numeric_dtype(X.dtype, name)
     X = X.tocsr()
     if X.dtype not in _FLOAT_DTYPES:
         X = X.astype(np.float64)
@@ -136,6 +134,36 @@ def _check_sparse(X, owner: str, name: str):
         X.sum_duplicates()
     _check_finite(X.data, name)
     return X
+
+
+def check_dask_array(X, owner: str = "KMeans", name: str = "X"):
+    """Validate a 2-D dask array and return it as float32/float64 in whole rows.
+
+    The checks of :func:`check_array` that need no values, with its messages; the
+    values (NaN, infinity) are checked by the passes that read them.
+    """
+    if X.ndim != 2:
+        raise _dimension_error(X, name, owner)
+    if any(np.isnan(size) for sizes in X.chunks for size in sizes):
+        raise ValueError(
+            f"{name} has unknown chunk sizes (NaN in {name}.chunks), which {owner} "
+            f"needs to split the work by rows: call {name}.compute_chunk_sizes() "
+            "first, or build the array with known chunks."
+        )
+    _check_not_empty(X.shape, owner)
+    _check_numeric_dtype(X.dtype, name)
+    if X.dtype not in _FLOAT_DTYPES:
+        X = X.astype(np.float64)
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})  # whole rows: a distance needs every feature
+    return X
+
+
+def _check_numeric_dtype(dtype, name: str) -> None:
+    if dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {dtype}.")
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {dtype}.")
 
 
 def _dimension_error(X, name: str, owner: str) -> ValueError:
@@ -213,39 +241,58 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
         weights = np.full(n_samples, sample_weight, dtype=dtype)
     else:
         raw = _as_array(sample_weight, "sample_weight")
-        if raw.dtype.kind not in "biuf":
-            raise TypeError(
-                f"sample_weight must be numeric, got an array of dtype {raw.dtype}."
-            )
-        if raw.ndim != 1:
-            raise ValueError(
-                "Sample weights must be 1D array or scalar, got an array of shape "
-                f"{raw.shape}."
-            )
-        if raw.shape[0] != n_samples:
-            raise ValueError(
-                f"sample_weight.shape == {raw.shape}, expected ({n_samples},)!"
-            )
+        _check_weight_layout(raw, n_samples)
         weights = np.array(raw, dtype=dtype, copy=True)
-    if np.isnan(weights).any():
-        raise ValueError("Input sample_weight contains NaN.")
-    if np.isinf(weights).any():
-        raise ValueError("Input sample_weight contains infinity.")
-    if (weights < 0).any():
-        raise ValueError(
-            f"sample_weight must be non-negative; found {int((weights < 0).sum())} "
-            "negative value(s)."
+    _check_weight_summary(*weight_summary(weights))
+    return weights
+
+
+def _check_weight_layout(raw, n_samples: int) -> None:
+    """The checks of an array of weights that need no values (NumPy or dask)."""
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(
+            f"sample_weight must be numeric, got an array of dtype {raw.dtype}."
         )
-    if not weights.any():
+    if raw.ndim != 1:
+        raise ValueError(
+            f"Sample weights must be 1D array or scalar, got an array of shape {raw.shape}."
+        )
+    if raw.shape[0] != n_samples:
+        raise ValueError(f"sample_weight.shape == {raw.shape}, expected ({n_samples},)!")
+
+
+def weight_summary(weights: np.ndarray) -> tuple:
+    """(NaN found, infinity found, number of negative and of non-zero values,
+    float64 sum) of (a chunk of) weights, for :func:`_check_weight_summary`."""
+    with np.errstate(over="ignore", invalid="ignore"):  # reported by the check
+        total = float(weights.sum(dtype=np.float64))
+    nan, inf = bool(np.isnan(weights).any()), bool(np.isinf(weights).any())
+    return (
+        nan,
+        inf,
+        int(np.count_nonzero(weights < 0)),
+        int(np.count_nonzero(weights)),
+        total,
+    )
+
+
+def _check_weight_summary(nan, inf, n_negative, n_nonzero, total) -> None:
+    """Raise for bad weights, from their :func:`weight_summary` (chunks' summed)."""
+    if nan:
+        raise ValueError("Input sample_weight contains NaN.")
+    if inf:
+        raise ValueError("Input sample_weight contains infinity.")
+    if n_negative:
+        raise ValueError(
+            f"sample_weight must be non-negative; found {n_negative} negative value(s)."
+        )
+    if not n_nonzero:
         raise ValueError("Sample weights must contain at least one non-zero number.")
-    with np.errstate(over="ignore"):  # an overflowing sum is what this reports
-        total = weights.sum(dtype=np.float64)
     if not np.isfinite(total):
         raise ValueError(
             "sample_weight is too large: its sum overflows. Divide the weights by a "
             "common factor (only their ratios matter for the centres)."
         )
-    return weights
 
 
 def check_random_state(seed) -> np.random.Generator:

@@ -65,11 +65,24 @@ def test_tol_max_iter_and_empty_clusters_like_lloyd(algorithm):
 @pytest.mark.parametrize("algorithm", PRUNED)
 def test_single_cluster_and_duplicates(algorithm):
     X = np.array([[0.0, 0.0]] * 4 + [[1.0, 1.0]] * 4)
-    one = KMeans(1, algorithm=algorithm, random_state=0).fit(X)
+    with pytest.warns(RuntimeWarning, match="single cluster"):
+        one = KMeans(1, algorithm=algorithm, random_state=0).fit(X)
     np.testing.assert_array_equal(one.cluster_centers_, [[0.5, 0.5]])
     with pytest.warns(UserWarning, match="distinct clusters"):
         three = KMeans(3, algorithm=algorithm, random_state=0).fit(X)
     assert np.isfinite(three.cluster_centers_).all() and three.inertia_ == 0.0
+
+
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_single_cluster_warns_and_runs_lloyd(algorithm):
+    # as scikit-learn: bounds between centres mean nothing with one centre
+    X, _ = make_blobs(300, 3, 2, seed=4)
+    message = f"algorithm='{algorithm}' doesn't make sense for a single cluster"
+    with pytest.warns(RuntimeWarning, match=message):
+        one = KMeans(1, algorithm=algorithm, random_state=0).fit(X)
+    lloyd = KMeans(1, algorithm="lloyd", random_state=0).fit(X)
+    np.testing.assert_array_equal(one.cluster_centers_, lloyd.cluster_centers_)
+    assert one.n_iter_ == lloyd.n_iter_
 
 
 @pytest.mark.parametrize("algorithm", PRUNED)
@@ -89,7 +102,7 @@ def test_pruned_bit_identical_whatever_the_thread_count(algorithm, monkeypatch):
     [(8, 2, "lloyd"), (16, 8, "lloyd"), (100, 2, "hamerly"), (10, 20, "hamerly")],
 )
 def test_auto_picks_by_the_measured_rule(n_clusters, n_features, expected, monkeypatch):
-    from kmeans._core import DENSE
+    from kmeans._backends.memory import DENSE
 
     used = []
     for name, run in list(DENSE.algorithms.items()):

@@ -16,7 +16,7 @@ da = pytest.importorskip("dask.array")
 from dask.callbacks import Callback  # noqa: E402
 
 from kmeans import KMeans, kmeans_parallel  # noqa: E402
-from kmeans import _dask as kd  # noqa: E402
+from kmeans._backends import dask as kd  # noqa: E402
 
 CHUNKINGS = {
     "uneven": ((700, 1300, 0, 2500, 1500), 6),
@@ -112,18 +112,31 @@ def test_sample_weight(sync, blobs, dask_weights):
     )
 
 
-def test_empty_cluster_is_refilled_as_in_memory(sync, blobs):
+@pytest.fixture
+def passes(monkeypatch):
+    """Counts the passes over X: every one goes through the backend's _pass."""
+    count = [0]
+    original = kd._pass
+
+    def counting(*args, **kwargs):
+        count[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(kd, "_pass", counting)
+    return count
+
+
+def test_empty_cluster_is_refilled_as_in_memory(sync, blobs, passes):
     init = np.vstack([blobs[:4], [[1e3] * 6]])  # the last centre attracts nothing
-    kd.PASSES["count"] = 0
     numpy_fit, dask_fit = _both(blobs, 1000, n_clusters=5, init=init, tol=0)
     _assert_same(numpy_fit, dask_fit)
     # stats + iterations + one farthest-rows pass + final labels
-    assert kd.PASSES["count"] == dask_fit.n_iter_ + 3
+    assert passes[0] == dask_fit.n_iter_ + 3
     assert len(np.unique(dask_fit.labels_.compute())) == 5
 
 
 class _CountChunkTasks(Callback):
-    """Counts executed tasks per kernel of kmeans._dask, by key name."""
+    """Counts executed tasks per kernel of the Dask backend, by key name."""
 
     def __init__(self):
         super().__init__()
@@ -290,3 +303,78 @@ def test_minibatch_rejects_dask_arrays_clearly(blobs):
     fitted = MiniBatchKMeans(3, random_state=0).partial_fit(blobs)
     with pytest.raises(TypeError, match="MiniBatchKMeans does not take dask arrays"):
         fitted.partial_fit(X)
+
+
+def test_nan_in_new_data_raises_as_in_memory(sync, blobs):
+    km = KMeans(5, random_state=0).fit(blobs)
+    bad = blobs.copy()
+    bad[4321, 2] = np.nan
+    with pytest.raises(ValueError) as in_memory:
+        km.predict(bad)
+    X = da.from_array(bad, chunks=1000)
+    labels, dist = km.predict(X), km.transform(X)  # lazy: raise when computed
+    for lazy in (labels, dist):
+        with pytest.raises(ValueError) as computed:
+            lazy.compute()
+        assert str(computed.value) == str(in_memory.value) == "Input X contains NaN."
+    with pytest.raises(ValueError, match="^Input X contains NaN.$"):
+        km.score(X)
+    X[:10].compute()  # chunks without NaN compute
+    bad[4321, 2] = np.inf
+    with pytest.raises(ValueError, match="contains infinity"):
+        km.predict(da.from_array(bad, chunks=1000)).compute()
+
+
+def test_new_data_feature_names_checked_as_in_memory(sync, blobs):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(blobs, columns=[f"f{i}" for i in range(6)])
+    km = KMeans(5, random_state=0).fit(frame)
+    X = da.from_array(blobs, chunks=1000)
+    for method in (km.predict, km.transform, km.score):
+        with pytest.warns(UserWarning, match="X does not have valid feature names"):
+            method(X)
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [[-1.0, 2.0], [np.nan, 1.0], [np.inf, 1.0], [0.0, 0.0], [1e308, 1e308]],
+    ids=["negative", "nan", "inf", "zero", "overflow"],
+)
+def test_bad_dask_weights_same_message_as_in_memory(sync, blobs, weights):
+    w = np.resize(np.asarray(weights), len(blobs))
+    if weights[0] == -1.0:
+        w[1:] = np.abs(w[1:])  # one negative: the message counts them
+    with pytest.raises(ValueError) as in_memory:
+        KMeans(3).fit(blobs, sample_weight=w)
+    with pytest.raises(ValueError) as on_dask:
+        KMeans(3).fit(da.from_array(blobs, 1000), sample_weight=da.from_array(w, 700))
+    assert str(on_dask.value) == str(in_memory.value)
+
+
+def test_too_few_weighted_rows_same_message_as_in_memory(sync, blobs):
+    w = np.zeros(len(blobs))
+    w[[5, 3000]] = 1
+    with pytest.raises(ValueError) as in_memory:
+        KMeans(3, random_state=0).fit(blobs, sample_weight=w)
+    with pytest.raises(ValueError) as on_dask:
+        KMeans(3, random_state=0).fit(da.from_array(blobs, 1000), sample_weight=w)
+    assert str(on_dask.value) == str(in_memory.value)
+
+
+def test_kmeans_parallel_reclusters_by_the_core_not_the_estimator(sync, blobs, monkeypatch):
+    def fit(*args, **kwargs):
+        raise AssertionError("KMeans.fit called")
+
+    monkeypatch.setattr(KMeans, "fit", fit)
+    monkeypatch.setattr(KMeans, "_fit", fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        centers = kmeans_parallel(da.from_array(blobs, 1000), 5, random_state=0)
+    assert centers.shape == (5, 6)
+
+
+def test_estimator_imports_no_backend():
+    code = (
+        "import sys, kmeans._estimator; assert 'kmeans._backends.dask' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

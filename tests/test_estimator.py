@@ -194,7 +194,7 @@ def test_n_init_keeps_the_best_run():
     [("k-means++", "auto", 1), ("random", "auto", 10), ("random", 3, 3)],
 )
 def test_n_init_auto(init, n_init, expected, monkeypatch):
-    from kmeans._core import DENSE
+    from kmeans._backends.memory import DENSE
 
     calls = []
     original = DENSE.algorithms["lloyd"]

@@ -45,7 +45,8 @@ def test_pruned_algorithms_report_all_but_the_inertia(algorithm):
 
 def test_nobody_listening_costs_nothing(monkeypatch):
     # no callback and no verbose: the loops get no hook, so Lloyd skips the inertia
-    from kmeans._core import DENSE, lloyd
+    from kmeans._backends.memory import DENSE
+    from kmeans._core import lloyd
 
     seen = []
 

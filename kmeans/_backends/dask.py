@@ -1,7 +1,8 @@
 """Dask backend: :class:`~kmeans.KMeans` on a ``dask.array`` and k-means||.
 
-Dask is imported here, inside the functions, and this module only when X is a dask
-array: ``import kmeans`` and NumPy input never touch it.
+The data kind of :mod:`kmeans._backends` for dask arrays; ``KMeans._fit`` drives
+it. Imported only when a dask array arrives, and dask only inside its functions:
+``import kmeans`` and NumPy input never touch it.
 
 Layout. X is rechunked to whole rows (column-split chunks are joined: a row's
 distance needs all its features) and each row chunk is one unit of work. Every
@@ -18,7 +19,8 @@ One pass over X per Lloyd iteration: the chunk tasks are persisted (their labels
 and sums stay on the workers for the next pass) and the tree's root, a few
 kilobytes, comes back to the client, which moves the centres and sends them out
 once (one key of the graph, not a copy per task). An iteration that leaves a
-cluster empty makes one more pass for the farthest rows, as in memory.
+cluster empty makes one more pass for the farthest rows, as in memory. Every pass
+over X goes through :func:`_pass`.
 
 X itself is persisted once per fit when it fits in half of the cluster's memory;
 otherwise (data larger than memory) every pass reads it from its source.
@@ -26,29 +28,54 @@ otherwise (data larger than memory) every pass reads it from its source.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import operator
 import os
 import sys
-import warnings
 
 import numpy as np
 
-from ._core.blocks import RowBlocks, _blas_controller, mean_variance, scratch, shifted_block
-from ._core.dense import distances
-from ._core.dense import labels_inertia as _labels_inertia
-from ._core.kernel import centre_terms, partial_sq, row_norms_sq
-from ._core.kernel import nearest as _nearest
-from ._core.lloyd import LloydRun, iterate, lloyd_pass, shift_is_foldable
-from ._core.sampling import weighted_choice as _weighted_choice
-from ._core.update import (
+from .._core.blocks import (
+    RowBlocks,
+    _blas_controller,
+    column_mean,
+    mean_variance,
+    scratch,
+    shifted_block,
+    thread_pool,
+)
+from .._core.dense import distances as _distances
+from .._core.dense import labels_inertia as _labels_inertia
+from .._core.init import kmeans_plusplus_indices
+from .._core.kernel import centre_terms, partial_sq, row_norms_sq
+from .._core.kernel import nearest as _nearest
+from .._core.lloyd import (
+    LloydRun,
+    iterate,
+    kmeans_single_lloyd,
+    lloyd_pass,
+    shift_is_foldable,
+)
+from .._core.sampling import weighted_choice as _weighted_choice
+from .._core.update import (
     farthest_candidates,
     new_partition_sums,
     pick_farthest,
     relocate_and_average,
 )
-from ._exceptions import warn
-from ._validation import _check_not_empty, _dimension_error, check_sample_weight
+from .._exceptions import InvalidParameterError, warn
+from .._validation import (
+    _check_finite,
+    _check_weight_layout,
+    _check_weight_summary,
+    check_dask_array,
+    check_random_state,
+    check_sample_weight,
+    is_dask_array,
+    validate_int,
+    validate_real,
+    weight_summary,
+)
 
 __all__ = ["kmeans_parallel"]
 
@@ -59,9 +86,10 @@ _FAN_IN = 8  # children per node of the reduction tree
 # in 32-D, 1 seed in 2 at n = 2e6).
 _LOCAL_RUNS = 10
 
-#: Number of passes over X made by the last call of a function of this module
-#: that reads X (fit, kmeans_parallel, score), for benchmarks and tests.
-PASSES = {"count": 0}
+# The data-kind interface (see kmeans/_backends/__init__.py).
+description = "dask arrays"
+algorithms = {"lloyd"}
+init_methods = {"k-means++", "k-means||", "random"}
 
 
 def _dask():
@@ -70,81 +98,32 @@ def _dask():
     return dask
 
 
-def _one_blas_thread(func):
-    """Run ``func`` with BLAS at one thread in this process, where the chunk tasks
-    of the synchronous and threaded schedulers run: a product on two BLAS threads
-    per task is many times slower than one (measured under load: 360 vs 31 ms for a
+@contextlib.contextmanager
+def session():
+    """BLAS at one thread in this process, where the chunk tasks of the
+    synchronous and threaded schedulers run: a product on two BLAS threads per
+    task is many times slower than one (measured under load: 360 vs 31 ms for a
     Lloyd pass over a 250,000 x 32 chunk at k = 64). The workers of
     dask.distributed have one already (OPENBLAS_NUM_THREADS=1 and the like); lazy
-    results (predict, transform) run as the caller's process is set up."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with _blas_controller().limit(limits=1, user_api="blas"):
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
-def _count_pass() -> None:
-    PASSES["count"] += 1
+    results (predict, transform) run as the caller's process is set up. Yields
+    the pool argument of the kernels: None, the chunks are the parallelism."""
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        yield None
 
 
 # -- input ---------------------------------------------------------------------
 
 
-def check_dask_array(X, owner: str = "KMeans", name: str = "X"):
-    """Validate a 2-D dask array and return it as float32/float64 in whole rows.
-
-    Lazy: the values are checked for NaN and infinity by the first pass of
-    ``fit`` (for free, from the column sums), not here.
-    """
-    if X.ndim != 2:
-        raise _dimension_error(X, name, owner)
-    if any(np.isnan(size) for sizes in X.chunks for size in sizes):
-        raise ValueError(
-            f"{name} has unknown chunk sizes (NaN in {name}.chunks), which {owner} "
-            f"needs to split the work by rows: call {name}.compute_chunk_sizes() "
-            "first, or build the array with known chunks."
-        )
-    _check_not_empty(X.shape, owner)
-    kind = X.dtype.kind
-    if kind == "c":
-        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
-    if kind not in "biuf":
-        raise TypeError(f"{name} must be numeric, got dtype {X.dtype}.")
-    if X.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        X = X.astype(np.float64)
-    if len(X.chunks[1]) > 1:
-        X = X.rechunk({1: -1})  # whole rows: a distance needs every feature
-    return X
-
-
 def _dask_weights(sample_weight, X):
-    """sample_weight as a dask array in X's row chunks and dtype, or None.
-
-    A dask array is checked by the first pass (see :func:`_check_weight_stats`);
-    anything else by :func:`~kmeans._validation.check_sample_weight` now.
-    """
+    """sample_weight as a dask array in X's row chunks and dtype, or None. A dask
+    array's values are checked by the pass that reads them (:func:`_weight_chunk`),
+    others by :func:`~kmeans._validation.check_sample_weight` now."""
     import dask.array as da
 
     if sample_weight is None:
         return None
-    if _is_dask(sample_weight):
-        if sample_weight.ndim != 1:
-            raise ValueError(
-                "Sample weights must be 1D array or scalar, got an array of shape "
-                f"{sample_weight.shape}."
-            )
-        if sample_weight.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"sample_weight.shape == {sample_weight.shape}, expected ({X.shape[0]},)!"
-            )
-        if sample_weight.dtype.kind not in "biuf":
-            raise TypeError(
-                "sample_weight must be numeric, got an array of dtype "
-                f"{sample_weight.dtype}."
-            )
+    if is_dask_array(sample_weight):
+        _check_weight_layout(sample_weight, X.shape[0])
         return sample_weight.astype(X.dtype).rechunk((X.chunks[0],))
     weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     return da.from_array(weights, chunks=(X.chunks[0],))
@@ -194,6 +173,7 @@ class _Rows:
         self.offsets = offsets[keep]
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
+        self.weight_totals = None  # per chunk, set by statistics()
 
     def __len__(self) -> int:
         return len(self.x)
@@ -227,11 +207,14 @@ def _tree(parts: list, combine):
     return parts[0]
 
 
-def _pass(tasks: list, combine):
-    """One pass: persist the per-chunk ``tasks`` (their results stay where they were
-    computed) and bring back their tree-reduced ``combine``. Returns both."""
+def _pass(tasks: list, combine=None):
+    """One pass over X, the only one: tests and benchmarks count passes by
+    wrapping it. Without ``combine``: the results of the per-chunk ``tasks``.
+    With it: persist the tasks (their results stay where they were computed) and
+    bring back their tree-reduced ``combine``; returns both."""
     dask = _dask()
-    _count_pass()
+    if combine is None:
+        return dask.compute(tasks)[0]
     tasks = list(dask.persist(*tasks))
     (total,) = dask.compute(_tree(tasks, combine))
     return tasks, total
@@ -242,78 +225,63 @@ def _pass(tasks: list, combine):
 
 def _stats_chunk(X, w):
     """Column sums (float64), mean (X's dtype), squared deviation from that mean,
-    whether X has NaN or infinity here, and the weights' summary."""
+    and the weights' :func:`~kmeans._validation.weight_summary` and maximum. Raises
+    as :func:`~kmeans._validation.check_array` for NaN or infinity in X."""
     n, d = X.shape
     total = X.sum(axis=0, dtype=np.float64)
+    if not np.isfinite(total).all():
+        _check_finite(X, "X")
     mean = (total / n).astype(X.dtype)
     square = mean_variance(X, mean, None) * n * d
-    bad = None
-    if not (np.isfinite(total).all() and np.isfinite(square)):
-        bad = "NaN" if np.isnan(X).any() else "infinity"
-    return n, total, mean, square, bad, None if w is None else _weight_stats_chunk(w)
+    return n, total, mean, square, None if w is None else _weight_chunk(w)
 
 
-def _weight_stats_chunk(w):
-    """What :func:`_check_weight_stats` needs of a chunk of weights."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return (
-            float(w.sum(dtype=np.float64)),
-            float(w.max()),
-            float(w.min()),
-            int(np.count_nonzero(w)),
-            bool(np.isnan(w).any()),
-            bool(np.isinf(w).any()),
-        )
+def _weight_chunk(w):
+    with np.errstate(invalid="ignore"):  # NaN: reported by the check
+        return weight_summary(w), float(w.max())
 
 
-def _check_weight_stats(parts) -> np.ndarray:
-    """Raise as check_sample_weight does; return the total weight of each chunk."""
-    totals, maxima, minima, nonzero, nan, inf = (np.array(v) for v in zip(*parts))
-    if nan.any():
-        raise ValueError("Input sample_weight contains NaN.")
-    if inf.any():
-        raise ValueError("Input sample_weight contains infinity.")
-    if (minima < 0).any():
-        raise ValueError("sample_weight must be non-negative; found negative value(s).")
-    if not nonzero.any():
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    if not np.isfinite(totals.sum()):
-        raise ValueError(
-            "sample_weight is too large: its sum overflows. Divide the weights by a "
-            "common factor (only their ratios matter for the centres)."
-        )
-    return totals, float(maxima.max()), int(nonzero.sum())
+def _check_weights(parts):
+    """Raise as check_sample_weight does, from the chunks' :func:`_weight_chunk`;
+    return the chunks' total weights, the largest weight, the positive ones."""
+    summaries = [p[0] for p in parts]
+    nan, inf, n_negative, n_nonzero, _ = (sum(v) for v in zip(*summaries))
+    totals = np.array([s[4] for s in summaries])
+    with np.errstate(over="ignore"):
+        _check_weight_summary(nan, inf, n_negative, n_nonzero, totals.sum())
+    return totals, max(p[1] for p in parts), n_nonzero
 
 
-def _statistics(rows: _Rows):
-    """The data mean (X's dtype, the shift of the centred frame), the mean feature
-    variance around it, and the weights' chunk totals, maximum and number of
-    non-zero entries; one pass over X."""
+def statistics(X, sample_weight, needs_variance, pool):
+    """:class:`_Rows` (X and weights), X's mean and mean variance (always: it is
+    free here), the largest weight and the positive ones: one pass."""
+    rows = _Rows(X, _dask_weights(sample_weight, X))
     dask = _dask()
-    _count_pass()
-    tasks = [dask.delayed(_stats_chunk)(x, w) for x, w in zip(rows.x, rows.w)]
-    (parts,) = dask.compute(tasks)
-    for part in parts:
-        if part[4] is not None:
-            raise ValueError(
-                "Input X contains NaN." if part[4] == "NaN" else
-                "Input X contains infinity or a value too large for "
-                f"{rows.dtype!r}."
-            )  # fmt: skip
+    parts = _pass([dask.delayed(_stats_chunk)(x, w) for x, w in zip(rows.x, rows.w)])
     n = np.array([p[0] for p in parts], dtype=np.float64)
     sums = np.array([p[1] for p in parts])
     shift = (sums.sum(axis=0) / n.sum()).astype(rows.dtype)
     s = shift.astype(np.float64)
     # sum of (x - s)^2 from each chunk's sum of (x - m)^2 about its own mean m
     square = 0.0
-    for count, total, mean, sq, _, _ in parts:
+    for count, total, mean, sq, _ in parts:
         m = mean.astype(np.float64)
         square += sq + 2 * (m - s) @ (total - count * m) + count * float((m - s) @ (m - s))
     variance = square / (n.sum() * rows.n_features)
-    weights = None
-    if rows.w[0] is not None:
-        weights = _check_weight_stats([p[5] for p in parts])
-    return shift, variance, weights
+    rows.weight_totals, weight_max, n_positive = None, None, None
+    if rows.weights is not None:
+        rows.weight_totals, weight_max, n_positive = _check_weights([p[4] for p in parts])
+    return rows, shift, variance, weight_max, n_positive
+
+
+def scale_weights(rows, exponent: int):
+    """The rows with their weights multiplied by ``2**-exponent`` (exact)."""
+    if not exponent:
+        return rows
+    scale = rows.dtype.type(np.ldexp(1.0, -exponent))
+    scaled = _Rows(rows.X, rows.weights * scale, persist=rows.persisted)
+    scaled.weight_totals = rows.weight_totals
+    return scaled
 
 
 # -- Lloyd -----------------------------------------------------------------------
@@ -375,12 +343,11 @@ def _update_centers(rows, states, shift, centers, sums, weight_sums):
     if not empty.size:
         return relocate_and_average(centers, sums, weight_sums)
     dask = _dask()
-    _count_pass()
     tasks = [
         dask.delayed(_far_chunk)(x, w, state, shift, centers, empty.size, offset)
         for x, w, state, offset in zip(rows.x, rows.w, states, rows.offsets)
     ]
-    (parts,) = dask.compute(tasks)
+    parts = _pass(tasks)
     index, dist, far_rows, far_labels = (
         np.concatenate([p[i] for p in parts]) for i in range(4)
     )
@@ -398,12 +365,20 @@ def _update_centers(rows, states, shift, centers, sums, weight_sums):
     )
 
 
-def lloyd(rows: _Rows, shift, centers_init, *, max_iter, tol, fold_shift, callback=None):
+def run(
+    rows: _Rows, shift, centers_init, algorithm, *, max_iter, tol, variance, pool, callback
+) -> LloydRun:
     """One run of Lloyd's algorithm on chunks, with the in-memory stopping rules
-    (:func:`kmeans._lloyd.iterate`). Centres in the shifted frame."""
+    (:func:`kmeans._lloyd.iterate`) and shift folding (``variance`` is X's mean
+    variance). Centres in the shifted frame. ``algorithm`` is "lloyd"."""
     dask = _dask()
     states = [None] * len(rows)
     d = rows.n_features
+    fold_shift = (
+        rows.dtype == np.float64
+        and len(centers_init) < d
+        and shift_is_foldable(shift, variance * d)
+    )
 
     def step(centers):
         nonlocal states
@@ -436,10 +411,10 @@ def _add_inertia(*parts):
     return None, sum(p[1] for p in parts), np.sum([p[2] for p in parts], axis=0)
 
 
-def labels_inertia(rows: _Rows, centers):
+def final_labels(rows: _Rows, centers, pool, out=None):
     """Labels (a dask array, persisted), weighted inertia and rows per cluster of X
     with respect to ``centers`` (original frame), by the in-memory function: one
-    pass."""
+    pass. ``out`` is not used (the labels stay on the workers)."""
     import dask.array as da
 
     dask = _dask()
@@ -455,66 +430,67 @@ def labels_inertia(rows: _Rows, centers):
     return da.concatenate(pieces), float(inertia), sizes
 
 
+def initial_centers(rows: _Rows, shift, init: str, n_clusters: int, rng, pool):
+    """Initial centres (shifted frame): "random" rows, or k-means|| for it and for
+    "k-means++" (k passes over X: k-means|| is its scalable form)."""
+    if init == "random":
+        w = None
+        if rows.weights is not None:
+            (w,) = _dask().compute(rows.weights)
+            w = w.astype(np.float64)
+        indices = _weighted_choice(rng, w, rows.n_samples, n_clusters, replace=False)
+        return rows.take(indices) - shift
+    return kmeans_parallel_centers(rows, shift, n_clusters, rng, 2.0, 5)
+
+
+# -- a fitted model on dask data: lazy, checked as in memory ----------------------
+
+
+check = check_dask_array  # X validated without reading it
+
+
+def _finite_chunk(X):
+    _check_finite(X, "X")  # check_array's error, raised where the chunk is read
+    return X
+
+
+def _checked(X):
+    """X whose chunks raise check_array's ValueError for NaN or infinity when
+    computed: predict, transform and score see their data only then."""
+    return X.map_blocks(_finite_chunk, dtype=X.dtype)
+
+
 def _predict_chunk(X, centers):
     return _labels_inertia(X, centers, None, None)[0]
 
 
-def _transform_chunk(X, centers):
-    return distances(X, centers, None)
-
-
-def predict(centers, X):
-    """Lazy labels of a dask X (validated): same function, same labels as in
-    memory."""
+def predict(X, centers, pool):
+    """Lazy labels of a dask X: same function, same labels as in memory."""
     shared = _dask().delayed(centers)
-    return X.map_blocks(_predict_chunk, shared, drop_axis=1, dtype=np.int32)
+    return _checked(X).map_blocks(_predict_chunk, shared, drop_axis=1, dtype=np.int32)
 
 
-def transform(centers, X):
+def distances(X, centers, pool):
     """Lazy distances of a dask X (validated) to the centres."""
-    return X.map_blocks(
-        _transform_chunk,
+    return _checked(X).map_blocks(
+        _distances,
         _dask().delayed(centers),
+        None,
         chunks=(X.chunks[0], (centers.shape[0],)),
         dtype=centers.dtype,
     )
 
 
-def check_test_data(est, X):
-    """Validate a dask X given to predict, transform or score."""
-    from ._validation import check_is_fitted
-
-    check_is_fitted(est)
-    owner = type(est).__name__
-    X = check_dask_array(X, owner)
-    if X.shape[1] != est.n_features_in_:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but {owner} is expecting "
-            f"{est.n_features_in_} features as input."
+def score(X, centers, sample_weight, pool) -> float:
+    """Minus the weighted inertia of X: one pass (and one over dask weights)."""
+    weights = _dask_weights(sample_weight, X)
+    if is_dask_array(sample_weight):
+        dask = _dask()
+        _check_weights(
+            dask.compute([dask.delayed(_weight_chunk)(w) for w in weights.to_delayed()])[0]
         )
-    return X
-
-
-@_one_blas_thread
-def score(centers, X, sample_weight) -> float:
-    """Minus the weighted inertia of a dask X (validated); one pass over X (and
-    one over the weights, to check them, when they are a dask array)."""
-    dask = _dask()
-    if _is_dask(sample_weight):
-        weights = _dask_weights(sample_weight, X)
-        (parts,) = dask.compute(
-            [dask.delayed(_weight_stats_chunk)(w) for w in weights.to_delayed()]
-        )
-        _check_weight_stats(parts)
-    else:
-        weights = _dask_weights(sample_weight, X)
-    PASSES["count"] = 0
-    rows = _Rows(X, weights, persist=False)
-    return -labels_inertia(rows, centers)[1]
-
-
-def _is_dask(value) -> bool:
-    return hasattr(value, "dask") and hasattr(value, "chunks")
+    rows = _Rows(_checked(X), weights, persist=False)
+    return -final_labels(rows, centers, None)[1]
 
 
 # -- k-means|| -------------------------------------------------------------------
@@ -569,23 +545,23 @@ def _add_parallel(*parts):
     return None, sum(p[1] for p in parts), weights, None
 
 
-def _first_index(rows: _Rows, weights_info, rng) -> int:
+def _first_index(rows: _Rows, rng) -> int:
     """A row drawn with probability proportional to its weight (uniform without)."""
-    if weights_info is None:
+    totals = rows.weight_totals
+    if totals is None:
         return int(rng.integers(rows.n_samples))
-    totals = weights_info[0]
     chunk = int(_weighted_choice(rng, totals, len(totals)))
     (w,) = _dask().compute(rows.w[chunk])
     return int(rows.offsets[chunk] + _weighted_choice(rng, w.astype(np.float64), len(w)))
 
 
-def _parallel_candidates(rows, shift, n_clusters, rng, weights_info, ell, n_rounds):
+def _parallel_candidates(rows, shift, n_clusters, rng, ell, n_rounds):
     """Candidates of k-means|| (shifted frame) and their weights. ``n_rounds + 1``
     passes over X, and more only while fewer than ``n_clusters`` candidates of
     positive weight are found (data with few distinct rows)."""
     dask = _dask()
     seed = int(rng.integers(2**63))
-    first = _first_index(rows, weights_info, rng)
+    first = _first_index(rows, rng)
     candidates = [rows.take([first]) - shift]
     states = [None] * len(rows)
     step = 0
@@ -615,17 +591,12 @@ def _parallel_candidates(rows, shift, n_clusters, rng, weights_info, ell, n_roun
 
 
 def kmeans_parallel_centers(
-    rows: _Rows, shift, n_clusters, rng, weights_info, oversampling_factor, n_rounds
+    rows: _Rows, shift, n_clusters, rng, oversampling_factor, n_rounds
 ):
     """k-means|| initial centres in the shifted frame: candidates by
-    :func:`_parallel_candidates`, reclustered locally by weighted k-means++ and
-    Lloyd (this library's, in memory)."""
-    from ._estimator import KMeans
-
+    :func:`_parallel_candidates`, reclustered in memory by :func:`_recluster`."""
     ell = oversampling_factor * n_clusters
-    candidates, weights = _parallel_candidates(
-        rows, shift, n_clusters, rng, weights_info, ell, n_rounds
-    )
+    candidates, weights = _parallel_candidates(rows, shift, n_clusters, rng, ell, n_rounds)
     positive = weights > 0
     candidates, weights = candidates[positive], weights[positive]
     if len(candidates) <= n_clusters:
@@ -637,14 +608,40 @@ def kmeans_parallel_centers(
                 RuntimeWarning,
             )
         return np.resize(candidates, (n_clusters, candidates.shape[1]))
-    local = KMeans(n_clusters, n_init=_LOCAL_RUNS, random_state=rng, algorithm="lloyd")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        local.fit(candidates, sample_weight=weights)
-    return local.cluster_centers_
+    return _recluster(candidates, weights.astype(candidates.dtype), n_clusters, rng)
 
 
-@_one_blas_thread
+def _recluster(candidates, weights, n_clusters, rng):
+    """The best (lowest inertia) of ``_LOCAL_RUNS`` runs of weighted k-means++ and
+    Lloyd on the candidates, by the in-memory kernels with KMeans' defaults
+    (max_iter=300, tol=1e-4). Weights are not scaled as fit scales them: a power
+    of two changes no result, and candidate weights are sums of X's weights, whose
+    sum is finite."""
+    best = None
+    with thread_pool() as pool:
+        shift = column_mean(candidates, pool)
+        variance = mean_variance(candidates, shift, pool)
+        for _ in range(_LOCAL_RUNS):
+            indices = kmeans_plusplus_indices(
+                candidates, shift, weights, n_clusters, rng, pool
+            )
+            result = kmeans_single_lloyd(
+                candidates,
+                shift,
+                weights,
+                candidates[indices] - shift,
+                max_iter=300,
+                tol=1e-4 * variance,
+                pool=pool,
+                variance=variance,
+            )
+            centers = result.centers + shift
+            inertia = _labels_inertia(candidates, centers, weights, pool)[1]
+            if best is None or inertia < best[1]:
+                best = centers, inertia
+    return best[0]
+
+
 def kmeans_parallel(
     X,
     n_clusters: int,
@@ -713,9 +710,6 @@ def kmeans_parallel(
     >>> sorted(centers[:, 0].tolist())
     [0.0, 9.0]
     """
-    from ._exceptions import InvalidParameterError
-    from ._validation import check_random_state, validate_int, validate_real
-
     owner = "kmeans_parallel"
     n_clusters = validate_int(n_clusters, "n_clusters", owner, low=1)
     n_rounds = validate_int(n_rounds, "n_rounds", owner, low=1)
@@ -727,132 +721,17 @@ def kmeans_parallel(
             "The 'oversampling_factor' parameter of kmeans_parallel must be a float "
             "in the range (0, inf). Got 0.0 instead."
         )
-    if not _is_dask(X):
+    if not is_dask_array(X):
         raise TypeError(
             f"{owner} needs a dask array; for data in memory use kmeans_plusplus."
         )
     X = check_dask_array(X, owner)
     if X.shape[0] < n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
-    PASSES["count"] = 0
-    rows = _Rows(X, _dask_weights(sample_weight, X))
-    shift, _, weights_info = _statistics(rows)
     rng = check_random_state(random_state)
-    centers = kmeans_parallel_centers(
-        rows, shift, n_clusters, rng, weights_info, oversampling_factor, n_rounds
-    )
+    with session():
+        rows, shift, _, _, _ = statistics(X, sample_weight, False, None)
+        centers = kmeans_parallel_centers(
+            rows, shift, n_clusters, rng, oversampling_factor, n_rounds
+        )
     return (centers + shift).astype(X.dtype)
-
-
-# -- fit -------------------------------------------------------------------------
-
-
-@_one_blas_thread
-def fit(est, X, sample_weight):
-    """``est.fit`` on a dask array: validation, initialisation, runs, attributes."""
-    from ._estimator import _warn_if_fewer_clusters
-    from ._progress import FitMonitor
-    from ._validation import check_random_state
-
-    est._validate_params()
-    owner = type(est).__name__
-    X = check_dask_array(X, owner)
-    n_samples, n_features = X.shape
-    k = est.n_clusters
-    if n_samples < k:
-        raise ValueError(f"n_samples={n_samples} should be >= n_clusters={k}.")
-    if est.refine is not None:
-        raise TypeError(
-            f"refine={est.refine!r} does not accept dask arrays yet; use refine=None."
-        )
-    if est.algorithm in ("elkan", "hamerly"):
-        warn(
-            f"algorithm={est.algorithm!r} is not implemented for dask arrays; using "
-            "'lloyd', which gives the same result.",
-            RuntimeWarning,
-        )
-    PASSES["count"] = 0
-    weights = _dask_weights(sample_weight, X)
-    rows = _Rows(X, weights)
-    shift, variance, weights_info = _statistics(rows)
-    weight_exponent = 0
-    if weights_info is not None:
-        # a power of two, as in memory: exact, and no overflow in the sums
-        weight_exponent = max(int(np.frexp(weights_info[1])[1]), 0)
-        scale = X.dtype.type(np.ldexp(1.0, -weight_exponent))
-        if weight_exponent:
-            rows = _Rows(rows.X, rows.weights * scale, persist=rows.persisted)
-        if isinstance(est.init, str) and weights_info[2] < k:
-            raise ValueError(
-                f"Only {weights_info[2]} sample(s) have a non-zero weight, fewer than "
-                f"n_clusters={k}: initialisation needs at least n_clusters of them."
-            )
-    tol = est.tol * variance if est.tol > 0 else 0.0
-    fold_shift = (
-        X.dtype == np.float64
-        and k < n_features
-        and shift_is_foldable(shift, variance * n_features)
-    )
-    init, n_init = est._explicit_init(est.init, est._resolved_n_init(), n_features, X.dtype)
-    rng = check_random_state(est.random_state)
-    monitor = FitMonitor(n_init, est.verbose, est.callback)
-    best = None
-    try:
-        for run in range(n_init):
-            monitor.start_init(run)
-            centers = _initial_centers(est, rows, X, shift, init, rng, weights_info)
-            monitor.start_iterations(run)
-            result: LloydRun = lloyd(
-                rows,
-                shift,
-                centers,
-                max_iter=est.max_iter,
-                tol=tol,
-                fold_shift=fold_shift,
-                callback=monitor if monitor.active else None,
-            )
-            centers = result.centers + shift
-            labels, inertia, sizes = labels_inertia(rows, centers)
-            monitor.end_run(result.n_iter, result.stop_reason)
-            if best is None or inertia < best[2]:
-                best = (centers, labels, inertia, result.n_iter, sizes)
-            if monitor.stopped:
-                break
-    finally:
-        monitor.close()
-    centers, labels, inertia, n_iter, sizes = best
-    _warn_if_fewer_clusters(np.count_nonzero(sizes), k)
-    est.cluster_centers_ = centers
-    est.labels_ = labels
-    with np.errstate(over="ignore"):
-        est.inertia_ = float(np.ldexp(inertia, weight_exponent))
-    est.n_iter_ = int(n_iter)
-    est.n_features_in_ = n_features
-    for name in ("n_swap_trials_", "n_swaps_", "feature_names_in_"):
-        if hasattr(est, name):
-            delattr(est, name)
-    return rows.X
-
-
-def _initial_centers(est, rows, X, shift, init, rng, weights_info) -> np.ndarray:
-    """Initial centres of one run on a dask X, in the shifted frame."""
-    k = est.n_clusters
-    if isinstance(init, str):
-        if init == "random":
-            w = None
-            if rows.weights is not None:
-                (w,) = _dask().compute(rows.weights)
-                w = w.astype(np.float64)
-            indices = _weighted_choice(rng, w, rows.n_samples, k, replace=False)
-            return rows.take(indices) - shift
-        # "k-means||", and "k-means++" which needs k passes: its scalable form
-        return kmeans_parallel_centers(rows, shift, k, rng, weights_info, 2.0, 5)
-    if callable(init):
-        centers = est._check_centers(
-            init(X, k, random_state=rng),
-            X.shape[1],
-            X.dtype,
-            "the centers returned by init",
-        )
-        return centers - shift
-    return init - shift

@@ -1,0 +1,39 @@
+"""Backends: how the estimators read each kind of data.
+
+``KMeans._fit`` is the one fit driver; it reads data only through a *data kind*
+(:func:`kind_of`): ``DENSE`` or ``SPARSE`` (:mod:`kmeans._backends.memory`, on
+the core kernels), or a module imported only when its kind of array arrives
+(:mod:`kmeans._backends.dask`: dask is an optional extra).
+A data kind has ``description`` (for messages), ``algorithms`` and
+``init_methods`` (the names it runs) and:
+
+- ``session()``: context manager around any use; yields ``pool``.
+- ``check(X, owner=)``: X validated (values may be checked by the passes later).
+- ``statistics(X, sample_weight, needs_variance, pool)``: ``(data, shift,
+  variance, weight_max, n_positive)``, weights checked; ``data`` (``.X``,
+  ``.weights``) is what the calls below read; the last two are None without
+  weights.
+- ``scale_weights(data, exponent)``: ``data`` with weights times ``2**-exponent``.
+- ``initial_centers(data, shift, init, n_clusters, rng, pool)``: for a named init,
+  in the shifted frame.
+- ``run(data, shift, centers, algorithm, *, max_iter, tol, variance, pool,
+  callback)``: one run from shifted centres, a :class:`kmeans._core.lloyd.LloydRun`.
+- ``final_labels(data, centers, pool, out=None)``: ``(labels, inertia, sizes or
+  None)`` for centres in the original frame.
+- ``predict(X, centers, pool)``, ``distances(X, centers, pool)``, ``score(X,
+  centers, sample_weight, pool)``: a fitted model's uses, X from ``check``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .._validation import is_dask_array, is_sparse
+from .memory import DENSE, SPARSE
+
+
+def kind_of(X):
+    """The data kind of X: dense or sparse kernels, or the Dask backend."""
+    if is_dask_array(X):
+        return importlib.import_module(".dask", __name__)
+    return SPARSE if is_sparse(X) else DENSE
