@@ -381,7 +381,7 @@ def _demo_picture(model, X, args) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
-    from ._core import DENSE
+    from ._backends.memory import DENSE
 
     parser = _Parser(prog="kmeans", description="NumPy-vectorised k-means clustering.")
     parser.add_argument("--version", action="version", version=f"kmeans {__version__}")

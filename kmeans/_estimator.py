@@ -773,7 +773,10 @@ class KMeans(_BaseKMeans):
                 check_enough_weighted_samples(
                     np.ones(min(n_positive, self.n_clusters)), self.n_clusters
                 )
-            monitor = FitMonitor(n_init, self.verbose, self.callback)
+            # data of extreme magnitude are read scaled by 2**-scale (see
+            # kmeans/_backends/memory.py): so are the centres until the end
+            scale = getattr(data, "exponent", 0)
+            monitor = FitMonitor(n_init, self.verbose, self.callback, scale)
             best = spare = None  # spare: the labels of a worse run, for the next
             try:
                 for run in range(n_init):
@@ -783,7 +786,8 @@ class KMeans(_BaseKMeans):
                             data, shift, init, self.n_clusters, rng, pool
                         )
                     else:
-                        centers = self._given_centers(data.X, init, rng) - shift
+                        given = self._given_centers(X, init, rng)
+                        centers = np.ldexp(given, -scale).astype(given.dtype) - shift
                     monitor.start_iterations(run)
                     fitted, stop_reason = self._run(
                         kernels, data, shift, centers, variance, pool, spare, algorithm,
@@ -806,10 +810,10 @@ class KMeans(_BaseKMeans):
         if sizes is None:
             sizes = np.bincount(labels, minlength=self.n_clusters)
         _warn_if_fewer_clusters(np.count_nonzero(sizes), self.n_clusters)
-        self.cluster_centers_ = centers
+        self.cluster_centers_ = np.ldexp(centers, scale).astype(centers.dtype)
         self.labels_ = labels
         with np.errstate(over="ignore"):  # inf is the true value beyond float range
-            self.inertia_ = float(np.ldexp(inertia, exponent))
+            self.inertia_ = float(np.ldexp(inertia, exponent + 2 * scale))
         self.n_iter_ = int(n_iter)
         for name in ("n_swap_trials_", "n_swaps_"):
             if hasattr(self, name):
@@ -817,7 +821,7 @@ class KMeans(_BaseKMeans):
         if self.refine == "swap":
             self.n_swap_trials_, self.n_swaps_ = swap.n_trials, swap.n_accepted
         self._set_input_features(n_features, names)
-        return data.X
+        return X if scale else data.X
 
     def _check_algorithm(self, kernels, n_features: int) -> str:
         """The algorithm of the runs on data of kind ``kernels`` (a warning when

@@ -89,8 +89,8 @@ def kmeans_plusplus(
         )
         if norms.shape[0] != n_samples:
             raise ValueError(
-                f"x_squared_norms should have {n_samples} entries, one per sample of X; "
-                f"got {norms.shape[0]}."
+                f"The length of x_squared_norms ({norms.shape[0]}) should be equal "
+                f"to the length of n_samples ({n_samples})."
             )
     weights = check_sample_weight(sample_weight, n_samples, X.dtype)
     check_enough_weighted_samples(weights, n_clusters)

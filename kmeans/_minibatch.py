@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._backends import kind_of
-from ._backends.memory import scale_weights
+from ._backends.memory import magnitude_exponent, scale_weights, scaled
 from ._core.blocks import thread_pool
 from ._core.minibatch import DENSE_BATCH, SPARSE_BATCH, RowSampler, State
 from ._estimator import _BaseKMeans
@@ -360,6 +360,9 @@ class MiniBatchKMeans(_BaseKMeans):
         kernels = kind_of(X)
         batch_kernels = SPARSE_BATCH if is_sparse(X) else DENSE_BATCH
         n_steps = self.max_iter * n_samples // batch_size
+        # data of extreme magnitude are read scaled by 2**-scale (as in KMeans)
+        scale = magnitude_exponent(X)
+        validated, X, init = X, scaled(X, scale), _scaled_init(init, scale)
 
         with thread_pool() as pool:
             tol = 0.0
@@ -385,31 +388,31 @@ class MiniBatchKMeans(_BaseKMeans):
                     shift_sq = float(np.einsum("ij,ij->", before, before))
                 if stop(step, inertia, shift_sq):
                     break
-            self.cluster_centers_ = state.centers + shift
-            self._shift = shift
+            centers = state.centers + shift
+            self.cluster_centers_ = np.ldexp(centers, scale).astype(centers.dtype)
+            self._shift = np.ldexp(shift, scale).astype(shift.dtype)
             self._counts = state.counts
             self._n_since_last_reassign = state.n_since_reassign
             self._screening = state.screening
             self.n_steps_ = step + 1
             self.n_iter_ = math.ceil(self.n_steps_ * batch_size / n_samples)
             if self.compute_labels:
-                self.labels_, inertia = kernels.labels_inertia(
-                    X, self.cluster_centers_, weights, pool
-                )
+                self.labels_, inertia = kernels.labels_inertia(X, centers, weights, pool)
                 with np.errstate(over="ignore"):
-                    self.inertia_ = float(np.ldexp(inertia, weight_exponent))
+                    self.inertia_ = float(np.ldexp(inertia, weight_exponent + 2 * scale))
             else:
                 if hasattr(self, "labels_"):
                     del self.labels_
                 mean_inertia = stop.ewa if stop.ewa is not None else stop.last
-                self.inertia_ = float(mean_inertia * total_weight)
+                with np.errstate(over="ignore"):
+                    self.inertia_ = float(np.ldexp(mean_inertia * total_weight, 2 * scale))
         self._batch_size = batch_size
         self._init_size = init_size
         self._n_init = n_init
         if hasattr(self, "_rng"):
             del self._rng  # partial_fit after fit starts a new random stream
         self._set_input_features(n_features, names)
-        return X
+        return validated
 
     def partial_fit(self, X, y=None, sample_weight=None) -> MiniBatchKMeans:
         """Update the centres with one minibatch.
@@ -444,23 +447,27 @@ class MiniBatchKMeans(_BaseKMeans):
         dtype = X.dtype if first else self.cluster_centers_.dtype
         weights = check_sample_weight(sample_weight, n_rows, dtype)
         batch_kernels = SPARSE_BATCH if is_sparse(X) else DENSE_BATCH
+        # data of extreme magnitude are read scaled by 2**-scale (as in KMeans)
+        scale = magnitude_exponent(X, None if first else self.cluster_centers_)
+        X = scaled(X, scale)
         with thread_pool() as pool:
             if first:
                 init, _ = self._check_init(n_features, X.dtype, weights, 1)
+                init = _scaled_init(init, scale)
                 batch_size, init_size = self._sizes(n_rows)
                 self._rng = check_random_state(self.random_state)
                 centers = self._initialise(X, weights, init, 1, init_size, self._rng, pool)
-                self._shift = _working_shift(centers, X)
+                shift = _working_shift(centers, X)
                 self._counts = np.zeros(self.n_clusters)
                 self._n_since_last_reassign = 0
                 self._batch_size, self._init_size, self._n_init = batch_size, init_size, 1
                 self.n_steps_ = 0
                 self._set_input_features(n_features, names)
             else:
-                centers = self.cluster_centers_
+                centers = scaled(self.cluster_centers_, scale)
                 if not hasattr(self, "_rng"):
                     self._rng = check_random_state(self.random_state)
-            shift = self._shift if not is_sparse(X) else 0 * self._shift
+                shift = scaled(self._shift, scale) if not is_sparse(X) else 0 * self._shift
             state = State(
                 (centers - shift).astype(dtype, copy=False),
                 self._counts,
@@ -472,15 +479,29 @@ class MiniBatchKMeans(_BaseKMeans):
                 X, None, shift, weights, batch_kernels, self._rng,
                 self.reassignment_ratio, pool,
             )  # fmt: skip
-            self.cluster_centers_ = state.centers + shift
+            centers = state.centers + shift
+            self.cluster_centers_ = np.ldexp(centers, scale).astype(centers.dtype)
+            if first:
+                self._shift = np.ldexp(shift, scale).astype(shift.dtype)
             self._n_since_last_reassign = state.n_since_reassign
             self._screening = state.screening
             self.n_steps_ += 1
             if self.compute_labels:
-                self.labels_, self.inertia_ = kind_of(X).labels_inertia(
-                    X, self.cluster_centers_, weights, pool
-                )
+                self.labels_, inertia = kind_of(X).labels_inertia(X, centers, weights, pool)
+                with np.errstate(over="ignore"):
+                    self.inertia_ = float(np.ldexp(inertia, 2 * scale))
         return self
+
+
+def _scaled_init(init, scale: int):
+    """An array or callable ``init`` for data divided by ``2**scale``."""
+    if scale == 0 or isinstance(init, str):
+        return init
+    if callable(init):
+        return lambda X, k, random_state: np.ldexp(
+            np.asarray(init(np.ldexp(X, scale), k, random_state=random_state)), -scale
+        )
+    return np.ldexp(init, -scale).astype(init.dtype)
 
 
 def _working_shift(centers: np.ndarray, X) -> np.ndarray:

@@ -74,7 +74,8 @@ def _tqdm():
 
 
 class FitMonitor:
-    """The per-iteration hook of one fit.
+    """The per-iteration hook of one fit (``scale``: the runs read the data
+    divided by ``2**scale``).
 
     It reports progress when ``verbose`` (a tqdm bar over the runs at
     ``verbose=1`` when tqdm is installed, otherwise one plain line per iteration)
@@ -87,8 +88,11 @@ class FitMonitor:
         n_init: int,
         verbose: int,
         callback: Callable[[IterationInfo], object] | None,
+        scale: int = 0,
     ):
         self.n_init = n_init
+        # the runs see data divided by 2**scale: squared distances by 4**scale
+        self.scale = scale
         self.callback = callback
         self.stopped = False
         self.active = bool(verbose) or callback is not None
@@ -115,6 +119,8 @@ class FitMonitor:
     def __call__(
         self, *, iteration: int, inertia: float, center_shift: float, n_reassigned: int
     ) -> bool:
+        with np.errstate(over="ignore"):
+            inertia, center_shift = np.ldexp([inertia, center_shift], 2 * self.scale)
         info = IterationInfo(
             self._run, iteration, float(inertia), float(center_shift), int(n_reassigned)
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._core import blocks, dense, sparse
-from .._core.blocks import rows_of, thread_pool
+from .._core.blocks import is_sparse, rows_of, thread_pool
 from .._core.init import INIT_METHODS
 from .._core.lloyd import kmeans_single_lloyd
 from .._core.pruned import kmeans_single_elkan, kmeans_single_hamerly
@@ -27,7 +27,45 @@ ALGORITHMS = {
 }
 
 
-InMemory = namedtuple("InMemory", "X weights")  # validated, for the kernels
+# X validated (and scaled by 2**-exponent), for the kernels
+InMemory = namedtuple("InMemory", "X weights exponent", defaults=(0,))
+
+# Squared distances, their sums and products of d terms must neither overflow nor
+# underflow: data whose largest magnitude is beyond 2**high (or below 2**low) are
+# read scaled by a power of two, which is exact, so that the partition does not
+# depend on the scale. float64: 2**600 times the features and rows stays below
+# 2**1023, and distinct values 2**-53 apart at 2**-300 square to normal numbers;
+# float32 (2**128, 2**-126) likewise, with products accumulated in float32.
+_SAFE_EXPONENTS = {np.dtype(np.float64): (-300, 300), np.dtype(np.float32): (-30, 40)}
+
+
+def magnitude_exponent(X, centers=None) -> int:
+    """The power of two that X (and ``centers``) are divided by before the
+    kernels read them: 0 (none) for data of ordinary magnitude, else the exponent
+    of the largest magnitude, which brings it into [0.5, 1)."""
+    values = X.data if is_sparse(X) else X
+    largest = 0.0
+    if values.size:
+        largest = max(abs(float(values.max())), abs(float(values.min())))
+    if centers is not None and centers.size:
+        largest = max(largest, float(np.abs(centers).max()))
+    if largest == 0 or not np.isfinite(largest):
+        return 0
+    exponent = int(np.frexp(largest)[1])
+    low, high = _SAFE_EXPONENTS[values.dtype]
+    return 0 if low <= exponent <= high else exponent
+
+
+def scaled(X, exponent: int):
+    """X divided by ``2**exponent``: X itself for 0, else a copy (of the stored
+    values only, for CSR)."""
+    if exponent == 0:
+        return X
+    if is_sparse(X):
+        X = X.copy()
+        X.data = np.ldexp(X.data, -exponent).astype(X.dtype, copy=False)
+        return X
+    return np.ldexp(X, -exponent).astype(X.dtype, copy=False)
 
 
 @dataclass(frozen=True)
@@ -42,19 +80,22 @@ class InMemoryKind:
     algorithms: dict
     rows: Callable  # rows of X by index, as a dense array
     labels_inertia: Callable
-    distances: Callable
+    distances_kernel: Callable
 
     session = staticmethod(thread_pool)
     check = staticmethod(functools.partial(check_array, accept_sparse=True))
 
     def statistics(self, X, sample_weight, needs_variance: bool, pool):
         weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        exponent = magnitude_exponent(X)
+        X = scaled(X, exponent)
         shift = self.column_mean(X, pool)
         variance = self.mean_variance(X, shift, pool) if needs_variance else None
         weight_max = n_positive = None
         if weights is not None:
             weight_max, n_positive = weights.max(), int(np.count_nonzero(weights))
-        return InMemory(X, weights), shift, variance, weight_max, n_positive
+        data = InMemory(X, weights, exponent)
+        return data, shift, variance, weight_max, n_positive
 
     @staticmethod
     def scale_weights(data: InMemory, exponent: int) -> InMemory:
@@ -77,11 +118,23 @@ class InMemoryKind:
         return labels, inertia, None
 
     def predict(self, X, centers, pool):
+        exponent = magnitude_exponent(X, centers)
+        X, centers = scaled(X, exponent), scaled(centers, exponent)
         return self.labels_inertia(X, centers, None, pool)[0]
+
+    def distances(self, X, centers, pool):
+        exponent = magnitude_exponent(X, centers)
+        X, centers = scaled(X, exponent), scaled(centers, exponent)
+        with np.errstate(over="ignore"):  # inf is the true value beyond float range
+            return np.ldexp(self.distances_kernel(X, centers, pool), exponent)
 
     def score(self, X, centers, sample_weight, pool) -> float:
         weights = check_sample_weight(sample_weight, X.shape[0], centers.dtype)
-        return -self.labels_inertia(X, centers, weights, pool)[1]
+        exponent = magnitude_exponent(X, centers)
+        X, centers = scaled(X, exponent), scaled(centers, exponent)
+        inertia = self.labels_inertia(X, centers, weights, pool)[1]
+        with np.errstate(over="ignore"):
+            return -float(np.ldexp(inertia, 2 * exponent))
 
 
 DENSE = InMemoryKind(
