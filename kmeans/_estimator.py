@@ -119,16 +119,16 @@ _HTML_MAX_SIZES = 20  # cluster sizes listed in the notebook repr
 
 
 def _scale_weights(weights, dtype):
-    """Weights divided by a power of two so that the largest is at most 1, and that
-    power's exponent (0 for None).
+    """Weights multiplied by a power of two so that the largest is in [0.5, 1), and
+    that power's exponent (0 for None).
 
     Exact in binary floating point (centres unchanged to the bit), and sums of
-    weight * x cannot overflow whatever the weights' scale; multiply an inertia
+    weight * x cannot overflow, nor tiny weights vanish in float32; multiply an inertia
     computed with them by ``2**exponent`` (``np.ldexp``).
     """
     if weights is None:
         return None, 0
-    exponent = max(int(np.frexp(weights.max())[1]), 0)
+    exponent = int(np.frexp(weights.max())[1])
     return np.ldexp(weights, -exponent).astype(dtype, copy=False), exponent
 
 

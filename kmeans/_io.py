@@ -75,6 +75,8 @@ def _read_npz(path: str) -> np.ndarray:
             names = archive.files
             if "kmeans_metadata" in names:
                 raise DataError(f"{path} is a saved kmeans model, not data")
+            if not names:
+                raise DataError(f"{path} holds no arrays")
             if len(names) != 1 and "X" not in names:
                 listed = ", ".join(names) or "none"
                 raise DataError(

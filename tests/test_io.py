@@ -53,3 +53,12 @@ def test_inf_in_text(tmp_path):
     (tmp_path / "d.csv").write_text("1,2\n3,inf\n")
     with pytest.raises(DataError, match=r"d.csv, line 2, column 2: infinite value"):
         read_table(str(tmp_path / "d.csv"))
+
+
+def test_npz_with_no_or_several_arrays(tmp_path):
+    np.savez(tmp_path / "empty.npz")
+    with pytest.raises(DataError, match=r"empty.npz holds no arrays$"):
+        read_table(str(tmp_path / "empty.npz"))
+    np.savez(tmp_path / "two.npz", a=np.ones((2, 2)), b=np.ones((2, 2)))
+    with pytest.raises(DataError, match=r"holds several arrays \(a, b\)"):
+        read_table(str(tmp_path / "two.npz"))
