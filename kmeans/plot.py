@@ -1,6 +1,6 @@
 """Pictures of a clustering: the clusters, the convergence of a fit, and choosing K.
 
-matplotlib is an optional extra (``pip install "kmeans[plot]"``); it is imported
+matplotlib is an optional extra (``pip install "kmeans-numpy[plot]"``); it is imported
 when a function here is called, not when :mod:`kmeans` is. Each function draws
 with pyplot (so that notebooks show the figure) unless given an Axes or Figure to
 draw into, and returns what it drew on.
@@ -35,9 +35,11 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError:
+        from ._exceptions import install_hint
+
         raise ImportError(
             "kmeans.plot needs matplotlib, which is not installed: "
-            'pip install "kmeans[plot]" (or pip install matplotlib).'
+            f"{install_hint('plot')} (or pip install matplotlib)."
         ) from None
     return plt
 

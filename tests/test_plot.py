@@ -124,5 +124,5 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     X, _ = make_blobs(50, 2, 2)
     km = KMeans(2, random_state=0).fit(X)
-    with pytest.raises(ImportError, match=r'pip install "kmeans\[plot\]"'):
+    with pytest.raises(ImportError, match=r'pip install "kmeans-numpy\[plot\]"'):
         plot.clusters(km, X)
