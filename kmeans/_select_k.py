@@ -74,7 +74,11 @@ class SelectKResult:
         names = list(self.scores)
         if axes is None:
             _, axes = plt.subplots(
-                1, len(names), figsize=(3.2 * len(names), 3), squeeze=False
+                1,
+                len(names),
+                figsize=(3.2 * len(names), 3),
+                squeeze=False,
+                layout="constrained",  # axis labels inside the saved figure
             )
             axes = axes[0]
         for ax, name in zip(axes, names):

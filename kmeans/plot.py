@@ -154,7 +154,8 @@ def clusters(
         for edge in (edges[1:] + edges[:-1]) / 2:
             ax.axvline(edge, color="0.3", linewidth=0.8, zorder=1)
         ax.set_yticks([])
-        xlabel, ylabel = (names[0] if names else "feature 0"), ""
+        xlabel = names[0] if names else "feature 0"
+        ylabel = "random jitter (spreads the points; no meaning)"
     else:
         mean, axes, share = _pca(X, rng)
         points = (np.asarray(X[shown], dtype=np.float64) - mean) @ axes.T
@@ -181,7 +182,6 @@ def clusters(
         edgecolors="black",
         linewidths=1.2,
         zorder=3,
-        label="centres",
     )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -192,8 +192,28 @@ def clusters(
     )
     projected = ", PCA projection" if n_features > 2 else ""
     ax.set_title(f"{type(model).__name__}: {k} clusters, {what}{projected}")
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(handles=_legend_handles(colors, k), loc="best", fontsize="small")
     return ax
+
+
+_LEGEND_CLUSTERS = 10  # clusters named in the legend; beyond, the colours only
+
+
+def _legend_handles(colors, k: int) -> list:
+    """A neutral marker for the centres (each is drawn in its cluster's colour)
+    and one entry per cluster colour, for up to ``_LEGEND_CLUSTERS`` clusters."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], linestyle="", marker="X", markersize=10, markerfacecolor="white",
+               markeredgecolor="black", label="centres")
+    ]  # fmt: skip
+    if k <= _LEGEND_CLUSTERS:
+        handles += [
+            Line2D([], [], linestyle="", marker="o", color=colors[j], label=f"cluster {j}")
+            for j in range(k)
+        ]
+    return handles
 
 
 def _draw_cells(ax, model, points: np.ndarray, colors: np.ndarray) -> None:

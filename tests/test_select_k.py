@@ -176,3 +176,13 @@ def test_k_range_errors_stay_short(ks):
 def test_numpy_integers_are_ints():
     result = select_k(_blobs(3), np.arange(2, 4), method="elbow", random_state=0)
     assert result.k_values.tolist() == [2, 3]
+
+
+def test_plot_keeps_its_labels_inside_the_figure():
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    axes = select_k(_blobs(3), [2, 3], method="elbow", random_state=0).plot()
+    figure = np.atleast_1d(axes)[0].figure
+    assert type(figure.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
+    plt.close(figure)
