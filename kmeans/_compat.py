@@ -10,14 +10,22 @@ from scikit-learn's, so that ``except`` clauses and warning filters written for
 scikit-learn catch ours. Without scikit-learn, the minimal protocol of
 :mod:`kmeans._base` (``get_params``, ``set_params``, repr) is all a model needs.
 
-Importing scikit-learn takes about 0.7 s, so ``import kmeans`` does not import this
+Importing scikit-learn takes 1-3 s, so ``import kmeans`` does not import this
 module: the classes built on it are imported when first used (see
-``kmeans/__init__.py`` and ``kmeans/_exceptions.py``).
+``kmeans/__init__.py`` and ``kmeans/_exceptions.py``). The environment variable
+``KMEANS_SKLEARN=0``, read once when this module is first imported, makes the
+package use its own classes even where scikit-learn is installed: the command
+line sets it, as it never hands an estimator to scikit-learn. Models are the same
+either way (a saved model loads in both).
 """
 
 from __future__ import annotations
 
+import os
+
 try:
+    if os.environ.get("KMEANS_SKLEARN") == "0":
+        raise ImportError("scikit-learn not wanted (KMEANS_SKLEARN=0)")
     from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
     from sklearn.exceptions import ConvergenceWarning as _ConvergenceWarningBase
     from sklearn.exceptions import NotFittedError as _NotFittedErrorBase

@@ -12,7 +12,10 @@ import sys
 import warnings
 
 # and, through __getattr__ below, ConvergenceWarning and NotFittedError
-__all__ = ["InvalidParameterError", "ModelFileError"]
+__all__ = ["DISTRIBUTION", "InvalidParameterError", "ModelFileError", "install_hint"]
+
+# The name on PyPI ("kmeans" there is an unrelated package); the import name is kmeans.
+DISTRIBUTION = "kmeans-numpy"
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # scikit-learn's set_output wraps fit_transform and transform
@@ -33,6 +36,12 @@ class ModelFileError(ValueError):
     That is: a file of another kind, a damaged one, or one written by a newer
     version of :mod:`kmeans` in a format this version cannot read.
     """
+
+
+def install_hint(extra: str) -> str:
+    """How to install an optional extra, from PyPI and from a clone of the
+    repository, for the messages that say it is missing."""
+    return f'pip install "{DISTRIBUTION}[{extra}]" (in a clone: pip install ".[{extra}]")'
 
 
 def warn(message: str, category: type[Warning]) -> None:

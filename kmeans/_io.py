@@ -8,6 +8,8 @@ estimator reads them block by block without copying them.
 from __future__ import annotations
 
 import csv
+import io
+import sys
 import warnings
 from pathlib import Path
 
@@ -33,10 +35,12 @@ def read_table(path: str, columns: str | None = None):
     path : str
         A ``.npy`` file (memory-mapped), an ``.npz`` archive holding one array or
         an array named ``X``, or a text file of numbers separated by commas, tabs,
-        semicolons or spaces, with or without a header row.
+        semicolons or spaces, with or without a header row; lines that start with
+        ``#`` are comments. ``-`` reads standard input (any of these kinds, told
+        from its first bytes), as do pipes such as ``/dev/stdin``.
     columns : str or None
         Comma-separated names (with a header) or 1-based numbers of the columns
-        to use; None uses all.
+        to use, each once; None uses all.
 
     Returns
     -------
@@ -45,23 +49,42 @@ def read_table(path: str, columns: str | None = None):
     names : list of str or None
         The names of the columns from the header, if there was one.
     """
-    suffix = Path(path).suffix.lower()
+    if path == "-":
+        source, suffix, path = _stdin(), None, "standard input"
+    else:
+        source, suffix = path, Path(path).suffix.lower()
+    if suffix is None and isinstance(source, io.BytesIO):
+        suffix = ".npz" if source.getvalue()[:4] == b"PK\x03\x04" else ".npy"
     if suffix in (".npy", ".npz"):
-        X = _read_npy(path) if suffix == ".npy" else _read_npz(path)
+        X = _read_npy(source, path) if suffix == ".npy" else _read_npz(source, path)
         if columns is not None:
             X = X[:, _column_indices(columns, X.shape[1], None, path)]
         _check_array_values(X, path)
         return X, None
-    return _read_text(path, columns)
+    return _read_text(source, path, columns)
+
+
+def _stdin():
+    """Standard input, read whole: BytesIO for a .npy or .npz, else StringIO."""
+    data = sys.stdin.buffer.read()
+    if data[:6] == b"\x93NUMPY" or data[:4] == b"PK\x03\x04":
+        return io.BytesIO(data)
+    try:
+        return io.StringIO(data.decode("utf-8-sig"), newline="")
+    except UnicodeDecodeError:
+        raise DataError(
+            "cannot read standard input: not UTF-8 text, nor a .npy or .npz file"
+        ) from None
 
 
 def _open_error(path: str, exc: OSError) -> DataError:
     return DataError(f"cannot read {path}: {exc.strerror or exc}")
 
 
-def _read_npy(path: str) -> np.ndarray:
+def _read_npy(source, path: str) -> np.ndarray:
     try:
-        X = np.load(path, mmap_mode="r", allow_pickle=False)
+        mmap = "r" if isinstance(source, str) else None
+        X = np.load(source, mmap_mode=mmap, allow_pickle=False)
     except OSError as exc:
         raise _open_error(path, exc) from exc
     except ValueError as exc:
@@ -69,12 +92,14 @@ def _read_npy(path: str) -> np.ndarray:
     return _check_array_shape(X, path)
 
 
-def _read_npz(path: str) -> np.ndarray:
+def _read_npz(source, path: str) -> np.ndarray:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with np.load(source, allow_pickle=False) as archive:
             names = archive.files
             if "kmeans_metadata" in names:
                 raise DataError(f"{path} is a saved kmeans model, not data")
+            if not names:
+                raise DataError(f"{path} holds no arrays")
             if len(names) != 1 and "X" not in names:
                 listed = ", ".join(names) or "none"
                 raise DataError(
@@ -127,6 +152,10 @@ def _column_indices(columns: str, n_columns: int, names, path: str) -> list[int]
         else:
             known = f"columns: {', '.join(names)}" if names else f"{n_columns} columns"
             raise DataError(f"--columns: no column {token!r} in {path} ({known})")
+        if indices.count(indices[-1]) > 1:
+            raise DataError(
+                f"--columns: {token!r} is column {indices[-1] + 1}, listed already"
+            )
     return indices
 
 
@@ -144,22 +173,49 @@ def _split(line: str, delimiter: str | None) -> list[str]:
     return [field.strip() for field in next(csv.reader([line], delimiter=delimiter))]
 
 
-def _read_text(path: str, columns: str | None):
+def _text_stream(source, path: str):
+    """The text of ``source`` as a seekable stream (it is read twice when a cell is
+    bad): a regular file opened, a pipe read whole."""
+    if not isinstance(source, str):
+        return source
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            n_skipped, first = 0, ""
-            for first in f:  # the first line that is not blank
-                if first.strip():
-                    break
-                n_skipped += 1
+        f = open(source, encoding="utf-8-sig", newline="")
+        if f.seekable():
+            return f
+        with f:
+            return io.StringIO(f.read(), newline="")
     except OSError as exc:
         raise _open_error(path, exc) from exc
     except UnicodeDecodeError as exc:
-        raise DataError(
-            f"cannot read {path}: not UTF-8 text, nor a .npy or .npz file"
-        ) from exc
-    if not first.strip():
-        raise DataError(f"{path} is empty")
+        raise _not_text(path) from exc
+
+
+def _not_text(path: str) -> DataError:
+    return DataError(f"cannot read {path}: not UTF-8 text, nor a .npy or .npz file")
+
+
+def _data_lines(f):
+    """The lines that hold data (or the header): not blank, not ``#`` comments."""
+    for line in f:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            yield line
+
+
+def _read_text(source, path: str, columns: str | None):
+    with _text_stream(source, path) as f:
+        try:
+            first = next(_data_lines(f), "")
+        except UnicodeDecodeError as exc:
+            raise _not_text(path) from exc
+        except OSError as exc:
+            raise _open_error(path, exc) from exc
+        if not first:
+            raise DataError(f"{path} is empty")
+        return _parse_text(f, path, first, columns)
+
+
+def _parse_text(f, path: str, first: str, columns: str | None):
     delimiter = next((d for d in ("\t", ",", ";") if d in first), None)
     fields = _split(first, delimiter)
     # a header is a first line with a cell that is not a number
@@ -177,51 +233,56 @@ def _read_text(path: str, columns: str | None):
     if columns is not None:
         options["usecols"] = usecols
     try:
+        f.seek(0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": said below
             X = np.loadtxt(
-                path,
+                _data_lines(f),
                 dtype=np.float64,
                 delimiter=delimiter,
                 comments=None,
-                skiprows=n_skipped + has_header,
+                skiprows=int(has_header),
                 ndmin=2,
-                encoding="utf-8-sig",
                 **options,
             )
-    except ValueError:
+    except (ValueError, UnicodeDecodeError):
         X = None  # find the cell at fault, with its line number, the slow way
     if X is None or not np.isfinite(X).all():
-        _find_bad_cell(path, delimiter, n_skipped + has_header, n_columns, usecols, names)
-        raise DataError(f"cannot read {path} as a table of numbers")  # pragma: no cover
+        f.seek(0)
+        _find_bad_cell(f, path, delimiter, has_header, n_columns, usecols, names)
+        raise DataError(f"cannot read {path} as a table of numbers")
     if X.shape[0] == 0:
         raise DataError(f"{path} has a header but no data rows")
     return X, None if names is None else [names[i] for i in usecols]
 
 
-def _find_bad_cell(path, delimiter, n_skip, n_columns, usecols, names) -> None:
+def _find_bad_cell(f, path, delimiter, has_header, n_columns, usecols, names) -> None:
     """Raise a DataError for the first cell that is not a finite number."""
 
     def column(i: int) -> str:
         return f"column {i + 1}" + (f" ({names[i]!r})" if names else "")
 
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        for number, line in enumerate(f, start=1):
-            if number <= n_skip or not line.strip():
-                continue
-            fields = _split(line, delimiter)
-            if len(fields) != n_columns:
+    header_seen = not has_header
+    for number, line in enumerate(f, start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if not header_seen:
+            header_seen = True
+            continue
+        fields = _split(line, delimiter)
+        if len(fields) != n_columns:
+            raise DataError(
+                f"{path}, line {number}: {len(fields)} fields, expected {n_columns}"
+            )
+        for i in usecols:
+            cell = fields[i]
+            if cell.lower() in _MISSING:
+                raise DataError(f"{path}, line {number}, {column(i)}: missing value")
+            if not _is_number(cell):
                 raise DataError(
-                    f"{path}, line {number}: {len(fields)} fields, expected {n_columns}"
+                    f"{path}: {column(i)} is not numeric (line {number} has "
+                    f"{cell[:40]!r}); choose the numeric columns with --columns"
                 )
-            for i in usecols:
-                cell = fields[i]
-                if cell.lower() in _MISSING:
-                    raise DataError(f"{path}, line {number}, {column(i)}: missing value")
-                if not _is_number(cell):
-                    raise DataError(
-                        f"{path}: {column(i)} is not numeric (line {number} has "
-                        f"{cell[:40]!r}); choose the numeric columns with --columns"
-                    )
-                if not np.isfinite(float(cell)):
-                    raise DataError(f"{path}, line {number}, {column(i)}: infinite value")
+            if not np.isfinite(float(cell)):
+                raise DataError(f"{path}, line {number}, {column(i)}: infinite value")

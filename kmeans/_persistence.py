@@ -9,16 +9,18 @@ numbers and strings.
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import numbers
 import os
-import tempfile
+import secrets
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ._exceptions import ModelFileError, warn
+from ._exceptions import InvalidParameterError, ModelFileError, warn
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 
@@ -104,7 +106,7 @@ def save(model, path: str | os.PathLike) -> None:
     # Written beside the target and renamed into place, so that a crash or a full
     # disk never leaves a half-written model where a good one was.
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)
@@ -112,6 +114,26 @@ def save(model, path: str | os.PathLike) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new file in ``path``'s folder, open for writing: its descriptor and name.
+
+    Created with mode 0o666 less the umask, as ``open`` creates files (mkstemp's
+    0o600 would make models private where every other output is not).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            # said of the folder: the temporary file's name would only confuse
+            raise FileNotFoundError(
+                errno.ENOENT, "No such directory", os.fspath(path.parent)
+            ) from None
 
 
 def load(path: str | os.PathLike):
@@ -135,8 +157,10 @@ def load(path: str | os.PathLike):
     FileNotFoundError, PermissionError
         When the file cannot be opened.
     ModelFileError
-        When it is not a model file, is damaged, or was written in a newer format
-        than this version of :mod:`kmeans` reads.
+        When it is not a model file, is damaged (parameters that the estimator
+        would refuse, fitted arrays of the wrong shape or dtype, NaN or infinite
+        centres, array headers larger than their data), or was written in a newer
+        format than this version of :mod:`kmeans` reads. The message is one line.
 
     Examples
     --------
@@ -178,7 +202,7 @@ def _read(f):
             raise ModelFileError(
                 f"not a kmeans model file: an .npz archive without {_METADATA!r}"
             )
-        meta = json.loads(str(archive[_METADATA][()]))
+        meta = json.loads(str(_member(archive, _METADATA, "U", ())[()]))
         if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
             raise ModelFileError(f"not a kmeans model file: format is not {FORMAT_NAME!r}")
         version = meta.get("format_version")
@@ -195,41 +219,119 @@ def _read(f):
             raise ModelFileError(f"unknown model class {meta.get('class')!r}")
         params = dict(meta["params"])
         for name in meta["array_params"]:
-            params[name] = archive[_PARAM + name]
+            params[name] = _member(archive, _PARAM + name, "biuf", None)
         unknown = set(params) - set(cls._get_param_names())
         if unknown:
             raise ModelFileError(f"damaged: unknown parameters {sorted(unknown)}")
         model = cls(**params)
+        _validate(model)
         if meta["fitted"]:
             _set_fitted(model, meta["attributes"], archive)
     return model
 
 
-def _set_fitted(model, attributes: dict, archive) -> None:
-    """Set the fitted attributes, checking that they fit together."""
-    centers = archive["cluster_centers_"]
-    labels = archive["labels_"] if "labels_" in archive.files else np.zeros(0, np.int32)
-    n_features = attributes["n_features_in_"]
-    if (
-        centers.dtype not in (np.float32, np.float64)
-        or centers.shape != (model.n_clusters, n_features)
-        or labels.ndim != 1
-        or labels.dtype.kind not in "iu"
-        or (labels.size and not 0 <= labels.min() <= labels.max() < model.n_clusters)
+def _validate(model) -> None:
+    """The parameters read, checked by the estimator's own rules (those of fit)."""
+    from ._validation import check_random_state
+
+    try:
+        model._validate_params()
+        check_random_state(model.random_state)
+    except InvalidParameterError as exc:
+        raise ModelFileError(f"damaged: {exc}") from None
+
+
+def _member(archive, name: str, kinds: str, shape) -> np.ndarray:
+    """The array ``name`` of the archive, its .npy header checked before the array
+    is allocated: a dtype of one of ``kinds`` (no objects), the ``shape`` expected
+    (None: any), and a size that the member's bytes can hold."""
+    if name not in archive.files:
+        raise ModelFileError(f"damaged: no {name!r} array")
+    info = archive.zip.getinfo(name + ".npy")
+    with archive.zip.open(info) as member:
+        major, minor = np.lib.format.read_magic(member)
+        if (major, minor) == (1, 0):
+            found, _, dtype = np.lib.format.read_array_header_1_0(member)
+        elif (major, minor) == (2, 0):
+            found, _, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ModelFileError(f"damaged: {name!r} in .npy format {major}.{minor}")
+        header_size = member.tell()
+    if dtype.hasobject or dtype.kind not in kinds or (shape is not None and found != shape):
+        expected = "" if shape is None else f" {shape}"
+        raise ModelFileError(
+            f"damaged: {name!r} is an array of shape {found} and dtype {dtype}; "
+            f"expected{expected} of kind {kinds!r}"
+        )
+    # The header's shape is what np.load allocates: it must be what the member
+    # holds, and the member no larger than compressed data can expand to (deflate:
+    # 1032 to 1 at most), so that a forged header cannot exhaust memory.
+    nbytes = math.prod(found) * dtype.itemsize
+    if nbytes != info.file_size - header_size or info.file_size > 1032 * max(
+        info.compress_size, 1
     ):
         raise ModelFileError(
-            f"damaged: centres of shape {centers.shape} and dtype {centers.dtype}, "
-            f"labels of shape {labels.shape} and dtype {labels.dtype} do not fit "
-            f"n_clusters={model.n_clusters} and {n_features} features"
+            f"damaged: {name!r} declares shape {found} of {dtype}, which its "
+            f"{info.compress_size} stored bytes do not hold"
+        )
+    return archive[name]
+
+
+def _fitted_scalars(attributes: dict, owner: str) -> dict:
+    """The fitted scalars read, checked (ints are ints, the inertia a finite float)."""
+    from ._validation import validate_int, validate_real
+
+    if not isinstance(attributes, dict) or "n_features_in_" not in attributes:
+        raise ModelFileError("damaged: no fitted attributes")
+    values = {}
+    try:
+        for name, kind in _FITTED_SCALARS.items():
+            if name not in attributes:
+                continue
+            value = attributes[name]
+            if kind is float:
+                values[name] = validate_real(value, name, owner, low=0)
+            else:
+                low = 1 if name == "n_features_in_" else 0
+                values[name] = validate_int(value, name, owner, low=low)
+    except InvalidParameterError as exc:
+        raise ModelFileError(f"damaged: {exc}") from None
+    return values
+
+
+def _set_fitted(model, attributes: dict, archive) -> None:
+    """Set the fitted attributes, checking that they fit together."""
+    scalars = _fitted_scalars(attributes, type(model).__name__)
+    k, d = model.n_clusters, scalars["n_features_in_"]
+    centers = _member(archive, "cluster_centers_", "f", (k, d))
+    if centers.dtype not in (np.float32, np.float64):
+        raise ModelFileError(f"damaged: 'cluster_centers_' of dtype {centers.dtype}")
+    if not np.isfinite(centers).all():
+        raise ModelFileError("damaged: 'cluster_centers_' holds NaN or infinite values")
+    if "labels_" in archive.files:
+        labels = _member(archive, "labels_", "iu", None)
+        if labels.ndim != 1 or (labels.size and not 0 <= labels.min() <= labels.max() < k):
+            raise ModelFileError(
+                f"damaged: 'labels_' of shape {labels.shape} are not labels of {k} clusters"
+            )
+        model.labels_ = labels.astype(np.int32, copy=False)
+    init = model.init
+    if isinstance(init, np.ndarray) and (
+        init.shape != (k, d) or init.dtype.kind != "f" or not np.isfinite(init).all()
+    ):
+        raise ModelFileError(
+            f"damaged: the init array of shape {init.shape} is not {k} finite centres "
+            f"of {d} features"
         )
     model.cluster_centers_ = centers
-    if "labels_" in archive.files:
-        model.labels_ = labels.astype(np.int32, copy=False)
-    for name, kind in _FITTED_SCALARS.items():
-        if name in attributes:
-            setattr(model, name, kind(attributes[name]))
-    for name in ("_counts", "_shift"):
+    for name, value in scalars.items():
+        setattr(model, name, value)
+    for name, shape in (("_counts", (k,)), ("_shift", (d,))):
         if name in archive.files:
-            setattr(model, name, archive[name])
+            value = _member(archive, name, "f", shape)
+            if not np.isfinite(value).all():
+                raise ModelFileError(f"damaged: {name!r} holds NaN or infinite values")
+            setattr(model, name, value)
     if "feature_names_in_" in archive.files:
-        model.feature_names_in_ = archive["feature_names_in_"].astype(object)
+        names = _member(archive, "feature_names_in_", "U", (d,))
+        model.feature_names_in_ = names.astype(object)

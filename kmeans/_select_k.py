@@ -3,6 +3,8 @@ Calinski-Harabasz, computed from one k-means fit per candidate K."""
 
 from __future__ import annotations
 
+import numbers
+import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -72,7 +74,11 @@ class SelectKResult:
         names = list(self.scores)
         if axes is None:
             _, axes = plt.subplots(
-                1, len(names), figsize=(3.2 * len(names), 3), squeeze=False
+                1,
+                len(names),
+                figsize=(3.2 * len(names), 3),
+                squeeze=False,
+                layout="constrained",  # axis labels inside the saved figure
             )
             axes = axes[0]
         for ax, name in zip(axes, names):
@@ -164,6 +170,34 @@ def _check_methods(method) -> list[str]:
     return methods
 
 
+def _listed(values) -> str:
+    """A few values for a message: it stays one short line however many there are."""
+    values = list(values)
+    return ", ".join(map(repr, values[:5])) + (", ..." if len(values) > 5 else "")
+
+
+def _check_k_range(k_range, n_samples: int) -> np.ndarray:
+    """The distinct K of ``k_range``, sorted: ints (validate_int's rules: no floats,
+    no bools) from 1 to ``n_samples``."""
+    try:
+        ks = list(k_range)
+    except TypeError:
+        raise ValueError(
+            f"k_range must be an iterable of ints. Got {reprlib.repr(k_range)} instead."
+        ) from None
+    not_ints = [k for k in ks if isinstance(k, bool) or not isinstance(k, numbers.Integral)]
+    if not_ints:
+        raise ValueError(f"k_range must be an iterable of ints. Got {_listed(not_ints)}.")
+    outside = sorted({int(k) for k in ks if not 1 <= k <= n_samples})
+    if not ks or outside:
+        got = f"Got {_listed(outside)}." if ks else "It is empty."
+        raise ValueError(
+            f"k_range must hold numbers of clusters between 1 and n_samples={n_samples}. "
+            + got
+        )
+    return np.array(sorted({int(k) for k in ks}), dtype=int)
+
+
 def select_k(
     X,
     k_range: Iterable[int] = range(2, 11),
@@ -250,17 +284,7 @@ def select_k(
     X = check_array(X, owner=owner)
     n_samples = X.shape[0]
     methods = _check_methods(method)
-    try:
-        k_values = np.array(sorted({int(k) for k in k_range}), dtype=int)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"k_range must be an iterable of ints. Got {k_range!r} instead."
-        ) from None
-    if k_values.size == 0 or k_values[0] < 1 or k_values[-1] > n_samples:
-        raise ValueError(
-            f"k_range must hold numbers of clusters between 1 and n_samples={n_samples}. "
-            f"Got {k_values.tolist()} instead."
-        )
+    k_values = _check_k_range(k_range, n_samples)
     sample_size = validate_int(sample_size, "sample_size", owner, low=2)
     n_refs = validate_int(n_refs, "n_refs", owner, low=1)
     validate_options(gap_rule, "gap_rule", owner, {"tibshirani", "global"})

@@ -76,9 +76,12 @@ def check_array(
                 f"convert {name} to a dense array with {name}.toarray()."
             )
         return _check_sparse(X, owner, name)
-    if isinstance(X, np.ndarray):
-        array = X
+    _refuse_masked(X, name)
+    if isinstance(X, np.ndarray) and not isinstance(X, np.matrix):
+        array = X  # memory maps and other subclasses too: read, never written
     else:
+        # np.matrix keeps two dimensions under every operation, which the
+        # computations do not expect: asarray views the same numbers as an ndarray
         array = _as_array(_missing_as_nan(X), name)
 
     kind = array.dtype.kind
@@ -97,10 +100,7 @@ def check_array(
                 f"{name} must contain numbers only; found elements of another type: {exc}"
             ) from exc
         except ValueError as exc:
-            raise ValueError(
-                f"{name} contains non-numeric data: could not convert string to "
-                f"float: {exc}"
-            ) from exc
+            raise _object_error(array, name, exc) from None
     elif kind == "M" or kind == "m":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}.")
     elif array.dtype not in _FLOAT_DTYPES:
@@ -193,14 +193,38 @@ def _check_not_empty(shape, owner: str) -> None:
         )
 
 
+def _refuse_masked(value, name: str) -> None:
+    """A masked array's mask would be ignored (NumPy computes on the hidden values
+    as well): refuse it rather than compute silently on them."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array (numpy.ma), which is not supported: the mask "
+            f"would be ignored. Drop the masked rows or fill them ({name}.filled(...)) "
+            "and pass a plain array."
+        )
+
+
+_RAGGED = "rows of different lengths (a ragged nested sequence)"
+
+
 def _as_array(value, name: str) -> np.ndarray:
     """``np.asarray(value)``, with an error that names the argument (ragged lists)."""
     try:
         return np.asarray(value)
     except (TypeError, ValueError) as exc:
+        # NumPy's text for ragged input is a paragraph on "inhomogeneous" shapes
+        what = _RAGGED if "inhomogeneous" in str(exc) else str(exc)
         raise ValueError(
-            f"{name} could not be converted to a numeric array: {exc}"
+            f"{name} could not be converted to a numeric array: {what}."
         ) from None
+
+
+def _object_error(array: np.ndarray, name: str, exc: ValueError) -> ValueError:
+    """The error for an object array that does not convert to float: strings, or
+    sequences in the cells (a ragged list kept as objects)."""
+    if any(isinstance(v, str) for v in array.flat):
+        return ValueError(f"{name} contains non-numeric data: {exc}.")
+    return ValueError(f"{name} could not be converted to a numeric array: {_RAGGED}.")
 
 
 def _missing_as_nan(X):
@@ -232,18 +256,30 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     """Validate sample weights.
 
     Returns None for unit weights (``sample_weight=None``) so that the hot loops can
-    skip the multiplication, otherwise a new 1-D array of ``dtype`` (never the
-    caller's array).
+    skip the multiplication, otherwise a new 1-D array (never the caller's array)
+    of ``dtype``, or of float64 when weights valid in float64 would be infinite,
+    zero or subnormal in ``dtype`` (float32: 1.2e-38 to 3.4e38).
     """
     if sample_weight is None:
         return None
+    _refuse_masked(sample_weight, "sample_weight")
     if isinstance(sample_weight, numbers.Number):
-        weights = np.full(n_samples, sample_weight, dtype=dtype)
+        raw = np.full(n_samples, sample_weight)
     else:
         raw = _as_array(sample_weight, "sample_weight")
         _check_weight_layout(raw, n_samples)
-        weights = np.array(raw, dtype=dtype, copy=True)
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must be a number, got {sample_weight!r}.")
+    # checked as given (float64 at least), not as cast to X's dtype: finite weights
+    # beyond float32's range, or below it, are valid
+    weights = np.array(raw, dtype=np.promote_types(raw.dtype, np.float64), copy=True)
     _check_weight_summary(*weight_summary(weights))
+    # kept in float64 where the cast would make a weight infinite, zero or
+    # subnormal (imprecise): fit scales them into range (an exact power of two)
+    info = np.finfo(dtype)
+    nonzero = weights[weights > 0]
+    if nonzero.max() <= info.max and nonzero.min() >= info.tiny:
+        weights = weights.astype(dtype, copy=False)
     return weights
 
 

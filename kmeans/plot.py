@@ -1,6 +1,6 @@
 """Pictures of a clustering: the clusters, the convergence of a fit, and choosing K.
 
-matplotlib is an optional extra (``pip install "kmeans[plot]"``); it is imported
+matplotlib is an optional extra (``pip install "kmeans-numpy[plot]"``); it is imported
 when a function here is called, not when :mod:`kmeans` is. Each function draws
 with pyplot (so that notebooks show the figure) unless given an Axes or Figure to
 draw into, and returns what it drew on.
@@ -35,9 +35,11 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError:
+        from ._exceptions import install_hint
+
         raise ImportError(
             "kmeans.plot needs matplotlib, which is not installed: "
-            'pip install "kmeans[plot]" (or pip install matplotlib).'
+            f"{install_hint('plot')} (or pip install matplotlib)."
         ) from None
     return plt
 
@@ -152,7 +154,8 @@ def clusters(
         for edge in (edges[1:] + edges[:-1]) / 2:
             ax.axvline(edge, color="0.3", linewidth=0.8, zorder=1)
         ax.set_yticks([])
-        xlabel, ylabel = (names[0] if names else "feature 0"), ""
+        xlabel = names[0] if names else "feature 0"
+        ylabel = "random jitter (spreads the points; no meaning)"
     else:
         mean, axes, share = _pca(X, rng)
         points = (np.asarray(X[shown], dtype=np.float64) - mean) @ axes.T
@@ -179,7 +182,6 @@ def clusters(
         edgecolors="black",
         linewidths=1.2,
         zorder=3,
-        label="centres",
     )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -190,8 +192,28 @@ def clusters(
     )
     projected = ", PCA projection" if n_features > 2 else ""
     ax.set_title(f"{type(model).__name__}: {k} clusters, {what}{projected}")
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(handles=_legend_handles(colors, k), loc="best", fontsize="small")
     return ax
+
+
+_LEGEND_CLUSTERS = 10  # clusters named in the legend; beyond, the colours only
+
+
+def _legend_handles(colors, k: int) -> list:
+    """A neutral marker for the centres (each is drawn in its cluster's colour)
+    and one entry per cluster colour, for up to ``_LEGEND_CLUSTERS`` clusters."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], linestyle="", marker="X", markersize=10, markerfacecolor="white",
+               markeredgecolor="black", label="centres")
+    ]  # fmt: skip
+    if k <= _LEGEND_CLUSTERS:
+        handles += [
+            Line2D([], [], linestyle="", marker="o", color=colors[j], label=f"cluster {j}")
+            for j in range(k)
+        ]
+    return handles
 
 
 def _draw_cells(ax, model, points: np.ndarray, colors: np.ndarray) -> None:

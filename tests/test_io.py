@@ -1,5 +1,8 @@
 """Reading data files (the command line's input), in-process."""
 
+import os
+import threading
+
 import numpy as np
 import pytest
 
@@ -53,3 +56,49 @@ def test_inf_in_text(tmp_path):
     (tmp_path / "d.csv").write_text("1,2\n3,inf\n")
     with pytest.raises(DataError, match=r"d.csv, line 2, column 2: infinite value"):
         read_table(str(tmp_path / "d.csv"))
+
+
+def test_npz_with_no_or_several_arrays(tmp_path):
+    np.savez(tmp_path / "empty.npz")
+    with pytest.raises(DataError, match=r"empty.npz holds no arrays$"):
+        read_table(str(tmp_path / "empty.npz"))
+    np.savez(tmp_path / "two.npz", a=np.ones((2, 2)), b=np.ones((2, 2)))
+    with pytest.raises(DataError, match=r"holds several arrays \(a, b\)"):
+        read_table(str(tmp_path / "two.npz"))
+
+
+def test_comment_lines_are_skipped(tmp_path):
+    (tmp_path / "d.csv").write_text("# exported 2024\na,b\n1,2\n# a note\n\n3,4\n")
+    X, names = read_table(str(tmp_path / "d.csv"))
+    np.testing.assert_array_equal(X, [[1.0, 2.0], [3.0, 4.0]])
+    assert names == ["a", "b"]
+    (tmp_path / "e.csv").write_text("# note\n1,2\n# x\n3,zz\n")
+    with pytest.raises(DataError, match=r"e.csv: column 2 is not numeric \(line 4 has"):
+        read_table(str(tmp_path / "e.csv"))
+
+
+def test_a_column_is_used_once(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match="--columns: '1' is column 1, listed already"):
+        read_table(str(tmp_path / "d.csv"), "a,1")
+
+
+def test_pipes_and_standard_input(tmp_path, monkeypatch):
+    import io
+    import sys
+
+    data = {"t": b"a,b\n1,2\n3,4\n"}
+    f = io.BytesIO()
+    np.save(f, np.ones((2, 2)))
+    data["npy"] = f.getvalue()
+    for kind, raw in data.items():
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+        X, _ = read_table("-")
+        assert X.shape == (2, 2), kind
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data["t"],))
+    writer.start()
+    X, names = read_table(str(fifo))  # read once: a pipe cannot be read twice
+    writer.join()
+    assert names == ["a", "b"] and X.shape == (2, 2)

@@ -1,12 +1,17 @@
 """Safe save/load: round trips, and clear errors for files that are not models."""
 
+import io
 import json
 import os
 import pickle
+import re
+import zipfile
 
 import numpy as np
 import pytest
 from conftest import make_blobs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kmeans
 from kmeans import KMeans, ModelFileError, load
@@ -151,10 +156,146 @@ def test_other_format_newer_version_and_inconsistent_content(tmp_path, model_fil
     with pytest.raises(ModelFileError, match=msg.replace("(", r"\(").replace(")", r"\)")):
         load(tmp_path / "new.npz")
     _rewrite_metadata(good, tmp_path / "k.npz", params={"n_clusters": 5})
-    with pytest.raises(ModelFileError, match="damaged: centres of shape"):
+    with pytest.raises(ModelFileError, match=r"'cluster_centers_' is an array of shape"):
         load(tmp_path / "k.npz")
 
 
 def test_missing_file():
     with pytest.raises(FileNotFoundError):
         load("no/such/model.npz")
+
+
+def _replace_members(src, dst, **members):
+    """Copy the archive ``src`` to ``dst`` with members replaced by raw .npy bytes."""
+    with zipfile.ZipFile(src) as old, zipfile.ZipFile(dst, "w") as new:
+        for info in old.infolist():
+            name = info.filename[: -len(".npy")]
+            new.writestr(info.filename, members.pop(name, None) or old.read(info))
+        for name, raw in members.items():
+            new.writestr(name + ".npy", raw)
+
+
+def _npy_bytes(array=None, *, header=None, data=b""):
+    """An .npy member: of ``array``, or a ``header`` dict followed by ``data``."""
+    f = io.BytesIO()
+    if array is not None:
+        np.save(f, array)
+    else:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(data)
+    return f.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"max_iter": -1}, "The 'max_iter' parameter of KMeans must be an int"),
+        ({"algorithm": "fast"}, "The 'algorithm' parameter of KMeans must be a str"),
+        ({"init": "kmeans++"}, "The 'init' parameter of KMeans must be a str"),
+        ({"tol": "small"}, "The 'tol' parameter of KMeans must be a float"),
+        ({"n_clusters": 4.0}, "The 'n_clusters' parameter of KMeans must be an int"),
+        ({"random_state": -1}, "The 'random_state' parameter must be a non-negative"),
+        ({"copy_x": 1}, "The 'copy_x' parameter of KMeans must be a bool"),
+    ],
+)
+def test_parameters_read_are_checked_by_the_estimators_rules(
+    tmp_path, model_file, changes, message
+):
+    good, km, _ = model_file
+    params = {**json.loads(str(_arrays(good)["kmeans_metadata"][()]))["params"], **changes}
+    _rewrite_metadata(good, tmp_path / "bad.npz", params=params)
+    with pytest.raises(ModelFileError, match=f"bad.npz: damaged: {re.escape(message)}"):
+        load(tmp_path / "bad.npz")
+
+
+_JSON_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(), st.text()
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(sorted(KMeans().get_params())), value=_JSON_VALUES)
+def test_a_loaded_model_is_one_the_estimator_accepts(tmp_path_factory, name, value):
+    # whatever a parameter holds in the file: refused, or valid for fit
+    tmp = tmp_path_factory.mktemp("m")
+    km = KMeans(2, random_state=0).fit(X_SMALL)
+    km.save(tmp / "good.npz")
+    params = {**km.get_params(), name: value}
+    params.pop("callback")
+    _rewrite_metadata(tmp / "good.npz", tmp / "edited.npz", params=params)
+    try:
+        loaded = load(tmp / "edited.npz")
+    except ModelFileError:
+        return
+    loaded._validate_params()  # what fit checks (not fitted: n_init may be 10**20)
+    assert loaded.predict(X_SMALL).shape == (X_SMALL.shape[0],)
+
+
+X_SMALL = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0]])
+
+
+@pytest.mark.parametrize(
+    ("member", "array", "message"),
+    [
+        ("cluster_centers_", np.full((4, 3), np.nan), "holds NaN or infinite values"),
+        ("cluster_centers_", np.full((4, 3), np.inf), "holds NaN or infinite values"),
+        ("cluster_centers_", np.ones((4, 2)), "expected (4, 3) of kind 'f'"),
+        ("cluster_centers_", np.ones((4, 3), np.int64), "expected (4, 3) of kind 'f'"),
+        ("cluster_centers_", np.ones((4, 3), np.float16), "dtype float16"),
+        ("labels_", np.full(300, 4), "are not labels of 4 clusters"),
+        ("labels_", np.zeros((300, 1), np.int64), "are not labels of 4 clusters"),
+        ("feature_names_in_", np.array(["a", "b"]), "expected (3,) of kind 'U'"),
+    ],
+)
+def test_fitted_arrays_are_checked(tmp_path, model_file, member, array, message):
+    _replace_members(model_file[0], tmp_path / "bad.npz", **{member: _npy_bytes(array)})
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"n_features_in_": "3"}, "The 'n_features_in_' parameter of KMeans must be"),
+        ({"n_features_in_": 2}, "expected (4, 2) of kind 'f'"),
+        ({"inertia_": None}, "The 'inertia_' parameter of KMeans must be a float"),
+        ({"n_iter_": -1}, "The 'n_iter_' parameter of KMeans must be an int"),
+    ],
+)
+def test_fitted_scalars_are_checked(tmp_path, model_file, attributes, message):
+    good = model_file[0]
+    meta = json.loads(str(_arrays(good)["kmeans_metadata"][()]))
+    _rewrite_metadata(
+        good, tmp_path / "bad.npz", attributes={**meta["attributes"], **attributes}
+    )
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("member", ["cluster_centers_", "labels_", "kmeans_metadata"])
+def test_a_forged_npy_header_is_refused_before_allocating(tmp_path, model_file, member):
+    # the header says what np.load allocates: 8 TB here (400 MB of text), on 64 bytes
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**12, 1)}
+    if member == "labels_":
+        header.update(descr="<i8", shape=(10**12,))
+    elif member == "kmeans_metadata":
+        header.update(descr="<U100000000", shape=())  # 400 MB
+    forged = _npy_bytes(header=header, data=bytes(64))
+    _replace_members(model_file[0], tmp_path / "bad.npz", **{member: forged})
+    with pytest.raises(ModelFileError, match=f"damaged: '{member}'"):
+        load(tmp_path / "bad.npz")
+
+
+def test_save_into_a_missing_folder_names_the_folder(tmp_path, model_file):
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError) as info:
+        model_file[1].save(missing / "m.npz")
+    assert info.value.filename == str(missing)
+    assert str(missing) in str(info.value) and ".tmp" not in str(info.value)
+
+
+def test_model_files_get_the_mode_of_other_files(tmp_path, model_file):
+    # 0o666 less the umask, as open() creates files; mkstemp's 0o600 was private
+    (tmp_path / "other.txt").write_text("")
+    mode = os.stat(tmp_path / "other.txt").st_mode & 0o777
+    assert os.stat(model_file[0]).st_mode & 0o777 == mode

@@ -124,5 +124,24 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     X, _ = make_blobs(50, 2, 2)
     km = KMeans(2, random_state=0).fit(X)
-    with pytest.raises(ImportError, match=r'pip install "kmeans\[plot\]"'):
+    with pytest.raises(ImportError, match=r'pip install "kmeans-numpy\[plot\]"'):
         plot.clusters(km, X)
+
+
+def test_legend_maps_colours_to_clusters_and_centres_are_neutral():
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from kmeans import KMeans, plot
+
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    ax = plot.clusters(KMeans(3, random_state=0).fit(X), X)
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "centres", "cluster 0", "cluster 1", "cluster 2"
+    ]  # fmt: skip
+    assert legend.legend_handles[0].get_markerfacecolor() == "white"
+    plt.close(ax.figure)
+    ax = plot.clusters(KMeans(2, random_state=0).fit(X[:, :1]), X[:, :1])
+    assert "jitter" in ax.get_ylabel()  # the vertical axis says what it is
+    plt.close(ax.figure)

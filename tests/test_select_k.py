@@ -5,6 +5,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kmeans import KMeans, SelectKResult, select_k
 
@@ -126,6 +128,22 @@ def test_plot_marks_the_chosen_k():
         ),
         ({"k_range": [2, 500]}, ValueError, "and n_samples=180"),
         ({"k_range": ["a"]}, ValueError, "k_range must be an iterable of ints"),
+        (
+            {"k_range": [2, 2.5]},
+            ValueError,
+            "k_range must be an iterable of ints. Got 2.5.",
+        ),
+        (
+            {"k_range": [2.0, 3]},
+            ValueError,
+            "k_range must be an iterable of ints. Got 2.0.",
+        ),
+        (
+            {"k_range": [True, 3]},
+            ValueError,
+            "k_range must be an iterable of ints. Got True.",
+        ),
+        ({"k_range": 3}, ValueError, "k_range must be an iterable of ints. Got 3 instead."),
         ({"method": "bic"}, ValueError, "method must be 'all', one of"),
         ({"estimator": "km"}, TypeError, "estimator must be a KMeans instance"),
         ({"n_refs": 0}, ValueError, "'n_refs' parameter of select_k must be an int"),
@@ -141,3 +159,30 @@ def test_unknown_k_in_result():
     result = select_k(_blobs(3), [2, 3], method="elbow", random_state=0)
     with pytest.raises(ValueError, match=re.escape("k=5 was not tried; tried [2, 3]")):
         result.estimator(5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(ks=st.lists(st.integers(-(10**6), 10**6), max_size=500))
+def test_k_range_errors_stay_short(ks):
+    # a long range with values outside [1, n_samples]: named briefly, not listed whole
+    ks = [*ks, 0, *range(2, 400)]
+    with pytest.raises(ValueError) as info:
+        select_k(_blobs(3), k_range=ks)
+    message = str(info.value)
+    assert message.startswith("k_range must hold numbers of clusters between 1 and")
+    assert len(message) < 200 and "\n" not in message
+
+
+def test_numpy_integers_are_ints():
+    result = select_k(_blobs(3), np.arange(2, 4), method="elbow", random_state=0)
+    assert result.k_values.tolist() == [2, 3]
+
+
+def test_plot_keeps_its_labels_inside_the_figure():
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    axes = select_k(_blobs(3), [2, 3], method="elbow", random_state=0).plot()
+    figure = np.atleast_1d(axes)[0].figure
+    assert type(figure.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
+    plt.close(figure)

@@ -6,6 +6,8 @@ import re
 import numpy as np
 import pytest
 from conftest import make_blobs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kmeans import InvalidParameterError, KMeans, k_means, kmeans_plusplus
 
@@ -292,3 +294,90 @@ def test_float32_inertia_does_not_overflow():
     X = np.array([[1e19, 0], [-1e19, 0], [0, 1], [0, 2]], dtype=np.float32)
     km = KMeans(2, init=np.array([[1e19, 0], [0, 1.5]], np.float32)).fit(X)
     assert np.isfinite(km.inertia_)
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_np_matrix_is_used_as_the_array_it_holds():
+    from kmeans import MiniBatchKMeans
+
+    X, _ = make_blobs(200, 2, 3)
+    for cls in (KMeans, MiniBatchKMeans):
+        expected = cls(3, random_state=0).fit(X)
+        km = cls(3, random_state=0).fit(np.matrix(X))
+        np.testing.assert_array_equal(km.cluster_centers_, expected.cluster_centers_)
+        np.testing.assert_array_equal(km.predict(np.matrix(X)), expected.labels_)
+        np.testing.assert_array_equal(km.transform(np.matrix(X)), expected.transform(X))
+        assert km.score(np.matrix(X)) == expected.score(X)
+    centers, _ = kmeans_plusplus(np.matrix(X), 3, random_state=0)
+    assert type(centers) is np.ndarray
+    np.testing.assert_array_equal(centers, kmeans_plusplus(X, 3, random_state=0)[0])
+
+
+def _masked():
+    return np.ma.masked_array(X_OK, mask=X_OK > 15)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: KMeans(2).fit(_masked()),
+        lambda: k_means(_masked(), 2),
+        lambda: kmeans_plusplus(_masked(), 2),
+        lambda: KMeans(2).fit(X_OK, sample_weight=np.ma.masked_array(np.ones(10))),
+        lambda: KMeans(2, random_state=0).fit(X_OK).predict(_masked()),
+        lambda: KMeans(2, random_state=0).fit(X_OK).transform(_masked()),
+        lambda: KMeans(2, random_state=0).fit(X_OK).score(_masked()),
+        lambda: KMeans(2, random_state=0).fit(X_OK).fit_predict(_masked()),
+        lambda: __import__("kmeans").MiniBatchKMeans(2).fit(_masked()),
+        lambda: __import__("kmeans").MiniBatchKMeans(2).partial_fit(_masked()),
+        lambda: (
+            __import__("kmeans")
+            .MiniBatchKMeans(2, random_state=0)
+            .partial_fit(X_OK)
+            .partial_fit(_masked())
+        ),
+    ],
+)
+def test_masked_arrays_are_refused_everywhere(call):
+    # the mask would be ignored: the hidden values would be clustered silently
+    with pytest.raises(TypeError, match=r"is a masked array \(numpy.ma\), which is not"):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [
+        (np.array([[1, "x"]], dtype=object), "X contains non-numeric data: could not "
+         "convert string to float: 'x'."),
+        (np.array([[1.0, 2.0], [3.0]], dtype=object), "X could not be converted to a "
+         "numeric array: rows of different lengths (a ragged nested sequence)."),
+        ([[1.0, 2.0], [3.0]], "X could not be converted to a numeric array: rows of "
+         "different lengths (a ragged nested sequence)."),
+    ],
+)  # fmt: skip
+def test_conversion_messages_say_it_once(X, message):
+    with pytest.raises(ValueError) as info:
+        KMeans(1).fit(X)
+    assert str(info.value) == message
+
+
+@settings(max_examples=25, deadline=None)
+@given(exponent=st.integers(-1000, 1015))
+def test_float32_data_with_weights_beyond_float32s_range(exponent):
+    # valid float64 weights, infinite or zero once cast to float32: the centres
+    # depend on their ratios only (a power of two: the same to the bit)
+    from kmeans import MiniBatchKMeans
+
+    X = np.arange(20, dtype=np.float32).reshape(10, 2) % 7
+    unit = np.linspace(1.0, 2.0, 10)
+    weights = np.ldexp(unit, exponent)
+    for cls in (KMeans, MiniBatchKMeans):
+        expected = cls(2, random_state=0).fit(X, sample_weight=unit)
+        km = cls(2, random_state=0).fit(X, sample_weight=weights)
+        np.testing.assert_array_equal(km.cluster_centers_, expected.cluster_centers_)
+        assert km.cluster_centers_.dtype == np.float32
+        assert np.isfinite(km.score(X, sample_weight=weights))
+    np.testing.assert_array_equal(
+        kmeans_plusplus(X, 2, sample_weight=weights, random_state=0)[1],
+        kmeans_plusplus(X, 2, sample_weight=unit, random_state=0)[1],
+    )

@@ -163,13 +163,14 @@ SPARSE = InMemoryKind(
 
 def weight_exponent(weight_max) -> int:
     """The exponent of the power of two that weights are divided by so that the
-    largest, ``weight_max``, is at most 1 (0 for None: no weights).
+    largest, ``weight_max``, is in [0.5, 1) (0 for None: no weights).
 
-    Exact in binary floating point (centres unchanged to the bit), and sums of
-    weight * x cannot overflow whatever the weights' scale; multiply an inertia
-    computed with them by ``2**exponent`` (``np.ldexp``).
+    Exact in binary floating point (centres unchanged to the bit): sums of
+    weight * x cannot overflow, nor tiny weights vanish in float32, whatever the
+    weights' scale; multiply an inertia computed with them by ``2**exponent``
+    (``np.ldexp``).
     """
-    return 0 if weight_max is None else max(int(np.frexp(weight_max)[1]), 0)
+    return 0 if weight_max is None else int(np.frexp(weight_max)[1])
 
 
 def scale_weights(weights, dtype, exponent=None):
