@@ -3,6 +3,7 @@ dtypes, inits, n_init, warnings and input handling."""
 
 import numpy as np
 import pytest
+import scipy.sparse
 from conftest import make_blobs
 
 from kmeans import ConvergenceWarning, KMeans, NotFittedError, k_means, kmeans_plusplus
@@ -372,3 +373,18 @@ def test_partial_fit_warning_points_at_the_callers_line():
     with pytest.warns(RuntimeWarning, match="init_size") as record:
         MiniBatchKMeans(3, init_size=2, random_state=0).partial_fit(X)
     assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_transform_of_the_centres_has_a_zero_diagonal(dtype, sparse):
+    # scikit-learn's test of transform: each centre is at distance 0 from itself
+    X, _ = make_blobs(500, 6, 4, seed=3)
+    X = (X + 1e3).astype(dtype)  # far from the origin: the expanded form rounds
+    km = KMeans(4, random_state=0).fit(X)
+    centers = km.cluster_centers_
+    distances = km.transform(scipy.sparse.csr_matrix(centers) if sparse else centers)
+    if not sparse:
+        np.testing.assert_array_equal(np.diag(distances), 0)
+    off = distances[~np.eye(4, dtype=bool)]
+    assert (off > 0).all()

@@ -586,3 +586,21 @@ def test_verbose_reports_steps_and_why_it_stopped(capsys):
     assert "Init 2/2 with method random" in out and "Inertia for init 1/2" in out
     assert "Minibatch step 2/" in out and "ewa inertia" in out
     assert "Converged (lack of improvement in inertia)" in out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unit_weights_give_the_result_of_no_weights(dtype):
+    # as scikit-learn's own test expects: equal weights draw the same minibatches
+    X, _ = make_blobs(2000, 4, 5)
+    X = X.astype(dtype)
+    plain = MiniBatchKMeans(5, random_state=0, batch_size=100).fit(X)
+    for weights in (np.ones(len(X)), np.full(len(X), 3.0)):
+        weighted = MiniBatchKMeans(5, random_state=0, batch_size=100).fit(
+            X, sample_weight=weights
+        )
+        np.testing.assert_array_equal(weighted.labels_, plain.labels_)
+        np.testing.assert_allclose(
+            weighted.cluster_centers_,
+            plain.cluster_centers_,
+            rtol=1e-6 if dtype == np.float32 else 1e-12,
+        )
