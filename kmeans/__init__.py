@@ -31,14 +31,11 @@ NotFittedError, InvalidParameterError, ModelFileError, ConvergenceWarning
 
 import importlib
 
-from . import plot
 from ._exceptions import InvalidParameterError, ModelFileError
 from ._initialization import kmeans_plusplus
 from ._metrics import centroid_index
-from ._persistence import load
 from ._progress import IterationInfo
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "ConvergenceWarning",
@@ -60,9 +57,9 @@ __all__ = [
 ]
 
 
-# These derive from scikit-learn's classes when it is installed (kmeans/_compat.py).
-# Importing scikit-learn takes about 0.7 s, ten times ``import kmeans``: they are
-# imported when first used, not by ``import kmeans`` (PEP 562).
+# These derive from scikit-learn's classes when it is installed (kmeans/_compat.py),
+# or need it (plot, load): importing scikit-learn takes about 0.7 s, ten times
+# ``import kmeans``, so they are imported when first used (PEP 562).
 _LAZY = {
     "ConvergenceWarning": "._exceptions",
     "KMeans": "._estimator",
@@ -70,7 +67,9 @@ _LAZY = {
     "NotFittedError": "._exceptions",
     "SelectKResult": "._select_k",
     "k_means": "._estimator",
+    "plot": ".plot",
     "kmeans_parallel": "._backends.dask",
+    "load": "._load",
     "select_k": "._select_k",
 }
 
@@ -78,7 +77,8 @@ _LAZY = {
 def __getattr__(name):
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    module = importlib.import_module(_LAZY[name], __name__)
+    value = module if _LAZY[name] == f".{name}" else getattr(module, name)
     globals()[name] = value
     return value
 

@@ -324,7 +324,7 @@ def _write_fit_outputs(model, X, names, targets) -> None:
 
 
 def _fit_summary(args, model, names, shape, seed, elapsed, targets) -> dict:
-    from . import __version__
+    from ._version import __version__
 
     params = model.get_params()
     used = {
@@ -380,7 +380,7 @@ def _duration(seconds: float) -> str:
 
 def _predict(args) -> int:
     from ._io import read_table
-    from ._persistence import load
+    from ._load import load
 
     output = Path(args.output) if args.output not in (None, "-") else None
     if output is not None:
@@ -499,10 +499,10 @@ def _demo_picture(model, X, args) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
     from ._backends.memory import DENSE
     from ._estimator import KMeans
     from ._minibatch import MiniBatchKMeans
+    from ._version import __version__
 
     def both(name: str) -> str:
         """The defaults of both estimators for parameter ``name``."""

@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from ._exceptions import InvalidParameterError, ModelFileError, warn
+from ._validation import check_random_state, validate_int, validate_real
+from ._version import __version__
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "read", "save"]
 
 FORMAT_NAME = "kmeans-model"
 # Bump when a reader of the previous version could not read the new files.
@@ -60,7 +62,6 @@ def _json_param(value):
 
 def save(model, path: str | os.PathLike) -> None:
     """Write ``model`` to ``path`` (see :meth:`kmeans.KMeans.save`)."""
-    from . import __version__
 
     params, arrays, not_saved = {}, {}, []
     for name, value in model.get_params(deep=False).items():
@@ -136,49 +137,12 @@ def _temporary_beside(path: Path) -> tuple[int, str]:
             ) from None
 
 
-def load(path: str | os.PathLike):
-    """Read a model written by :meth:`KMeans.save`.
-
-    The file is read with ``allow_pickle=False``: loading it cannot run code.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The model file.
-
-    Returns
-    -------
-    model : KMeans
-        The model, fitted if it was fitted when saved. It predicts exactly the
-        labels the saved model predicted.
-
-    Raises
-    ------
-    FileNotFoundError, PermissionError
-        When the file cannot be opened.
-    ModelFileError
-        When it is not a model file, is damaged (parameters that the estimator
-        would refuse, fitted arrays of the wrong shape or dtype, NaN or infinite
-        centres, array headers larger than their data), or was written in a newer
-        format than this version of :mod:`kmeans` reads. The message is one line.
-
-    Examples
-    --------
-    >>> import numpy as np, os, tempfile
-    >>> import kmeans
-    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0]])
-    >>> km = kmeans.KMeans(n_clusters=2, random_state=0).fit(X)
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
-    >>> km.save(path)
-    >>> loaded = kmeans.load(path)
-    >>> loaded
-    KMeans(n_clusters=2, random_state=0)
-    >>> bool(np.array_equal(loaded.predict(X), km.predict(X)))
-    True
-    """
+def read(path: str | os.PathLike, classes: dict):
+    """The model in the file at ``path``, of one of ``classes`` (by name); see
+    :func:`kmeans.load`."""
     with open(path, "rb") as f:  # missing or unreadable: the OSError says it best
         try:
-            return _read(f)
+            return _read(f, classes)
         except ModelFileError as exc:
             raise ModelFileError(f"{os.fspath(path)}: {exc}") from exc.__cause__
         except _DAMAGED as exc:
@@ -188,12 +152,7 @@ def load(path: str | os.PathLike):
             ) from exc
 
 
-def _read(f):
-    from . import __version__
-    from ._estimator import KMeans
-    from ._minibatch import MiniBatchKMeans
-
-    classes = {"KMeans": KMeans, "MiniBatchKMeans": MiniBatchKMeans}
+def _read(f, classes: dict):
     archive = np.load(f, allow_pickle=False)
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ModelFileError("not a kmeans model file: it holds one bare array")
@@ -232,8 +191,6 @@ def _read(f):
 
 def _validate(model) -> None:
     """The parameters read, checked by the estimator's own rules (those of fit)."""
-    from ._validation import check_random_state
-
     try:
         model._validate_params()
         check_random_state(model.random_state)
@@ -279,8 +236,6 @@ def _member(archive, name: str, kinds: str, shape) -> np.ndarray:
 
 def _fitted_scalars(attributes: dict, owner: str) -> dict:
     """The fitted scalars read, checked (ints are ints, the inertia a finite float)."""
-    from ._validation import validate_int, validate_real
-
     if not isinstance(attributes, dict) or "n_features_in_" not in attributes:
         raise ModelFileError("damaged: no fitted attributes")
     values = {}

@@ -22,7 +22,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from ._core.dense import labels_inertia
+from ._estimator import KMeans
+from ._exceptions import install_hint
 from ._progress import IterationInfo
+from ._select_k import select_k
 from ._validation import check_array, check_is_fitted, check_random_state
 
 __all__ = ["choose_k", "clusters", "convergence"]
@@ -35,8 +38,6 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError:
-        from ._exceptions import install_hint
-
         raise ImportError(
             "kmeans.plot needs matplotlib, which is not installed: "
             f"{install_hint('plot')} (or pip install matplotlib)."
@@ -398,8 +399,6 @@ def choose_k(
     >>> fig.axes[1].get_title()
     'Silhouette (best: K = 3)'
     """
-    from ._estimator import KMeans
-    from ._select_k import select_k
 
     plt = _pyplot()
     X = check_array(X, owner="choose_k")
