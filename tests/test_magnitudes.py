@@ -125,3 +125,20 @@ def test_user_arrays_are_not_modified():
     np.testing.assert_array_equal(X, copy)
     np.testing.assert_array_equal(init, copy[[0, 40, 80]])
     assert np.isfinite(km.cluster_centers_).all()
+
+
+@pytest.mark.parametrize("k", [0, 900, -1000])
+def test_dask_arrays_far_from_unit_scale(k):
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    X = _blobs()
+    reference = KMeans(3, init=X[[0, 40, 80]], n_init=1).fit(X)
+    Xk = np.ldexp(X, k)
+    with dask.config.set(scheduler="synchronous"):
+        data = da.from_array(Xk, chunks=50)
+        km = _fits(KMeans(3, init=Xk[[0, 40, 80]], n_init=1), data)
+        np.testing.assert_array_equal(np.asarray(km.labels_), reference.labels_)
+        assert km.n_iter_ == reference.n_iter_
+        assert np.isfinite(km.cluster_centers_).all()
+        np.testing.assert_array_equal(km.predict(data).compute(), reference.labels_)
+        assert np.isfinite(km.transform(data).compute()).all()

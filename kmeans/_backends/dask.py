@@ -44,7 +44,6 @@ from .._core.blocks import (
     shifted_block,
     thread_pool,
 )
-from .._core.dense import distances as _distances
 from .._core.dense import labels_inertia as _labels_inertia
 from .._core.init import kmeans_plusplus_indices
 from .._core.kernel import centre_terms, partial_sq, row_norms_sq
@@ -76,6 +75,7 @@ from .._validation import (
     validate_real,
     weight_summary,
 )
+from .memory import DENSE, exponent_for, largest_magnitude, magnitude_exponent, scaled
 
 __all__ = ["kmeans_parallel"]
 
@@ -174,6 +174,7 @@ class _Rows:
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
         self.weight_totals = None  # per chunk, set by statistics()
+        self.exponent = 0  # X is read divided by 2**exponent (set by statistics())
 
     def __len__(self) -> int:
         return len(self.x)
@@ -228,12 +229,14 @@ def _stats_chunk(X, w):
     and the weights' :func:`~kmeans._validation.weight_summary` and maximum. Raises
     as :func:`~kmeans._validation.check_array` for NaN or infinity in X."""
     n, d = X.shape
-    total = X.sum(axis=0, dtype=np.float64)
-    if not np.isfinite(total).all():
-        _check_finite(X, "X")
-    mean = (total / n).astype(X.dtype)
-    square = mean_variance(X, mean, None) * n * d
-    return n, total, mean, square, None if w is None else _weight_chunk(w)
+    with np.errstate(over="ignore"):  # data of extreme magnitude: scaled, read again
+        total = X.sum(axis=0, dtype=np.float64)
+        if not np.isfinite(total).all():
+            _check_finite(X, "X")
+        mean = (total / n).astype(X.dtype)
+        square = mean_variance(X, mean, None) * n * d
+    weights = None if w is None else _weight_chunk(w)
+    return n, total, mean, square, weights, largest_magnitude(X)
 
 
 def _weight_chunk(w):
@@ -258,13 +261,22 @@ def statistics(X, sample_weight, needs_variance, pool):
     rows = _Rows(X, _dask_weights(sample_weight, X))
     dask = _dask()
     parts = _pass([dask.delayed(_stats_chunk)(x, w) for x, w in zip(rows.x, rows.w)])
+    exponent = exponent_for(max(p[5] for p in parts), rows.dtype)
+    if exponent:
+        # extreme magnitudes, as in memory (kmeans/_backends/memory.py): the
+        # chunks read scaled by 2**-exponent, lazily, and the statistics again
+        X = X.map_blocks(np.ldexp, -exponent, dtype=X.dtype).astype(X.dtype)
+        rows = _Rows(X, rows.weights, persist=rows.persisted)
+        tasks = [dask.delayed(_stats_chunk)(x, w) for x, w in zip(rows.x, rows.w)]
+        parts = _pass(tasks)
+    rows.exponent = exponent
     n = np.array([p[0] for p in parts], dtype=np.float64)
     sums = np.array([p[1] for p in parts])
     shift = (sums.sum(axis=0) / n.sum()).astype(rows.dtype)
     s = shift.astype(np.float64)
     # sum of (x - s)^2 from each chunk's sum of (x - m)^2 about its own mean m
     square = 0.0
-    for count, total, mean, sq, _ in parts:
+    for count, total, mean, sq, *_ in parts:
         m = mean.astype(np.float64)
         square += sq + 2 * (m - s) @ (total - count * m) + count * float((m - s) @ (m - s))
     variance = square / (n.sum() * rows.n_features)
@@ -403,7 +415,13 @@ def run(
 
 
 def _labels_inertia_chunk(X, w, centers):
-    labels, inertia = _labels_inertia(X, centers, w, None)
+    # a chunk of extreme magnitude is read scaled, as in memory: same labels
+    exponent = magnitude_exponent(X, centers)
+    labels, inertia = _labels_inertia(
+        scaled(X, exponent), scaled(centers, exponent), w, None
+    )
+    with np.errstate(over="ignore"):  # inf is the true value beyond float range
+        inertia = float(np.ldexp(inertia, 2 * exponent))
     return labels, inertia, np.bincount(labels, minlength=centers.shape[0])
 
 
@@ -461,7 +479,7 @@ def _checked(X):
 
 
 def _predict_chunk(X, centers):
-    return _labels_inertia(X, centers, None, None)[0]
+    return DENSE.predict(X, centers, None)
 
 
 def predict(X, centers, pool):
@@ -473,7 +491,7 @@ def predict(X, centers, pool):
 def distances(X, centers, pool):
     """Lazy distances of a dask X (validated) to the centres."""
     return _checked(X).map_blocks(
-        _distances,
+        DENSE.distances,
         _dask().delayed(centers),
         None,
         chunks=(X.chunks[0], (centers.shape[0],)),

@@ -44,15 +44,25 @@ def magnitude_exponent(X, centers=None) -> int:
     kernels read them: 0 (none) for data of ordinary magnitude, else the exponent
     of the largest magnitude, which brings it into [0.5, 1)."""
     values = X.data if is_sparse(X) else X
-    largest = 0.0
-    if values.size:
-        largest = max(abs(float(values.max())), abs(float(values.min())))
+    largest = largest_magnitude(values)
     if centers is not None and centers.size:
         largest = max(largest, float(np.abs(centers).max()))
+    return exponent_for(largest, values.dtype)
+
+
+def largest_magnitude(values: np.ndarray) -> float:
+    """The largest absolute value (0 for none), without an n-sized temporary."""
+    if not values.size:
+        return 0.0
+    return max(abs(float(values.max())), abs(float(values.min())))
+
+
+def exponent_for(largest: float, dtype) -> int:
+    """:func:`magnitude_exponent` of data whose largest magnitude is ``largest``."""
     if largest == 0 or not np.isfinite(largest):
         return 0
     exponent = int(np.frexp(largest)[1])
-    low, high = _SAFE_EXPONENTS[values.dtype]
+    low, high = _SAFE_EXPONENTS[np.dtype(dtype)]
     return 0 if low <= exponent <= high else exponent
 
 
