@@ -144,7 +144,9 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             validate_int(self.n_init, "n_init", owner, low=1)
         if isinstance(self.init, str):
             validate_options(self.init, "init", owner, {*DENSE.init_methods, "k-means||"})
-        elif not callable(self.init) and not hasattr(self.init, "__len__"):
+        elif not (
+            callable(self.init) or hasattr(self.init, "__len__") or is_array_api(self.init)
+        ):
             raise InvalidParameterError(
                 f"The 'init' parameter of {owner} must be a str among "
                 "{'k-means++', 'k-means||', 'random'}, a callable or an array-like. "
