@@ -48,7 +48,7 @@ def kind_of(X):
 def is_array_api(X) -> bool:
     """Whether X is an array of an array-API library other than NumPy and dask
     (PyTorch, CuPy, JAX, array-api-strict, ...): told without importing them."""
-    if isinstance(X, np.ndarray) or is_dask_array(X) or is_sparse(X):
+    if isinstance(X, (np.ndarray, np.generic)) or is_dask_array(X) or is_sparse(X):
         return False
     module = type(X).__module__.split(".")[0]
     return module in ("torch", "cupy", "jax", "jaxlib") or hasattr(X, "__array_namespace__")

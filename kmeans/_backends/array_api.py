@@ -344,7 +344,7 @@ class ArrayAPIKind:
 
         def step(centers):
             coef = self._coefficients(self.to_device(centers, X.dtype))
-            parts, inertia = [], 0.0 if callback is not None else math.nan
+            parts, inertia = [], 0.0  # summed on the device: no wait per block
             for lo, hi in _blocks(n, max(k, d + 1)):
                 labels, best = self._assign(
                     self._augmented(X[lo:hi, :], shift_dev), coef, callback is not None
@@ -352,8 +352,8 @@ class ArrayAPIKind:
                 parts.append(labels)
                 if best is not None:
                     w = None if data.weights is None else data.weights[lo:hi]
-                    inertia += float(xp.sum(xp.astype(best if w is None else best * w,
-                                                      self.wide)))  # fmt: skip
+                    best = best if w is None else best * w
+                    inertia = inertia + xp.sum(xp.astype(best, self.wide))
             new = xp.astype(xp.concat(parts), xp.int64)
             old = state["labels"]
             n_changed = int(xp.sum(xp.astype(new != old, xp.int64)))
@@ -367,7 +367,7 @@ class ArrayAPIKind:
             new_centers = self._relocate(
                 data, shift, centers, new, sums[:, :d], sums[:, d].copy()
             )
-            return new_centers, n_changed, inertia
+            return new_centers, n_changed, math.nan if callback is None else float(inertia)
 
         return iterate(step, centers, max_iter=max_iter, tol=tol, callback=callback)
 
@@ -477,10 +477,11 @@ class ArrayAPIKind:
             sq = xp.sum(diff * diff, axis=1)
             if weights is not None:
                 sq = sq * xp.astype(weights[lo:hi], self.wide)
-            inertia += float(xp.sum(sq))
+            inertia = inertia + xp.sum(sq)
             sizes = sizes + xp.sum(self._one_hot(labels, k, xp.int64), axis=0)
             parts.append(labels)
-        return xp.astype(xp.concat(parts), xp.int32), inertia, to_numpy(sizes)
+        labels = xp.astype(xp.concat(parts), xp.int32)
+        return labels, float(inertia), to_numpy(sizes)
 
     def final_labels(self, data: XPData, centers, pool, out=None):
         return self.labels_inertia(data.X, self.to_device(centers), data.weights)
