@@ -233,3 +233,15 @@ def test_save_brings_arrays_to_host_and_load_gives_numpy(space, blobs, tmp_path)
     # ... or is moved to a device for good
     loaded.cluster_centers_ = to(loaded.cluster_centers_)
     assert_on(loaded.predict(to(blobs)), xp, device)
+
+
+def test_readme_example_runs():
+    """The README's example (a plain block, not a doctest: the core CI leg has no
+    array-api-strict) runs as written."""
+    pytest.importorskip("array_api_strict")
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text.split("## GPU and other array libraries", 2)[2]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
