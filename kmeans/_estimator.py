@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._backends import kind_of
+from ._backends import is_array_api, kind_of
 from ._backends.memory import DENSE, weight_exponent
 from ._base import NotebookReprMixin
 from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, TransformerMixin
@@ -28,6 +28,11 @@ from ._validation import (
 )
 
 __all__ = ["KMeans", "k_means"]
+
+
+def _host_dtype(kernels, X):
+    """The NumPy dtype of X's values (a device array's too)."""
+    return kernels.host_dtype(X) if hasattr(kernels, "host_dtype") else X.dtype
 
 
 def _warn_if_fewer_clusters(n_distinct: int, n_clusters: int) -> None:
@@ -139,7 +144,9 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             validate_int(self.n_init, "n_init", owner, low=1)
         if isinstance(self.init, str):
             validate_options(self.init, "init", owner, {*DENSE.init_methods, "k-means||"})
-        elif not callable(self.init) and not hasattr(self.init, "__len__"):
+        elif not (
+            callable(self.init) or hasattr(self.init, "__len__") or is_array_api(self.init)
+        ):
             raise InvalidParameterError(
                 f"The 'init' parameter of {owner} must be a str among "
                 "{'k-means++', 'k-means||', 'random'}, a callable or an array-like. "
@@ -169,14 +176,14 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
                     "init='k-means++', of which it is the form for clusters."
                 )
             check_enough_weighted_samples(weights, self.n_clusters)
-        return self._explicit_init(init, n_init, n_features, dtype)
+        return self._explicit_init(init, n_init, n_features, dtype, kernels)
 
-    def _explicit_init(self, init, n_init: int, n_features: int, dtype):
+    def _explicit_init(self, init, n_init: int, n_features: int, dtype, kernels=None):
         """An array ``init`` validated, and one run only for it (with a warning
         when more were asked for); other kinds of ``init`` as they are."""
         if isinstance(init, str) or callable(init):
             return init, n_init
-        init = self._check_centers(init, n_features, dtype, "init")
+        init = self._check_centers(init, n_features, dtype, "init", kernels)
         if n_init != 1:
             warn(
                 "Explicit initial center position passed: performing only one "
@@ -185,7 +192,11 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             )
         return init, 1
 
-    def _check_centers(self, centers, n_features: int, dtype, what: str) -> np.ndarray:
+    def _check_centers(
+        self, centers, n_features: int, dtype, what: str, kernels=None
+    ) -> np.ndarray:
+        if hasattr(kernels, "to_host"):  # device arrays: the fit keeps centres on host
+            centers = kernels.to_host(centers, what)
         centers = check_array(centers, owner=type(self).__name__, name=what)
         if centers.shape[0] != self.n_clusters:
             raise ValueError(
@@ -210,14 +221,15 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             return kernels.rows(X, indices)
         return self._given_centers(X, init, rng)
 
-    def _given_centers(self, X, init, rng) -> np.ndarray:
+    def _given_centers(self, X, init, rng, kernels=None) -> np.ndarray:
         """The initial centres of a callable or array ``init`` (not shifted)."""
         if callable(init):
             return self._check_centers(
                 init(X, self.n_clusters, random_state=rng),
                 X.shape[1],
-                X.dtype,
+                _host_dtype(kernels, X),
                 "the centers returned by init",
+                kernels,
             )
         return init
 
@@ -239,7 +251,13 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         return X, names
 
     def _reject_dask(self, X) -> None:
-        """Dask arrays are fitted by KMeans only (see kmeans/_backends/dask.py)."""
+        """Dask and device arrays are fitted by KMeans only (see
+        kmeans/_backends/)."""
+        if is_array_api(X):
+            raise TypeError(
+                f"{type(self).__name__} does not take {type(X).__module__.split('.')[0]} "
+                "arrays yet: KMeans fits them on their device, or pass a NumPy array."
+            )
         if is_dask_array(X):
             raise TypeError(
                 f"{type(self).__name__} does not take dask arrays: KMeans fits them "
@@ -752,8 +770,9 @@ class KMeans(_BaseKMeans):
         X, names = self._check_fit_data(X, kernels)
         n_samples, n_features = X.shape
         algorithm = self._check_algorithm(kernels, n_features)
+        dtype = _host_dtype(kernels, X)
         init, n_init = self._check_init(
-            n_features, X.dtype, None, self._resolved_n_init(), kernels
+            n_features, dtype, None, self._resolved_n_init(), kernels
         )
         rng = check_random_state(self.random_state)
 
@@ -761,7 +780,7 @@ class KMeans(_BaseKMeans):
             # one pass, shared by the tolerance and every run's choice of kernel
             # (folding the shift is considered only in float64 with k < d)
             needs_variance = self.tol > 0 or (
-                X.dtype == np.float64 and self.n_clusters < n_features
+                dtype == np.float64 and self.n_clusters < n_features
             )
             data, shift, variance, weight_max, n_positive = kernels.statistics(
                 X, sample_weight, needs_variance, pool
@@ -786,7 +805,7 @@ class KMeans(_BaseKMeans):
                             data, shift, init, self.n_clusters, rng, pool
                         )
                     else:
-                        given = self._given_centers(X, init, rng)
+                        given = self._given_centers(X, init, rng, kernels)
                         centers = np.ldexp(given, -scale).astype(given.dtype) - shift
                     monitor.start_iterations(run)
                     fitted, stop_reason = self._run(
@@ -811,6 +830,8 @@ class KMeans(_BaseKMeans):
             sizes = np.bincount(labels, minlength=self.n_clusters)
         _warn_if_fewer_clusters(np.count_nonzero(sizes), self.n_clusters)
         self.cluster_centers_ = np.ldexp(centers, scale).astype(centers.dtype)
+        if hasattr(kernels, "from_host"):  # fitted on a device: the centres go back
+            self.cluster_centers_ = kernels.from_host(self.cluster_centers_)
         self.labels_ = labels
         with np.errstate(over="ignore"):  # inf is the true value beyond float range
             self.inertia_ = float(np.ldexp(inertia, exponent + 2 * scale))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._backends import is_array_api
 from ._core.blocks import column_mean, rows_of, thread_pool
 from ._core.init import kmeans_plusplus_indices
 from ._validation import (
@@ -76,13 +77,17 @@ def kmeans_plusplus(
     [1.0, 10.0]
     """
     owner = "kmeans_plusplus"
-    X = check_array(X, owner=owner, accept_sparse=True)
-    n_samples = X.shape[0]
     n_clusters = validate_int(n_clusters, "n_clusters", owner, low=1)
-    if n_samples < n_clusters:
-        raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}.")
     if n_local_trials is not None:
         n_local_trials = validate_int(n_local_trials, "n_local_trials", owner, low=1)
+    if is_array_api(X):  # computed on X's device (kmeans/_backends/array_api.py)
+        from ._backends.array_api import kmeans_plusplus as on_device
+
+        return on_device(X, n_clusters, sample_weight, random_state, n_local_trials, owner)
+    X = check_array(X, owner=owner, accept_sparse=True)
+    n_samples = X.shape[0]
+    if n_samples < n_clusters:
+        raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}.")
     if x_squared_norms is not None:
         norms = check_array(
             np.reshape(x_squared_norms, (-1, 1)), owner=owner, name="x_squared_norms"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._backends import is_array_api, to_numpy
 from ._exceptions import InvalidParameterError, ModelFileError, warn
 from ._validation import check_random_state, validate_int, validate_real
 from ._version import __version__
@@ -65,6 +66,8 @@ def save(model, path: str | os.PathLike) -> None:
 
     params, arrays, not_saved = {}, {}, []
     for name, value in model.get_params(deep=False).items():
+        if is_array_api(value):  # an init on a device: saved from the host
+            value = to_numpy(value)
         if isinstance(value, (np.ndarray, list, tuple)):
             arrays[_PARAM + name] = np.asarray(value)
             continue
@@ -98,7 +101,7 @@ def save(model, path: str | os.PathLike) -> None:
         }
         for name in _FITTED_ARRAYS:
             if hasattr(model, name):
-                arrays[name] = getattr(model, name)
+                arrays[name] = to_numpy(getattr(model, name))  # device: to host
         names = getattr(model, "feature_names_in_", None)
         if names is not None:
             arrays["feature_names_in_"] = np.asarray(names, dtype=str)

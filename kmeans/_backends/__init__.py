@@ -3,7 +3,9 @@
 ``KMeans._fit`` is the one fit driver; it reads data only through a *data kind*
 (:func:`kind_of`): ``DENSE`` or ``SPARSE`` (:mod:`kmeans._backends.memory`, on
 the core kernels), or a module imported only when its kind of array arrives
-(:mod:`kmeans._backends.dask`: dask is an optional extra).
+(:mod:`kmeans._backends.dask`: dask is an optional extra; and
+:mod:`kmeans._backends.array_api` for PyTorch, CuPy, JAX, ... arrays, one kind
+per namespace and device, through the optional array-api-compat).
 A data kind has ``description`` (for messages), ``algorithms`` and
 ``init_methods`` (the names it runs) and:
 
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
+
 from .._validation import is_dask_array, is_sparse
 from .memory import DENSE, SPARSE
 
@@ -36,4 +40,22 @@ def kind_of(X):
     """The data kind of X: dense or sparse kernels, or the Dask backend."""
     if is_dask_array(X):
         return importlib.import_module(".dask", __name__)
+    if is_array_api(X):
+        return importlib.import_module(".array_api", __name__).kind(X)
     return SPARSE if is_sparse(X) else DENSE
+
+
+def is_array_api(X) -> bool:
+    """Whether X is an array of an array-API library other than NumPy and dask
+    (PyTorch, CuPy, JAX, array-api-strict, ...): told without importing them."""
+    if isinstance(X, (np.ndarray, np.generic)) or is_dask_array(X) or is_sparse(X):
+        return False
+    module = type(X).__module__.split(".")[0]
+    return module in ("torch", "cupy", "jax", "jaxlib") or hasattr(X, "__array_namespace__")
+
+
+def to_numpy(x):
+    """``x`` itself, or a NumPy copy of an array-API array (from any device)."""
+    if not is_array_api(x):
+        return x
+    return importlib.import_module(".array_api", __name__).to_numpy(x)

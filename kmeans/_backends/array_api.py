@@ -1,0 +1,533 @@
+"""Array API backend: :class:`~kmeans.KMeans` on PyTorch, CuPy, JAX, ... arrays.
+
+The data kind of :mod:`kmeans._backends` for arrays of any library that follows
+the Python array API standard (through ``array-api-compat``, the optional extra
+``kmeans[array-api]``), computed in the input's namespace ``xp`` and on its
+device. Imported only when such an array arrives.
+
+What runs where. Everything that reads X runs on X's device, by **one
+assignment kernel** (:func:`_assign`: the product of the rows ``[x - shift, 1]``
+of a block by the augmented centre coefficients ``[-2 C^T; ||c||^2]``, as in
+:mod:`kmeans._core.kernel`, then ``argmin`` and the minimum) and **one update**
+(:func:`_moved_sums`: a one-hot product per block of the rows whose label
+changed, added to and taken from per-cluster sums kept on the device, as the
+NumPy path does with its scatter-add): no atomics, so the same seed on the same
+device gives the same result. Blocks bound the memory: never the whole
+n x k distance matrix. No array is modified in place (JAX arrays cannot be).
+
+The host holds what is O(k d): the centres between iterations (in the shifted
+frame, NumPy), the per-cluster sums brought back once per iteration (k x (d + 1)
+float64), the update from them (:func:`kmeans._core.update.relocate_and_average`,
+the NumPy path's own) and the stopping rule (:func:`kmeans._core.lloyd.iterate`,
+which takes Python numbers). Random draws use the caller's NumPy Generator on the
+host: k-means++ candidates are found by ``searchsorted`` in the device's
+cumulative sums of the potentials, and only their indices come back. Sample
+weights are copied to the host once per fit (O(n), not O(n d)) when given, for
+the first seed and "random" init, drawn as on NumPy. Data of extreme magnitude
+(beyond 2**±300 in float64) are not rescaled as on NumPy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections import namedtuple
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._core.lloyd import iterate
+from .._core.sampling import weighted_choice
+from .._core.update import relocate_and_average
+from . import is_array_api
+
+# Elements of the largest block temporary (rows x max(k, d + 1)): 2**24 floats
+# is 64 MiB in float32, large enough for a full-speed product on a GPU.
+BLOCK_ELEMENTS = 2**24
+
+XPData = namedtuple("XPData", "X weights host_weights")
+
+
+def array_api_compat():
+    """The array-api-compat module, or an ImportError that says what to install."""
+    try:
+        import array_api_compat
+    except ImportError:
+        raise ImportError(
+            "Arrays of libraries other than NumPy need array-api-compat: "
+            "pip install 'kmeans-numpy[array-api]' (or pass a NumPy array)."
+        ) from None
+    return array_api_compat
+
+
+def to_numpy(x) -> np.ndarray:
+    """A NumPy copy of ``x`` (an array of any array-API library, on any device):
+    the way every device array comes to the host."""
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    compat = array_api_compat()
+    if compat.is_torch_array(x):
+        return x.detach().cpu().numpy().copy()
+    if compat.is_cupy_array(x):
+        return x.get()
+    if compat.is_jax_array(x):
+        return np.array(x)
+    return np.array(np.from_dlpack(x), copy=True)
+
+
+def kind(X) -> ArrayAPIKind:
+    """The data kind of X: its namespace and device."""
+    compat = array_api_compat()
+    return ArrayAPIKind(compat.array_namespace(X), compat.device(X))
+
+
+def _blocks(n: int, width: int):
+    """Bounds ``(lo, hi)`` of the fixed blocks of rows of a pass whose widest
+    temporary has ``width`` columns."""
+    rows = max(1, BLOCK_ELEMENTS // max(width, 1))
+    return [(lo, min(lo + rows, n)) for lo in range(0, n, rows)]
+
+
+@dataclass(frozen=True, eq=False)
+class ArrayAPIKind:
+    """The data-kind interface (see kmeans/_backends/__init__.py) for arrays of
+    namespace ``xp`` on ``device``."""
+
+    xp: Any
+    device: Any
+    algorithms = ("lloyd",)
+    init_methods = ("k-means++", "random")
+
+    @property
+    def description(self) -> str:
+        return f"{self.xp.__name__.split('.')[-1]} arrays"
+
+    @staticmethod
+    def session():
+        return contextlib.nullcontext(None)
+
+    # -- types, devices and the host ---------------------------------------------
+
+    @property
+    def has_float64(self) -> bool:
+        info = self.xp.__array_namespace_info__()
+        return "float64" in info.dtypes(device=self.device, kind="real floating")
+
+    @property
+    def wide(self):
+        """The dtype of sums and exact distances: float64 where the device has it."""
+        return self.xp.float64 if self.has_float64 else self.xp.float32
+
+    def host_dtype(self, X) -> np.dtype:
+        """The NumPy dtype of X's values."""
+        return np.dtype(np.float32 if X.dtype == self.xp.float32 else np.float64)
+
+    def to_device(self, a, dtype=None):
+        """A host array (NumPy, or a list) on the device, in ``dtype``."""
+        return self.xp.asarray(np.asarray(a), dtype=dtype, device=self.device)
+
+    def from_host(self, a):
+        """Fitted centres (NumPy) as arrays of X's namespace and device."""
+        return self.to_device(a, self.xp.float32 if a.dtype == np.float32 else None)
+
+    def _own(self, a, what: str):
+        """``a`` as an array of this namespace and device: NumPy arrays, lists and
+        numbers are moved there; arrays of other libraries are refused."""
+        if is_array_api(a):
+            compat = array_api_compat()
+            if compat.array_namespace(a) is not self.xp:
+                raise TypeError(
+                    f"{what} is an array of {type(a).__module__.split('.')[0]}, but X "
+                    f"is one of {self.description}: pass both from one library."
+                )
+            if compat.device(a) != self.device:
+                raise ValueError(
+                    f"{what} is on device {compat.device(a)}, X on {self.device}: "
+                    "move them to one device."
+                )
+            return a
+        return self.to_device(a)
+
+    def to_host(self, centers, what: str) -> np.ndarray:
+        """Centres given by the user (init, or a callable's result) as NumPy."""
+        return to_numpy(self._own(centers, what))
+
+    # -- validation ----------------------------------------------------------------
+
+    def check(self, X, owner: str = "KMeans", name: str = "X"):
+        """X validated on its device: 2-D, not empty, finite; real floating dtypes
+        kept, integers and booleans converted to float64 (float32 on a device
+        without float64)."""
+        xp = self.xp
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2-D array for {name}, got {X.ndim}-D with shape "
+                f"{tuple(X.shape)}: reshape it to (n_samples, n_features)."
+            )
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(
+                f"Found array with shape {tuple(X.shape)}, while a minimum of 1 "
+                f"sample and 1 feature is required by {owner}."
+            )
+        if X.dtype not in (xp.float32, xp.float64):
+            if xp.isdtype(X.dtype, "complex floating"):
+                raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
+            X = xp.astype(X, self.wide)
+        if not bool(xp.all(xp.isfinite(X))):
+            raise ValueError(f"Input {name} contains NaN or infinity.")
+        return X
+
+    def check_weights(self, sample_weight, n_samples: int, dtype):
+        """Sample weights on the device in ``dtype``, checked as on NumPy; None
+        for None."""
+        xp = self.xp
+        if sample_weight is None:
+            return None
+        if isinstance(sample_weight, (int, float)):
+            w = xp.full((n_samples,), float(sample_weight), dtype=dtype, device=self.device)
+        else:
+            w = self._own(sample_weight, "sample_weight")
+            if w.ndim != 1:
+                raise ValueError(
+                    "Sample weights must be 1D array or scalar, got an array of "
+                    f"shape {tuple(w.shape)}."
+                )
+            if w.shape[0] != n_samples:
+                raise ValueError(
+                    f"sample_weight.shape == {tuple(w.shape)}, expected ({n_samples},)!"
+                )
+            w = xp.astype(w, dtype)
+        if bool(xp.any(xp.isnan(w))):
+            raise ValueError("Input sample_weight contains NaN.")
+        if bool(xp.any(xp.isinf(w))):
+            raise ValueError("Input sample_weight contains infinity.")
+        n_negative = int(xp.sum(xp.astype(w < 0, xp.int64)))
+        if n_negative:
+            raise ValueError(
+                f"sample_weight must be non-negative; found {n_negative} negative value(s)."
+            )
+        if not bool(xp.any(w > 0)):
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        return w
+
+    # -- statistics -----------------------------------------------------------------
+
+    def statistics(self, X, sample_weight, needs_variance: bool, pool):
+        xp = self.xp
+        n, d = X.shape
+        weights = self.check_weights(sample_weight, n, X.dtype)
+        total = xp.zeros((d,), dtype=self.wide, device=self.device)
+        for lo, hi in _blocks(n, d):
+            total = total + xp.sum(xp.astype(X[lo:hi, :], self.wide), axis=0)
+        shift = (to_numpy(total) / n).astype(self.host_dtype(X))
+        shift_dev = self.to_device(shift, X.dtype)
+        square = 0.0
+        for lo, hi in _blocks(n, d):
+            xs = X[lo:hi, :] - shift_dev
+            square += float(xp.sum(xp.astype(xs * xs, self.wide)))
+        variance = square / (n * d)
+        weight_max = n_positive = host_weights = None
+        if weights is not None:
+            host_weights = to_numpy(weights)
+            weight_max = float(host_weights.max())
+            n_positive = int(np.count_nonzero(host_weights))
+        return XPData(X, weights, host_weights), shift, variance, weight_max, n_positive
+
+    def scale_weights(self, data: XPData, exponent: int) -> XPData:
+        if data.weights is None or not exponent:
+            return data
+        factor = math.ldexp(1.0, -exponent)  # a power of two: exact
+        return XPData(data.X, data.weights * factor, data.host_weights * factor)
+
+    # -- the assignment kernel ---------------------------------------------------------
+
+    def _coefficients(self, centers_dev):
+        """``[-2 C^T; ||c||^2]``: rows ``[x, 1]`` times it give ``||c||^2 - 2 x.c``."""
+        xp = self.xp
+        norms = xp.sum(centers_dev * centers_dev, axis=1)
+        return xp.concat([-2 * centers_dev.T, norms[None, :]], axis=0)
+
+    def _augmented(self, rows, shift_dev):
+        """``[x - shift, 1]`` for the rows of a block."""
+        xp = self.xp
+        ones = xp.ones((rows.shape[0], 1), dtype=rows.dtype, device=self.device)
+        return xp.concat([rows - shift_dev, ones], axis=1)
+
+    def _assign(self, xa, coef, with_sq: bool):
+        """The assignment kernel: nearest centre of each augmented row (ties to
+        the lowest index) and, with ``with_sq``, the squared distance to it."""
+        xp = self.xp
+        partial = xa @ coef
+        labels = xp.argmin(partial, axis=1)
+        if not with_sq:
+            return labels, None
+        best = xp.min(partial, axis=1)
+        body = xa[:, :-1]
+        return labels, xp.maximum(best + xp.sum(body * body, axis=1), 0)
+
+    def _one_hot(self, labels, n_clusters: int, dtype):
+        xp = self.xp
+        grid = xp.arange(n_clusters, dtype=labels.dtype, device=self.device)
+        return xp.astype(labels[:, None] == grid[None, :], dtype)
+
+    # -- the update ---------------------------------------------------------------------
+
+    def _moved_sums(self, data: XPData, shift_dev, sums, new, old, n_clusters: int):
+        """``sums`` (k x (d + 1), on the device) with the rows whose label changed
+        from ``old`` to ``new`` moved between clusters: one product per block of a
+        (+1, -1) one-hot matrix by the weighted rows ``[x - shift, 1]``. Fixed
+        blocks and no atomics: the same inputs give the same sums."""
+        xp = self.xp
+        (moved,) = xp.nonzero(new != old)
+        for lo, hi in _blocks(moved.shape[0], max(n_clusters, data.X.shape[1] + 1)):
+            index = moved[lo:hi]
+            rows = xp.astype(
+                self._augmented(xp.take(data.X, index, axis=0), shift_dev), self.wide
+            )
+            if data.weights is not None:
+                rows = rows * xp.astype(xp.take(data.weights, index), self.wide)[:, None]
+            delta = self._one_hot(xp.take(new, index), n_clusters, self.wide)
+            delta = delta - self._one_hot(xp.take(old, index), n_clusters, self.wide)
+            sums = sums + delta.T @ rows
+        return sums
+
+    def _relocate(self, data, shift, centers, labels, sums, weight_sums):
+        """:func:`kmeans._core.update.update_centers` with device data: empty
+        clusters take the rows farthest from their centre (ties to the lower
+        index, rows of zero weight never), found on the device; only those rows
+        and a few counts come to the host."""
+        xp = self.xp
+        empty = np.flatnonzero(weight_sums == 0)
+        if not empty.size:
+            return relocate_and_average(centers, sums, weight_sums)
+        X = data.X
+        shift_dev = self.to_device(shift, X.dtype)
+        centers_dev = self.to_device(centers, X.dtype)
+        parts = []
+        for lo, hi in _blocks(X.shape[0], X.shape[1]):
+            diff = X[lo:hi, :] - shift_dev - xp.take(centers_dev, labels[lo:hi], axis=0)
+            parts.append(xp.sum(diff * diff, axis=1))
+        dist = xp.concat(parts)
+        if data.weights is not None:
+            dist = xp.where(data.weights > 0, dist, xp.zeros_like(dist))
+        order = xp.argsort(dist, descending=True, stable=True)[: empty.size]
+        far = to_numpy(order)
+        far = far[to_numpy(xp.take(dist, order)) > 0]
+        far_dev = self.to_device(far, order.dtype)
+        far_rows = to_numpy(xp.take(X, far_dev, axis=0)) - shift
+        far_labels = to_numpy(xp.take(labels, far_dev))
+        rows_left = np.zeros(len(centers), np.int64)
+        counted = labels if data.weights is None else xp.where(data.weights > 0, labels, -1)
+        for cluster in np.unique(far_labels):
+            rows_left[cluster] = int(xp.sum(xp.astype(counted == int(cluster), xp.int64)))
+        far_weights = None if data.host_weights is None else data.host_weights[far]
+        return relocate_and_average(
+            centers, sums, weight_sums, empty, far_rows, far_labels, far_weights, rows_left
+        )
+
+    # -- a run -------------------------------------------------------------------------
+
+    def run(self, data: XPData, shift, centers, algorithm, *, max_iter, tol, variance,
+            pool, callback):  # fmt: skip
+        """One Lloyd run from ``centers`` (host, shifted frame) by the NumPy path's
+        driver and stopping rule; ``algorithm`` is "lloyd"."""
+        xp = self.xp
+        X = data.X
+        n, d = X.shape
+        k = centers.shape[0]
+        shift_dev = self.to_device(shift, X.dtype)
+        state = {
+            "labels": xp.full((n,), -1, dtype=xp.int64, device=self.device),
+            "sums": xp.zeros((k, d + 1), dtype=self.wide, device=self.device),
+        }
+
+        def step(centers):
+            coef = self._coefficients(self.to_device(centers, X.dtype))
+            parts, inertia = [], 0.0  # summed on the device: no wait per block
+            for lo, hi in _blocks(n, max(k, d + 1)):
+                labels, best = self._assign(
+                    self._augmented(X[lo:hi, :], shift_dev), coef, callback is not None
+                )
+                parts.append(labels)
+                if best is not None:
+                    w = None if data.weights is None else data.weights[lo:hi]
+                    best = best if w is None else best * w
+                    inertia = inertia + xp.sum(xp.astype(best, self.wide))
+            new = xp.astype(xp.concat(parts), xp.int64)
+            old = state["labels"]
+            n_changed = int(xp.sum(xp.astype(new != old, xp.int64)))
+            if n_changed:
+                state["sums"] = self._moved_sums(
+                    data, shift_dev, state["sums"], new, old, k
+                )
+            state["labels"] = new
+            # O(k d) to the host, once per iteration
+            sums = to_numpy(state["sums"]).astype(np.float64)
+            new_centers = self._relocate(
+                data, shift, centers, new, sums[:, :d], sums[:, d].copy()
+            )
+            return new_centers, n_changed, math.nan if callback is None else float(inertia)
+
+        return iterate(step, centers, max_iter=max_iter, tol=tol, callback=callback)
+
+    # -- initial centres -----------------------------------------------------------------
+
+    def initial_centers(self, data: XPData, shift, init: str, n_clusters: int, rng, pool):
+        """Initial centres (host, shifted frame): rows drawn by ``init``."""
+        if init == "random":
+            n = data.X.shape[0]
+            indices = weighted_choice(rng, data.host_weights, n, n_clusters, replace=False)
+        else:
+            indices = self.plusplus_indices(data, shift, n_clusters, rng)
+        return self.rows(data.X, indices) - shift
+
+    def rows(self, X, indices) -> np.ndarray:
+        """Rows of X at host ``indices``, on the host."""
+        xp = self.xp
+        return to_numpy(xp.take(X, self.to_device(indices, xp.int64), axis=0))
+
+    def _potentials(self, X, shift_dev, row_sq, w, candidates, closest):
+        """For each candidate (rows of the device array ``candidates``), the
+        weighted sum of ``min(closest, ||x - candidate||^2)``, and those minima
+        (rows x candidates), block by block."""
+        xp = self.xp
+        coef = self._coefficients(candidates)
+        potential, minima = 0.0, []
+        for lo, hi in _blocks(X.shape[0], max(candidates.shape[0], X.shape[1] + 1)):
+            partial = self._augmented(X[lo:hi, :], shift_dev) @ coef
+            sq = xp.maximum(partial + row_sq[lo:hi, None], 0)
+            sq = xp.minimum(sq, closest[lo:hi, None])
+            weighted = sq if w is None else sq * w[lo:hi, None]
+            potential = potential + xp.sum(xp.astype(weighted, self.wide), axis=0)
+            minima.append(sq)
+        return to_numpy(potential), xp.concat(minima, axis=0)
+
+    def _draw(self, rng, closest, w, host_weights, n_trials: int) -> np.ndarray:
+        """Candidate rows drawn in proportion to weight times ``closest``, as
+        :class:`kmeans._core.sampling.CumulativeSampler` draws them: the host's
+        Generator gives the targets, the device's cumulative sums the rows."""
+        xp = self.xp
+        weights = closest if w is None else closest * w
+        cumulative = xp.cumulative_sum(xp.astype(weights, self.wide))
+        total = float(cumulative[-1])
+        if not total > 0:  # every row of positive weight sits on a centre
+            return weighted_choice(rng, host_weights, closest.shape[0], n_trials)
+        targets = self.to_device(rng.random(n_trials) * total, self.wide)
+        found = xp.searchsorted(cumulative, targets, side="right")
+        last = xp.searchsorted(cumulative, cumulative[-1:], side="left")
+        return to_numpy(xp.minimum(found, last))
+
+    def plusplus_indices(self, data: XPData, shift, n_clusters, rng, n_trials=None):
+        """Greedy k-means++ on the device, as :func:`kmeans._core.init.
+        kmeans_plusplus_indices` on the host: same draws of the Generator."""
+        xp = self.xp
+        X = data.X
+        n = X.shape[0]
+        if n_trials is None:
+            n_trials = 2 + int(np.log(n_clusters))
+        w = host_w = None
+        if data.weights is not None:
+            # only ratios matter; normalised, weight * distance^2 cannot overflow
+            w = data.weights / xp.max(data.weights)
+            host_w = data.host_weights / data.host_weights.max()
+        shift_dev = self.to_device(shift, X.dtype)
+        parts = []
+        for lo, hi in _blocks(n, X.shape[1]):
+            xs = X[lo:hi, :] - shift_dev
+            parts.append(xp.sum(xs * xs, axis=1))
+        row_sq = xp.concat(parts)
+        indices = [int(weighted_choice(rng, host_w, n))]
+        inf = xp.full((n,), math.inf, dtype=X.dtype, device=self.device)
+        first = X[indices[0] : indices[0] + 1, :] - shift_dev
+        closest = self._potentials(X, shift_dev, row_sq, None, first, inf)[1][:, 0]
+        for _ in range(1, n_clusters):
+            candidates = self._draw(rng, closest, w, host_w, n_trials)
+            index = self.to_device(candidates, xp.int64)
+            rows = xp.take(X, index, axis=0) - shift_dev
+            potentials, minima = self._potentials(X, shift_dev, row_sq, w, rows, closest)
+            best = int(np.argmin(potentials))
+            indices.append(int(candidates[best]))
+            closest = minima[:, best]
+        return np.asarray(indices, dtype=np.intp)
+
+    # -- a fitted model's uses ------------------------------------------------------------
+
+    def _centre_frame(self, centers):
+        """The centres on the device, shifted by their mean, with their
+        coefficients: every whole-array pass reads centres through this."""
+        centers = self._own(centers, "cluster_centers_")
+        shift = self.xp.mean(centers, axis=0)
+        shifted = centers - shift
+        return shift, shifted, self._coefficients(shifted)
+
+    def labels_inertia(self, X, centers, weights):
+        """Labels (int32, on the device), exact weighted inertia and cluster sizes
+        (host): :func:`kmeans._core.dense.labels_inertia` on the device."""
+        xp = self.xp
+        k = centers.shape[0]
+        shift, shifted, coef = self._centre_frame(centers)
+        X = xp.astype(X, shifted.dtype)
+        parts, inertia = [], 0.0
+        sizes = xp.zeros((k,), dtype=xp.int64, device=self.device)
+        for lo, hi in _blocks(X.shape[0], max(k, X.shape[1] + 1)):
+            xa = self._augmented(X[lo:hi, :], shift)
+            labels = self._assign(xa, coef, False)[0]
+            diff = xp.astype(xa[:, :-1] - xp.take(shifted, labels, axis=0), self.wide)
+            sq = xp.sum(diff * diff, axis=1)
+            if weights is not None:
+                sq = sq * xp.astype(weights[lo:hi], self.wide)
+            inertia = inertia + xp.sum(sq)
+            sizes = sizes + xp.sum(self._one_hot(labels, k, xp.int64), axis=0)
+            parts.append(labels)
+        labels = xp.astype(xp.concat(parts), xp.int32)
+        return labels, float(inertia), to_numpy(sizes)
+
+    def final_labels(self, data: XPData, centers, pool, out=None):
+        return self.labels_inertia(data.X, self.to_device(centers), data.weights)
+
+    def predict(self, X, centers, pool):
+        return self.labels_inertia(X, centers, None)[0]
+
+    def score(self, X, centers, sample_weight, pool) -> float:
+        weights = self.check_weights(sample_weight, X.shape[0], X.dtype)
+        return -self.labels_inertia(X, centers, weights)[1]
+
+    def distances(self, X, centers, pool):
+        """Euclidean distances to every centre, computed in float64 where the
+        device has it, the nearest one from the differences (a row on a centre is
+        at distance zero), returned in the centres' dtype."""
+        xp = self.xp
+        centers = self._own(centers, "cluster_centers_")
+        dtype = centers.dtype
+        shift, shifted, coef = self._centre_frame(xp.astype(centers, self.wide))
+        k = centers.shape[0]
+        parts = []
+        for lo, hi in _blocks(X.shape[0], max(k, X.shape[1] + 1)):
+            xa = self._augmented(xp.astype(X[lo:hi, :], self.wide), shift)
+            labels, _ = self._assign(xa, coef, False)
+            body = xa[:, :-1]
+            sq = xp.maximum(xa @ coef + xp.sum(body * body, axis=1)[:, None], 0)
+            diff = body - xp.take(shifted, labels, axis=0)
+            own = xp.sum(diff * diff, axis=1)
+            sq = xp.where(self._one_hot(labels, k, xp.bool), own[:, None], sq)
+            parts.append(xp.astype(xp.sqrt(sq), dtype))
+        return xp.concat(parts, axis=0)
+
+
+def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials, owner):
+    """:func:`kmeans.kmeans_plusplus` for an array-API X: centres and indices as
+    arrays of X's namespace and device."""
+    from .._initialization import check_enough_weighted_samples
+    from .._validation import check_random_state
+
+    kernels = kind(X)
+    X = kernels.check(X, owner=owner)
+    if X.shape[0] < n_clusters:
+        raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
+    data, shift = kernels.statistics(X, sample_weight, False, None)[:2]
+    check_enough_weighted_samples(data.host_weights, n_clusters)
+    rng = check_random_state(random_state)
+    indices = kernels.plusplus_indices(data, shift, n_clusters, rng, n_local_trials)
+    index = kernels.to_device(indices, kernels.xp.int64)
+    return kernels.xp.take(X, index, axis=0), index

@@ -1,0 +1,247 @@
+"""KMeans, k_means and kmeans_plusplus on array-API arrays (kmeans/_backends/array_api.py).
+
+Parametrised over namespaces: array-api-strict (on its CPU device and on a
+simulated other device, which also checks that only the standard is used) and
+PyTorch on the CPU where installed. NumPy is the reference: from the same
+initial centres the labels and ``n_iter_`` are NumPy's and the centres agree to
+rounding. Skipped as a whole without array-api-compat (the core CI leg).
+"""
+
+import numpy as np
+import pytest
+from conftest import make_blobs
+
+compat = pytest.importorskip("array_api_compat")
+
+from kmeans import KMeans, MiniBatchKMeans, k_means, kmeans_plusplus, load  # noqa: E402
+from kmeans._backends import DENSE, array_api, kind_of  # noqa: E402
+
+
+def _strict(device_name):
+    def make():
+        xp = pytest.importorskip("array_api_strict")
+        devices = {str(d): d for d in xp.__array_namespace_info__().devices()}
+        key = f"array_api_strict.Device('{device_name}')"
+        if key not in devices:
+            pytest.skip(f"array_api_strict has no device {device_name}")
+        return xp, devices[key]
+
+    return make
+
+
+def _torch():
+    torch = pytest.importorskip("torch")
+    return compat.array_namespace(torch.zeros(1)), torch.device("cpu")
+
+
+NAMESPACES = {
+    "strict": _strict("CPU_DEVICE"),
+    "strict-device1": _strict("device1"),
+    "torch-cpu": _torch,
+}
+
+
+@pytest.fixture(params=list(NAMESPACES))
+def space(request):
+    """(xp, device, to): ``to(a)`` puts a NumPy array on the device."""
+    xp, device = NAMESPACES[request.param]()
+    return xp, device, lambda a: xp.asarray(np.asarray(a), device=device)
+
+
+def host(a):
+    return array_api.to_numpy(a)
+
+
+def assert_on(a, xp, device):
+    assert compat.array_namespace(a) is xp
+    assert compat.device(a) == device
+
+
+@pytest.fixture
+def blobs():
+    return make_blobs(600, 5, 4, seed=3)[0]
+
+
+def test_numpy_and_dask_keep_their_kinds(blobs):
+    assert kind_of(blobs) is DENSE
+    assert not array_api.is_array_api(blobs)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_same_run_as_numpy_from_the_same_init(space, blobs, dtype):
+    xp, device, to = space
+    X = blobs.astype(dtype)
+    init = X[[0, 1, 2, 3]]
+    ref = KMeans(4, init=init, tol=0).fit(X)
+    km = KMeans(4, init=init, tol=0).fit(to(X))
+    assert km.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(host(km.labels_), ref.labels_)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(host(km.cluster_centers_), ref.cluster_centers_, rtol=rtol)
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=rtol)
+    assert host(km.cluster_centers_).dtype == dtype
+    assert isinstance(km.inertia_, float) and isinstance(km.n_iter_, int)
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_seeded_inits_weights_n_init_and_tol_as_numpy(space, blobs, init):
+    xp, device, to = space
+    w = np.random.default_rng(0).random(len(blobs))
+    params = {"n_clusters": 4, "init": init, "n_init": 3, "tol": 1e-3, "random_state": 7}
+    ref = KMeans(**params).fit(blobs, sample_weight=w)
+    km = KMeans(**params).fit(to(blobs), sample_weight=to(w))
+    assert km.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(host(km.labels_), ref.labels_)
+    np.testing.assert_allclose(host(km.cluster_centers_), ref.cluster_centers_, rtol=1e-12)
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-12)
+
+
+def test_many_small_blocks_and_an_empty_cluster(space, blobs, monkeypatch):
+    xp, device, to = space
+    monkeypatch.setattr(array_api, "BLOCK_ELEMENTS", 64)  # blocks of ~10 rows
+    # a centre far from every row: its cluster is empty after the first pass
+    init = np.vstack([blobs[:3], [[1e3] * 5]])
+    ref = KMeans(4, init=init, tol=0).fit(blobs)
+    km = KMeans(4, init=init, tol=0).fit(to(blobs))
+    assert km.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(host(km.labels_), ref.labels_)
+    np.testing.assert_allclose(host(km.cluster_centers_), ref.cluster_centers_, rtol=1e-12)
+
+
+def test_outputs_in_the_input_namespace_and_device(space, blobs):
+    xp, device, to = space
+    Xd = to(blobs)
+    km = KMeans(4, random_state=0).fit(Xd)
+    ref = KMeans(4, random_state=0).fit(blobs)
+    for attribute in (km.cluster_centers_, km.labels_):
+        assert_on(attribute, xp, device)
+    assert km.labels_.dtype == xp.int32
+    labels = km.predict(Xd)
+    assert_on(labels, xp, device)
+    np.testing.assert_array_equal(host(labels), ref.predict(blobs))
+    distances = km.transform(Xd)
+    assert_on(distances, xp, device)
+    expected = ref.transform(blobs)
+    np.testing.assert_allclose(host(distances), expected, rtol=1e-12, atol=1e-12)
+    assert km.score(Xd) == pytest.approx(ref.score(blobs), rel=1e-12)
+    assert_on(KMeans(4, random_state=0).fit_predict(Xd), xp, device)
+    assert_on(KMeans(4, random_state=0).fit_transform(Xd), xp, device)
+    centers, labels, inertia = k_means(Xd, 4, random_state=0)
+    assert_on(centers, xp, device)
+    assert_on(labels, xp, device)
+    assert inertia == pytest.approx(ref.inertia_, rel=1e-12)
+    centers, indices = kmeans_plusplus(Xd, 4, random_state=1)
+    ref_centers, ref_indices = kmeans_plusplus(blobs, 4, random_state=1)
+    assert_on(centers, xp, device)
+    np.testing.assert_array_equal(host(indices), ref_indices)
+    np.testing.assert_array_equal(host(centers), ref_centers)
+
+
+def test_callback_sees_the_numpy_numbers(space, blobs):
+    xp, device, to = space
+    seen = {"numpy": [], "device": []}
+    init = blobs[:4]
+    for key, X in (("numpy", blobs), ("device", to(blobs))):
+        KMeans(4, init=init, callback=lambda info, key=key: seen[key].append(info)).fit(X)
+    moved = {key: [i.n_reassigned for i in infos] for key, infos in seen.items()}
+    assert moved["device"] == moved["numpy"]
+    np.testing.assert_allclose(
+        [i.inertia for i in seen["device"]], [i.inertia for i in seen["numpy"]], rtol=1e-12
+    )
+
+
+def test_same_seed_same_result(space, blobs):
+    xp, device, to = space
+    a = KMeans(4, init="random", n_init=2, random_state=3).fit(to(blobs))
+    b = KMeans(4, init="random", n_init=2, random_state=3).fit(to(blobs))
+    np.testing.assert_array_equal(host(a.cluster_centers_), host(b.cluster_centers_))
+    np.testing.assert_array_equal(host(a.labels_), host(b.labels_))
+    assert a.inertia_ == b.inertia_
+
+
+def test_integers_become_float64(space):
+    xp, device, to = space
+    X = np.array([[0, 0], [0, 1], [9, 9], [9, 10]])
+    km = KMeans(2, init=np.array([[0.0, 0.0], [9.0, 9.0]])).fit(to(X))
+    assert km.cluster_centers_.dtype == xp.float64
+    np.testing.assert_array_equal(host(km.labels_), [0, 0, 1, 1])
+
+
+def test_bad_inputs_say_what_is_wrong(space, blobs):
+    xp, device, to = space
+    bad = blobs.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        KMeans(2).fit(to(bad))
+    with pytest.raises(ValueError, match="2-D"):
+        KMeans(2).fit(to(blobs[:, 0]))
+    with pytest.raises(ValueError, match="does not match the number of features"):
+        KMeans(2, init=to(blobs[:2, :3])).fit(to(blobs))
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        KMeans(2).fit(to(blobs), sample_weight=to(np.ones(3)))
+    with pytest.raises(ValueError, match="non-negative"):
+        KMeans(2).fit(to(blobs), sample_weight=to(-np.ones(len(blobs))))
+    km = KMeans(2, random_state=0).fit(to(blobs))
+    with pytest.raises(ValueError, match="features"):
+        km.predict(to(blobs[:, :3]))
+    with pytest.raises(TypeError, match="MiniBatchKMeans does not take"):
+        MiniBatchKMeans(2).fit(to(blobs))
+
+
+def test_mixed_namespaces_are_refused(space, blobs):
+    xp, device, to = space
+    other = pytest.importorskip("array_api_strict")
+    if xp is other:
+        torch = pytest.importorskip("torch")
+        foreign = torch.asarray
+    else:
+        foreign = other.asarray
+    with pytest.raises(TypeError, match="from one library"):
+        KMeans(2, init=foreign(blobs[:2])).fit(to(blobs))
+    with pytest.raises(TypeError, match="from one library"):
+        KMeans(2).fit(to(blobs), sample_weight=foreign(np.ones(len(blobs))))
+
+
+def test_init_on_another_device_is_refused(blobs):
+    xp, device1 = _strict("device1")()
+    X = xp.asarray(blobs, device=device1)
+    with pytest.raises(ValueError, match="move them to one device"):
+        KMeans(2, init=xp.asarray(blobs[:2])).fit(X)
+
+
+def test_device_without_float64_fits_float32(blobs):
+    xp, device = _strict("no_float64")()
+    X = xp.asarray(blobs.astype(np.float32), device=device)
+    km = KMeans(4, init=blobs[:4].astype(np.float32), tol=0).fit(X)
+    ref = KMeans(4, init=blobs[:4].astype(np.float32), tol=0).fit(blobs.astype(np.float32))
+    assert km.cluster_centers_.dtype == xp.float32
+    np.testing.assert_array_equal(host(km.labels_), ref.labels_)
+    assert km.n_iter_ == ref.n_iter_
+
+
+def test_save_brings_arrays_to_host_and_load_gives_numpy(space, blobs, tmp_path):
+    xp, device, to = space
+    km = KMeans(4, init=to(blobs[:4]), random_state=0).fit(to(blobs))
+    path = tmp_path / "model.npz"
+    km.save(path)
+    loaded = load(path)
+    assert isinstance(loaded.cluster_centers_, np.ndarray)
+    np.testing.assert_array_equal(loaded.cluster_centers_, host(km.cluster_centers_))
+    np.testing.assert_array_equal(loaded.labels_, host(km.labels_))
+    # a loaded model predicts on device arrays (its centres are moved there) ...
+    np.testing.assert_array_equal(host(loaded.predict(to(blobs))), host(km.labels_))
+    # ... or is moved to a device for good
+    loaded.cluster_centers_ = to(loaded.cluster_centers_)
+    assert_on(loaded.predict(to(blobs)), xp, device)
+
+
+def test_readme_example_runs():
+    """The README's example (a plain block, not a doctest: the core CI leg has no
+    array-api-strict) runs as written."""
+    pytest.importorskip("array_api_strict")
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text.split("## GPU and other array libraries", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
