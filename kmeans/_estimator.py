@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._backends import is_array_api, kind_of
+from ._backends import is_array_api, kind_of, to_host
 from ._backends.memory import DENSE, weight_exponent
 from ._base import NotebookReprMixin
 from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, TransformerMixin
@@ -335,12 +335,19 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         """
         return self._transform(self._fit(X, sample_weight))
 
+    def _centers_for(self, kernels):
+        """The centres for data of kind ``kernels``: a model fitted on a device
+        predicts NumPy data on the host (dispatch follows the input)."""
+        if hasattr(kernels, "from_host"):
+            return self.cluster_centers_
+        return to_host(self.cluster_centers_)
+
     def _fitted_summary(self) -> list[tuple[str, str]]:
         if not hasattr(self, "cluster_centers_"):
             return []
         rows = [("clusters", str(self.n_clusters))]
         if hasattr(self, "labels_"):  # not after MiniBatchKMeans(compute_labels=False)
-            sizes = np.bincount(self.labels_, minlength=self.n_clusters)
+            sizes = np.bincount(to_host(self.labels_), minlength=self.n_clusters)
             shown = ", ".join(str(size) for size in sizes[:_HTML_MAX_SIZES])
             if sizes.size > _HTML_MAX_SIZES:
                 shown += f", ... (smallest {sizes.min()}, largest {sizes.max()})"
@@ -408,7 +415,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         X = self._check_test_data(X)
         kernels = kind_of(X)
         with kernels.session() as pool:
-            return kernels.predict(X, self.cluster_centers_, pool)
+            return kernels.predict(X, self._centers_for(kernels), pool)
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each sample to each centre.
@@ -429,7 +436,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         """Guts of transform; X is validated."""
         kernels = kind_of(X)
         with kernels.session() as pool:
-            return kernels.distances(X, self.cluster_centers_, pool)
+            return kernels.distances(X, self._centers_for(kernels), pool)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the columns of :meth:`transform`'s output.
@@ -483,7 +490,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         X = self._check_test_data(X)
         kernels = kind_of(X)
         with kernels.session() as pool:
-            return kernels.score(X, self.cluster_centers_, sample_weight, pool)
+            return kernels.score(X, self._centers_for(kernels), sample_weight, pool)
 
 
 class KMeans(_BaseKMeans):

@@ -137,6 +137,18 @@ def test_outputs_in_the_input_namespace_and_device(space, blobs):
     np.testing.assert_array_equal(host(centers), ref_centers)
 
 
+def test_dispatch_follows_the_input_after_a_fit(space, blobs):
+    # a model fitted on a device takes NumPy data (on the host), and back
+    xp, device, to = space
+    on_device = KMeans(4, random_state=0).fit(to(blobs))
+    on_host = KMeans(4, random_state=0).fit(blobs)
+    np.testing.assert_array_equal(on_device.predict(blobs), on_host.labels_)
+    assert isinstance(on_device.transform(blobs), np.ndarray)
+    assert on_device.score(blobs) == pytest.approx(on_host.score(blobs), rel=1e-12)
+    assert "sizes" in on_device._repr_html_()
+    assert_on(on_host.predict(to(blobs)), xp, device)
+
+
 def test_callback_sees_the_numpy_numbers(space, blobs):
     xp, device, to = space
     seen = {"numpy": [], "device": []}

@@ -59,3 +59,8 @@ def to_numpy(x):
     if not is_array_api(x):
         return x
     return importlib.import_module(".array_api", __name__).to_numpy(x)
+
+
+def to_host(x):
+    """``x`` as a NumPy array when it is an array of another library, else ``x``."""
+    return to_numpy(x) if is_array_api(x) else x
