@@ -76,6 +76,26 @@ def inverse_norms(X, pool) -> np.ndarray:
         return 1.0 / out
 
 
+def unit_rows(rows):
+    """Rows of a gathered minibatch (a dense buffer of ours, divided in place, or
+    a CSR batch, copied unless it is already a copy) as unit vectors."""
+    norms = _norms(rows)
+    if not norms.all():
+        raise ZeroRowError(
+            "metric='cosine' needs rows of non-zero norm: a minibatch holds "
+            f"{int(np.count_nonzero(norms == 0))} row(s) of zeros. A zero vector has "
+            "no direction; drop those rows or give them another metric."
+        )
+    if is_sparse(rows):
+        rows = rows.copy()
+        rows.data = (rows.data / np.repeat(norms, np.diff(rows.indptr))).astype(
+            rows.dtype, copy=False
+        )
+        return rows
+    rows /= norms[:, None].astype(rows.dtype)
+    return rows
+
+
 def normalise(centers: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
     """The rows of ``centers`` divided by their norms (a new array). A zero row
     takes ``fallback``'s row (a cluster whose unit vectors sum to zero keeps its
