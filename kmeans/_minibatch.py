@@ -144,6 +144,16 @@ class MiniBatchKMeans(_BaseKMeans):
         a centre that has seen no rows yet is not moved before
         ``10 * n_clusters`` rows are seen, and the rows are not drawn uniformly
         (see Notes).
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        "cosine": spherical k-means, as in :class:`~kmeans.KMeans`. Each step
+        reads its minibatch's rows as unit vectors (divided in the batch's own
+        buffer, X is never modified) and normalises the centres it moves, so
+        ``cluster_centers_`` have unit norm; ``inertia_``, ``score`` and the
+        batch inertia are ``sum w (1 - cos)``, ``transform`` gives ``1 - cos``.
+        A row of zeros raises a ValueError when it is read (in a minibatch or by
+        the final labelling).
+
+        .. versionadded:: 0.3
 
     Attributes
     ----------
