@@ -184,6 +184,7 @@ _FIT_PARAMS = {
     "n_init": "both",
     "max_iter": "both",
     "tol": "both",
+    "metric": "both",
     "algorithm": "KMeans",
     "batch_size": "MiniBatchKMeans",
 }
@@ -500,7 +501,7 @@ def _demo_picture(model, X, args) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     from ._backends.memory import DENSE
-    from ._estimator import KMeans
+    from ._estimator import METRICS, KMeans
     from ._minibatch import MiniBatchKMeans
     from ._version import __version__
 
@@ -564,6 +565,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="random seed, >= 0 (default: drawn, and reported so that the run can be "
         "repeated)",
+    )
+    fit.add_argument(
+        "--metric",
+        choices=METRICS,
+        help="cosine: spherical k-means, for embeddings and TF-IDF rows "
+        f"({both('metric')})",
     )
     fit.add_argument(
         "--algorithm",

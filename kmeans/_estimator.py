@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._backends import is_array_api, kind_of, to_host
+from ._backends.cosine import cosine_kind
 from ._backends.memory import DENSE, weight_exponent
 from ._base import NotebookReprMixin
 from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, TransformerMixin
@@ -64,6 +65,8 @@ _REFINE = {"swap"}
 _SWAP_TRIALS_PER_CLUSTER = 6
 
 _HTML_MAX_SIZES = 20  # cluster sizes listed in the notebook repr
+
+METRICS = ("euclidean", "cosine")
 
 
 def _feature_names(X) -> np.ndarray | None:
@@ -133,6 +136,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         validate_int(self.n_clusters, "n_clusters", owner, low=1)
         validate_int(self.max_iter, "max_iter", owner, low=1)
         validate_real(self.tol, "tol", owner, low=0)
+        validate_options(self.metric, "metric", owner, set(METRICS))
         if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
             raise InvalidParameterError(
                 f"The 'verbose' parameter of {owner} must be an int in the range "
@@ -152,6 +156,21 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
                 "{'k-means++', 'k-means||', 'random'}, a callable or an array-like. "
                 f"Got {self.init!r} instead."
             )
+
+    def _data_kind(self, X):
+        """The data kind that reads X for this estimator's metric (see
+        :mod:`kmeans._backends`; cosine: :mod:`kmeans._backends.cosine`)."""
+        kernels = kind_of(X)
+        if getattr(self, "metric", "euclidean") != "cosine":
+            return kernels
+        spherical = cosine_kind(kernels)
+        if spherical is None:
+            raise TypeError(
+                f"metric='cosine' does not accept {kernels.description} yet: pass "
+                "NumPy or scipy.sparse data (X.compute() for a dask array that fits "
+                "in memory), or use metric='euclidean'."
+            )
+        return spherical
 
     def _resolved_n_init(self) -> int:
         if self.n_init == "auto":
@@ -400,7 +419,8 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
     # -- using the fitted model ------------------------------------------------
 
     def predict(self, X) -> np.ndarray:
-        """Index of the nearest centre of each sample.
+        """Index of the nearest centre of each sample (with ``metric="cosine"``:
+        of highest cosine similarity).
 
         Parameters
         ----------
@@ -413,12 +433,13 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             A lazy dask array when X is one.
         """
         X = self._check_test_data(X)
-        kernels = kind_of(X)
+        kernels = self._data_kind(X)
         with kernels.session() as pool:
             return kernels.predict(X, self._centers_for(kernels), pool)
 
     def transform(self, X) -> np.ndarray:
-        """Euclidean distance of each sample to each centre.
+        """Distance of each sample to each centre: Euclidean, or with
+        ``metric="cosine"`` the cosine dissimilarity ``1 - cos``, in [0, 2].
 
         Parameters
         ----------
@@ -434,7 +455,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         """Guts of transform; X is validated."""
-        kernels = kind_of(X)
+        kernels = self._data_kind(X)
         with kernels.session() as pool:
             return kernels.distances(X, self._centers_for(kernels), pool)
 
@@ -485,10 +506,12 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         Returns
         -------
         score : float
-            Minus the sum of weighted squared distances to the nearest centre.
+            Minus the sum of weighted squared distances to the nearest centre;
+            with ``metric="cosine"``, minus ``sum w (1 - cos)`` to the most
+            similar centre.
         """
         X = self._check_test_data(X)
-        kernels = kind_of(X)
+        kernels = self._data_kind(X)
         with kernels.session() as pool:
             return kernels.score(X, self._centers_for(kernels), sample_weight, pool)
 
@@ -593,6 +616,32 @@ class KMeans(_BaseKMeans):
         Stop the trials after this many seconds, even if ``refine_iter`` trials
         were not done. The result then depends on the speed of the machine and
         its load: it is no longer reproducible bit for bit. None: no time limit.
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        The dissimilarity the clusters minimise:
+
+        - "euclidean": squared Euclidean distance (k-means).
+        - "cosine": ``1 - cos(x, c)``, spherical k-means (Dhillon & Modha
+          2001), for embeddings and TF-IDF rows: each sample goes to the centre
+          of highest cosine similarity and each centre is the normalised
+          weighted mean of its samples' unit vectors, so ``cluster_centers_``
+          have unit norm. Only directions matter: scaling a row by a positive
+          number changes nothing. X is neither normalised nor copied (the
+          rows' norms are computed once per fit); rows of zeros raise a
+          ValueError, as they have no direction. ``inertia_`` and ``score``
+          are the cosine objective ``sum w (1 - cos)``, ``transform`` gives
+          ``1 - cos`` and "k-means++" draws by the squared chord distance
+          ``2 - 2 cos`` (the Euclidean one between unit vectors). ``tol`` is
+          relative to the variance of the unit rows. The data are not centred
+          (a shift changes angles); the algorithm is "lloyd" (Hamerly's and
+          Elkan's bounds are Euclidean: asked for, they fall back to it with a
+          RuntimeWarning); ``refine`` and dask arrays are not available.
+
+        A parameter rather than an estimator of its own, as Spark MLlib's
+        ``distanceMeasure`` and faiss's ``spherical``: everything else (init,
+        ``n_init``, weights, sparse data, :meth:`save`, the command line's
+        ``--metric``) is the same, and model selection can search over it.
+
+        .. versionadded:: 0.3
 
     Attributes
     ----------
@@ -603,7 +652,8 @@ class KMeans(_BaseKMeans):
         dask array, a dask array whose chunks are already computed and kept by
         the workers (persisted): ``labels_.compute()`` fetches them.
     inertia_ : float
-        Weighted sum of squared distances of the samples to their nearest centre.
+        Weighted sum of squared distances of the samples to their nearest centre
+        (``metric="cosine"``: of ``1 - cos`` to the most similar centre).
     n_iter_ : int
         Iterations of the kept run (with ``refine``: of the final Lloyd run).
     n_swap_trials_ : int
@@ -685,6 +735,17 @@ class KMeans(_BaseKMeans):
     101.0
     >>> KMeans(3, init=stuck, refine="swap", random_state=0).fit(X).inertia_
     1.5
+
+    Cosine (spherical) k-means clusters directions, whatever the rows' lengths:
+
+    >>> X = np.array([[1.0, 0.1], [5.0, 0.0], [0.0, 2.0], [0.2, 9.0]])
+    >>> km = KMeans(2, metric="cosine", random_state=0).fit(X)
+    >>> bool(km.labels_[0] == km.labels_[1] != km.labels_[2] == km.labels_[3])
+    True
+    >>> np.linalg.norm(km.cluster_centers_, axis=1).round(12)
+    array([1., 1.])
+    >>> km.transform([[3.0, 0.0]]).min() < 0.01
+    np.True_
     """
 
     def __init__(
@@ -703,6 +764,7 @@ class KMeans(_BaseKMeans):
         refine: str | None = None,
         refine_iter: int | str | None = "auto",
         refine_time: float | None = None,
+        metric: str = "euclidean",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -717,6 +779,7 @@ class KMeans(_BaseKMeans):
         self.refine = refine
         self.refine_iter = refine_iter
         self.refine_time = refine_time
+        self.metric = metric
 
     # -- parameters -----------------------------------------------------------
 
@@ -773,7 +836,7 @@ class KMeans(_BaseKMeans):
         """Guts of fit, for every kind of data (see :mod:`kmeans._backends`);
         returns X as validated, for fit_transform."""
         self._validate_params()
-        kernels = kind_of(X)
+        kernels = self._data_kind(X)
         X, names = self._check_fit_data(X, kernels)
         n_samples, n_features = X.shape
         algorithm = self._check_algorithm(kernels, n_features)
@@ -950,6 +1013,7 @@ def k_means(
     refine: str | None = None,
     refine_iter: int | str | None = "auto",
     refine_time: float | None = None,
+    metric: str = "euclidean",
     return_n_iter: bool = False,
 ):
     """K-means clustering as a function; see :class:`KMeans` for the parameters.
@@ -988,6 +1052,7 @@ def k_means(
         refine=refine,
         refine_iter=refine_iter,
         refine_time=refine_time,
+        metric=metric,
     ).fit(X, sample_weight=sample_weight)
     if return_n_iter:
         return est.cluster_centers_, est.labels_, est.inertia_, est.n_iter_

@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._backends import kind_of
+from ._backends.cosine import Spherical
 from ._backends.memory import magnitude_exponent, scale_weights, scaled
+from ._core import cosine
 from ._core.blocks import thread_pool
 from ._core.minibatch import DENSE_BATCH, SPARSE_BATCH, RowSampler, State
 from ._estimator import _BaseKMeans
@@ -143,6 +144,16 @@ class MiniBatchKMeans(_BaseKMeans):
         a centre that has seen no rows yet is not moved before
         ``10 * n_clusters`` rows are seen, and the rows are not drawn uniformly
         (see Notes).
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        "cosine": spherical k-means, as in :class:`~kmeans.KMeans`. Each step
+        reads its minibatch's rows as unit vectors (divided in the batch's own
+        buffer, X is never modified) and normalises the centres it moves, so
+        ``cluster_centers_`` have unit norm; ``inertia_``, ``score`` and the
+        batch inertia are ``sum w (1 - cos)``, ``transform`` gives ``1 - cos``.
+        A row of zeros raises a ValueError when it is read (in a minibatch or by
+        the final labelling).
+
+        .. versionadded:: 0.3
 
     Attributes
     ----------
@@ -239,6 +250,7 @@ class MiniBatchKMeans(_BaseKMeans):
         init_size: int | None = None,
         n_init: str | int = "auto",
         reassignment_ratio: float = 0.01,
+        metric: str = "euclidean",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -252,6 +264,7 @@ class MiniBatchKMeans(_BaseKMeans):
         self.init_size = init_size
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
+        self.metric = metric
 
     # -- parameters -----------------------------------------------------------
 
@@ -318,7 +331,7 @@ class MiniBatchKMeans(_BaseKMeans):
         drawn at random, judged on as many other drawn rows. Returns the centres
         (not shifted)."""
         n_samples = X.shape[0]
-        kernels = kind_of(X)
+        kernels = self._data_kind(X)
         sampler = RowSampler(n_samples, weights)
         subsample = init_size < n_samples
         valid = None
@@ -332,8 +345,11 @@ class MiniBatchKMeans(_BaseKMeans):
             if subsample:
                 # drawn in proportion to the weights, so each drawn row counts once
                 rows, row_weights = X[sampler(rng, init_size)], None
-            shift = kernels.column_mean(rows, pool)
-            centers = self._initial_centers(rows, shift, row_weights, init, rng, pool)
+            if self.metric == "cosine":
+                centers = self._initial_unit_centers(rows, row_weights, init, rng, pool)
+            else:
+                shift = kernels.column_mean(rows, pool)
+                centers = self._initial_centers(rows, shift, row_weights, init, rng, pool)
             if valid is None:
                 return centers
             valid_weights = weights if not subsample else None
@@ -343,6 +359,15 @@ class MiniBatchKMeans(_BaseKMeans):
             if best is None or inertia < best_inertia:
                 best, best_inertia = centers, inertia
         return best
+
+    def _initial_unit_centers(self, rows, weights, init, rng, pool):
+        """Initial centres of unit norm for ``metric="cosine"``, from ``rows``."""
+        kernels = self._data_kind(rows)
+        if isinstance(init, str):
+            data = Spherical(rows, weights, cosine.inverse_norms(rows, pool))
+            zero = np.zeros(rows.shape[1], rows.dtype)
+            return kernels.initial_centers(data, zero, init, self.n_clusters, rng, pool)
+        return cosine.normalise(self._given_centers(rows, init, rng))
 
     def _fit(self, X, sample_weight):
         """Guts of fit; returns X as validated, for fit_transform."""
@@ -357,21 +382,26 @@ class MiniBatchKMeans(_BaseKMeans):
         )
         batch_size, init_size = self._sizes(n_samples)
         rng = check_random_state(self.random_state)
-        kernels = kind_of(X)
+        kernels = self._data_kind(X)
+        unit = self.metric == "cosine"
         batch_kernels = SPARSE_BATCH if is_sparse(X) else DENSE_BATCH
         n_steps = self.max_iter * n_samples // batch_size
-        # data of extreme magnitude are read scaled by 2**-scale (as in KMeans)
-        scale = magnitude_exponent(X)
+        # data of extreme magnitude are read scaled by 2**-scale (as in KMeans);
+        # cosine steps read unit rows, whatever the magnitude
+        scale = 0 if unit else magnitude_exponent(X)
         validated, X, init = X, scaled(X, scale), _scaled_init(init, scale)
 
         with thread_pool() as pool:
             tol = 0.0
-            if self.tol > 0:
+            if self.tol > 0 and unit:
+                row_scale = cosine.inverse_norms(X, pool)
+                tol = self.tol * cosine.unit_variance(X, row_scale, pool)
+            elif self.tol > 0:
                 mean = kernels.column_mean(X, pool)
                 tol = self.tol * kernels.mean_variance(X, mean, pool)
             centers = self._initialise(X, weights, init, n_init, init_size, rng, pool)
-            shift = _working_shift(centers, X)
-            state = State(centers - shift, np.zeros(self.n_clusters), 0)
+            shift = _working_shift(centers, X, unit)
+            state = State(centers - shift, np.zeros(self.n_clusters), 0, unit=unit)
             sampler = RowSampler(n_samples, weights)
             stop = _EarlyStop(
                 n_samples, batch_size, tol, self.max_no_improvement, self.verbose, n_steps
@@ -447,8 +477,11 @@ class MiniBatchKMeans(_BaseKMeans):
         dtype = X.dtype if first else self.cluster_centers_.dtype
         weights = check_sample_weight(sample_weight, n_rows, dtype)
         batch_kernels = SPARSE_BATCH if is_sparse(X) else DENSE_BATCH
+        unit = self.metric == "cosine"
         # data of extreme magnitude are read scaled by 2**-scale (as in KMeans)
-        scale = magnitude_exponent(X, None if first else self.cluster_centers_)
+        scale = (
+            0 if unit else magnitude_exponent(X, None if first else self.cluster_centers_)
+        )
         X = scaled(X, scale)
         with thread_pool() as pool:
             if first:
@@ -457,7 +490,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 batch_size, init_size = self._sizes(n_rows)
                 self._rng = check_random_state(self.random_state)
                 centers = self._initialise(X, weights, init, 1, init_size, self._rng, pool)
-                shift = _working_shift(centers, X)
+                shift = _working_shift(centers, X, unit)
                 self._counts = np.zeros(self.n_clusters)
                 self._n_since_last_reassign = 0
                 self._batch_size, self._init_size, self._n_init = batch_size, init_size, 1
@@ -474,6 +507,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 self._n_since_last_reassign,
                 self.n_steps_,
                 getattr(self, "_screening", None),
+                unit,
             )
             state.step(
                 X, None, shift, weights, batch_kernels, self._rng,
@@ -487,7 +521,8 @@ class MiniBatchKMeans(_BaseKMeans):
             self._screening = state.screening
             self.n_steps_ += 1
             if self.compute_labels:
-                self.labels_, inertia = kind_of(X).labels_inertia(X, centers, weights, pool)
+                kernels = self._data_kind(X)
+                self.labels_, inertia = kernels.labels_inertia(X, centers, weights, pool)
                 with np.errstate(over="ignore"):
                     self.inertia_ = float(np.ldexp(inertia, 2 * scale))
         return self
@@ -504,9 +539,10 @@ def _scaled_init(init, scale: int):
     return np.ldexp(init, -scale).astype(init.dtype)
 
 
-def _working_shift(centers: np.ndarray, X) -> np.ndarray:
+def _working_shift(centers: np.ndarray, X, unit: bool = False) -> np.ndarray:
     """The frame of the minibatch steps: the mean of the initial centres for dense
-    data (it depends on them alone), no shift for sparse data."""
-    if is_sparse(X):
+    data (it depends on them alone), no shift for sparse data nor for cosine
+    steps (a shift changes the angles)."""
+    if is_sparse(X) or unit:
         return np.zeros(centers.shape[1], centers.dtype)
     return centers.mean(axis=0).astype(centers.dtype)

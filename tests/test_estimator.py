@@ -279,7 +279,8 @@ def test_params_repr_and_refit():
     assert repr(km) == "KMeans()"
     assert km.get_params() == {
         "algorithm": "auto", "callback": None, "copy_x": True, "init": "k-means++",
-        "max_iter": 300, "n_clusters": 8, "n_init": "auto", "random_state": None,
+        "max_iter": 300, "metric": "euclidean", "n_clusters": 8, "n_init": "auto",
+        "random_state": None,
         "refine": None, "refine_iter": "auto", "refine_time": None, "tol": 1e-4,
         "verbose": 0,
     }  # fmt: skip

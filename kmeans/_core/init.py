@@ -32,7 +32,9 @@ def _row_norms(X, shift, blocks) -> np.ndarray:
     return out
 
 
-def _candidate_potentials(X, shift, row_sq, weights, candidates, closest, blocks, keep):
+def _candidate_potentials(
+    X, shift, row_sq, weights, candidates, closest, blocks, keep, row_scale=None
+):
     """For each candidate centre (shifted frame), the weighted sum over rows of
     ``min(closest, ||x - candidate||^2)``; those minima go into ``keep``
     (candidates x rows) when it is given.
@@ -43,14 +45,22 @@ def _candidate_potentials(X, shift, row_sq, weights, candidates, closest, blocks
     Candidates come first in the layout so that every elementwise pass runs along
     rows of a block, not along a handful of candidates. CSR rows (not shifted)
     are laid out rows first, as the sparse product gives them, in float64.
+
+    With ``row_scale`` (``1/||x||``; unit candidates, ``row_sq`` all 2) the
+    measure is the squared chord ``2 - 2 cos``: ``-2 x.c`` times ``1/||x||``
+    plus 2.
     """
     sparse = is_sparse(X)
     n_candidates = candidates.shape[0]
     if sparse:
         neg2_t, constant = centre_terms(candidates, np.float64)
+        if row_scale is not None:
+            constant[:] = 0
     else:
         neg2 = -2 * candidates
         constant = np.einsum("ij,ij->i", candidates, candidates) - neg2 @ shift
+        if row_scale is not None:
+            constant[:] = 0
 
     def run(start, stop):
         buffer = None if sparse else np.empty((n_candidates, blocks.block_rows), X.dtype)
@@ -59,6 +69,8 @@ def _candidate_potentials(X, shift, row_sq, weights, candidates, closest, blocks
             w = weights[lo:hi] if weights is not None else None
             if sparse:
                 partial = partial_sq(X[lo:hi], neg2_t, constant)
+                if row_scale is not None:
+                    partial *= row_scale[lo:hi, None]
                 sq = all_sq(partial, row_sq[lo:hi, None])
                 np.minimum(sq, closest[lo:hi, None], out=sq)
                 potential += sq.sum(axis=0) if w is None else w @ sq
@@ -66,6 +78,8 @@ def _candidate_potentials(X, shift, row_sq, weights, candidates, closest, blocks
             else:
                 out = buffer[:, : hi - lo]
                 partial = partial_sq(neg2, X[lo:hi].T, constant[:, None], out=out)
+                if row_scale is not None:
+                    partial *= row_scale[lo:hi]
                 sq = all_sq(partial, row_sq[lo:hi])
                 np.minimum(sq, closest[lo:hi], out=sq)
                 potential += sq.sum(axis=1) if w is None else sq @ w
@@ -76,15 +90,15 @@ def _candidate_potentials(X, shift, row_sq, weights, candidates, closest, blocks
     return np.sum(blocks.map(run), axis=0)
 
 
-def _closest_after(X, shift, row_sq, center, closest, blocks):
+def _closest_after(X, shift, row_sq, center, closest, blocks, row_scale=None):
     """``min(closest, ||x - center||^2)`` for every row (one centre, shifted frame)."""
     row = np.empty((1, X.shape[0]), closest.dtype)
-    _candidate_potentials(X, shift, row_sq, None, center, closest, blocks, row)
+    _candidate_potentials(X, shift, row_sq, None, center, closest, blocks, row, row_scale)
     return row[0]
 
 
 def kmeans_plusplus_indices(
-    X, shift, sample_weight, n_clusters, rng, pool, n_local_trials=None
+    X, shift, sample_weight, n_clusters, rng, pool, n_local_trials=None, row_scale=None
 ) -> np.ndarray:
     """Row indices chosen by greedy k-means++ (Arthur & Vassilvitskii 2007).
 
@@ -93,6 +107,10 @@ def kmeans_plusplus_indices(
     candidates drawn with probability proportional to weight times the squared
     distance to the nearest centre chosen so far. Rows of zero weight are never
     drawn. CSR rows are not shifted, and their distances are in float64.
+
+    With ``row_scale`` (``1/||x||`` per row; ``shift`` zero) the distance is the
+    squared chord between unit vectors, ``2 - 2 cos``: k-means++ on the rows'
+    directions, as the Euclidean one on normalised rows, without normalising X.
     """
     n_samples, n_features = X.shape
     sparse = is_sparse(X)
@@ -109,26 +127,37 @@ def kmeans_plusplus_indices(
         dtype = X.dtype
     indices = np.empty(n_clusters, dtype=np.intp)
     indices[0] = weighted_choice(rng, sample_weight, n_samples)
-    row_sq = _row_norms(X, shift, blocks)
+    if row_scale is None:
+        row_sq = _row_norms(X, shift, blocks)
+
+        def seeds(indices):
+            return rows_of(X, indices) - shift
+    else:
+        row_sq = np.full(n_samples, 2.0, dtype)
+
+        def seeds(indices):
+            return (rows_of(X, indices) * row_scale[indices, None]).astype(dtype)
+
     keep = None
     if n_samples * n_local_trials * np.dtype(dtype).itemsize <= _KEEP_CANDIDATES_BYTES:
         keep = np.empty((n_local_trials, n_samples), dtype)
     closest = np.full(n_samples, np.inf, dtype=dtype)
-    first = rows_of(X, indices[:1]) - shift
-    closest = _closest_after(X, shift, row_sq, first, closest, blocks)
+    closest = _closest_after(
+        X, shift, row_sq, seeds(indices[:1]), closest, blocks, row_scale
+    )
     for c in range(1, n_clusters):
         candidates = draw_candidates(rng, closest, sample_weight, n_local_trials)
         potentials = _candidate_potentials(
-            X, shift, row_sq, sample_weight, rows_of(X, candidates) - shift, closest,
-            blocks, keep,
+            X, shift, row_sq, sample_weight, seeds(candidates), closest, blocks, keep,
+            row_scale,
         )  # fmt: skip
         best = int(np.argmin(potentials))
         indices[c] = candidates[best]
         if keep is not None:
             closest[:] = keep[best]
         else:
-            winner = rows_of(X, indices[c : c + 1]) - shift
-            closest = _closest_after(X, shift, row_sq, winner, closest, blocks)
+            winner = seeds(indices[c : c + 1])
+            closest = _closest_after(X, shift, row_sq, winner, closest, blocks, row_scale)
     return indices
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import sparse
+from . import cosine, sparse
 from .blocks import RowBlocks, is_sparse, mean_variance, scratch, shifted_block
 from .kernel import (
     augmented_coefficients,
@@ -49,6 +49,7 @@ def lloyd_pass(
     partition_sums: list | None = None,
     with_inertia: bool = True,
     fold_shift: bool = False,
+    row_terms=None,
 ):
     """Assign every row to its nearest centre and sum the rows per cluster.
 
@@ -66,6 +67,9 @@ def lloyd_pass(
     per centre: no copy of the block, only of the rows that moved; worth it when
     rows are longer than the number of centres, and accurate only where the shift
     is small beside the spread of the data (see :func:`kmeans_single_lloyd`).
+
+    ``row_terms`` (one per row) replace ``||x - shift||^2`` in the inertia: the
+    cosine runs' terms (see :func:`kmeans_single_lloyd`).
 
     Returns the weighted sums of the shifted rows per cluster, the total weight per
     cluster (float64), the inertia with respect to ``centers`` (None unless
@@ -110,7 +114,7 @@ def lloyd_pass(
                 block = X[lo:hi]
                 block_dots = partial_sq(block, coef, constant)
                 if with_inertia:
-                    row_sq = row_norms_sq(block)
+                    row_sq = row_norms_sq(block) if row_terms is None else row_terms[lo:hi]
             else:
                 xa = augmented[: hi - lo]
                 centred = not fold_shift
@@ -127,7 +131,11 @@ def lloyd_pass(
                 if not fold_shift:
                     block_dots = partial_sq(xa, coef, out=dots[: hi - lo])
                 if with_inertia:
-                    row_sq = row_norms_sq(xa[:, :n_features])
+                    row_sq = (
+                        row_norms_sq(xa[:, :n_features])
+                        if row_terms is None
+                        else row_terms[lo:hi]
+                    )
             new, min_sq, _ = nearest(block_dots, row_sq)
             w = None if sample_weight is None else sample_weight[lo:hi]
             if with_inertia:
@@ -259,6 +267,7 @@ def kmeans_single_lloyd(
     pool,
     callback=None,
     variance: float | None = None,
+    row_scale=None,
 ) -> LloydRun:
     """One run of Lloyd's algorithm from ``centers_init`` (shifted frame).
 
@@ -270,6 +279,12 @@ def kmeans_single_lloyd(
     ``variance``: X's mean variance about ``shift``, when the caller knows it.
     CSR rows are read as they are (``shift`` is zero; see
     :mod:`kmeans._core.sparse`).
+
+    With ``row_scale`` (``1/||x||`` per row, float64) the run is spherical
+    (:mod:`kmeans._core.cosine`; ``shift`` is zero, centres of unit norm): the
+    same passes with weights ``w/||x||``, each new centre normalised, empty
+    clusters moved to the rows of least cosine similarity, and the inertia
+    ``sum w (1 - cos)``.
     """
     n_samples, n_features = X.shape
     n_clusters = centers_init.shape[0]
@@ -281,6 +296,13 @@ def kmeans_single_lloyd(
         fold_shift = _can_fold_shift(X, shift, n_clusters, variance, pool)
     labels = np.full(n_samples, -1, dtype=np.int32)
     partition_sums = new_partition_sums(blocks, n_clusters, n_features)
+    row_terms = None
+    if row_scale is not None:
+        # sums of w x/||x||: each row counts as its unit vector
+        unit_weights = row_scale if sample_weight is None else sample_weight * row_scale
+        sample_weight = unit_weights.astype(X.dtype)
+        # w/||x|| (||c||^2 - 2 x.c + 2||x|| - ||c||^2) = 2 w (1 - cos) for unit c
+        row_terms = (2 / row_scale - 1).astype(X.dtype)
 
     def step(centers):
         sums, weight_sums, inertia, n_changed = lloyd_pass(
@@ -294,10 +316,14 @@ def kmeans_single_lloyd(
             # only when someone listens: on 2-D data it costs most of an iteration
             with_inertia=callback is not None,
             fold_shift=fold_shift,
+            row_terms=row_terms,
         )
         new_centers = update_centers(
-            X, shift, sample_weight, centers, labels, sums, weight_sums, blocks
+            X, shift, sample_weight, centers, labels, sums, weight_sums, blocks, row_scale
         )
+        if row_scale is not None:
+            new_centers = cosine.normalise(new_centers, centers)
+            inertia = None if inertia is None else inertia / 2
         return new_centers, n_changed, inertia
 
     return iterate(step, centers_init, max_iter=max_iter, tol=tol, callback=callback)

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import cosine
 from .blocks import RowBlocks, blas_threads, rows_of
 from .kernel import (
     Float32Screen,
@@ -59,7 +60,9 @@ class _Batch(NamedTuple):
     n_ambiguous: int  # rows the float32 screen could not decide (0 without it)
 
 
-def _assign_sum_dense(X, indices, shift, weights, centers, pool, screening=None):
+def _assign_sum_dense(
+    X, indices, shift, weights, centers, pool, screening=None, unit=False
+):
     """Gather a dense batch; its weighted inertia, per-centre sums and squared
     distances.
 
@@ -77,6 +80,9 @@ def _assign_sum_dense(X, indices, shift, weights, centers, pool, screening=None)
     float64, and None (to decide) screens on one BLAS thread, so that the number
     of ambiguous rows, on which the caller decides, does not depend on the
     thread count either.
+
+    ``unit`` (spherical k-means, ``shift`` zero): the gathered rows are divided
+    by their norms, so that the Euclidean step on them is the cosine one.
     """
     n_rows = X.shape[0] if indices is None else indices.shape[0]
     n_clusters, n_features = centers.shape
@@ -111,6 +117,8 @@ def _assign_sum_dense(X, indices, shift, weights, centers, pool, screening=None)
             rows = batch[lo:hi]
             source = X[lo:hi] if indices is None else X[indices[lo:hi]]
             np.subtract(source, shift, out=rows[:, :-1])
+            if unit:
+                cosine.unit_rows(rows[:, :-1])
             rows[:, -1] = 1
             if screen is None:
                 block_dots = partial_sq(rows, coef, out=dots[: hi - lo])
@@ -142,11 +150,15 @@ def _assign_sum_dense(X, indices, shift, weights, centers, pool, screening=None)
     return _Batch(inertia, sums, labels, min_sq, batch, sum(p[2] for p in parts))
 
 
-def _assign_sum_sparse(X, indices, shift, weights, centers, pool, screening=None):
+def _assign_sum_sparse(
+    X, indices, shift, weights, centers, pool, screening=None, unit=False
+):
     """:func:`_assign_sum_dense` for a CSR X (not shifted), in one block, without
     screening."""
     batch = X if indices is None else X[indices]
     batch = batch.astype(centers.dtype, copy=False)
+    if unit:
+        batch = cosine.unit_rows(batch)
     n_rows, n_features = batch.shape
     neg2_t, centers_sq = centre_terms(centers, np.float64)
     partial = partial_sq(batch, neg2_t, centers_sq)
@@ -193,12 +205,14 @@ class State:
         n_since_reassign: int,
         n_steps: int = 0,
         screening: bool | None = None,
+        unit: bool = False,
     ):
         self.centers = centers
         self.counts = counts
         self.n_since_reassign = n_since_reassign
         self.n_steps = n_steps
         self.screening = screening
+        self.unit = unit  # spherical: steps on the batch's unit rows
 
     def _screening_now(self):
         """True, False or None (screen on one BLAS thread and count the ambiguous
@@ -215,7 +229,8 @@ class State:
 
         Every centre with rows in the batch moves to
         ``(c * count + sum(w * x)) / (count + sum(w))`` and its count grows by
-        ``sum(w)``. Then, every ``10 * n_clusters`` rows seen, the centres whose
+        ``sum(w)`` (spherical: then normalised, the rows read as unit vectors).
+        Then, every ``10 * n_clusters`` rows seen, the centres whose
         count is below ``reassignment_ratio`` times the largest move onto rows of
         the batch far from the other centres (:func:`_far_rows`).
 
@@ -232,7 +247,7 @@ class State:
         reassign = self.n_since_reassign >= 10 * len(counts)
         screening = self._screening_now()
         inertia, sums, labels, min_sq, batch, n_ambiguous = kernels.assign_sum(
-            X, indices, shift, weights, centers, pool, screening
+            X, indices, shift, weights, centers, pool, screening, self.unit
         )
         self.n_steps += 1
         if screening is None:
@@ -244,6 +259,8 @@ class State:
         moved = centers[hit] * seen[:, None]  # float64: counts are
         moved += sums[hit, :-1]
         moved /= total[:, None]
+        if self.unit:
+            moved = cosine.normalise(moved, centers[hit])
         centers[hit] = moved
         counts[hit] = total
         if reassign:
@@ -252,6 +269,8 @@ class State:
                 self._reassign(
                     batch, weights, labels, min_sq, kernels, rng, reassignment_ratio
                 )
+        if self.unit:
+            return inertia / 2  # the squared chord is 2 (1 - cos)
         return inertia
 
     def _reassign(self, batch, weights, labels, min_sq, kernels, rng, ratio) -> None:

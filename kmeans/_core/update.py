@@ -84,12 +84,26 @@ def _own_sq_sparse(X, neg2_t, centers_sq, labels, lo, hi):
     return sq[np.arange(hi - lo), labels[lo:hi]]
 
 
-def farthest_candidates(X, shift, sample_weight, centers, labels, n_rows, blocks):
+def _own_cosine(X, centers, labels, row_scale, lo, hi):
+    """``1 - cos`` of rows ``lo:hi`` to their own (unit) centre."""
+    own = centers[labels[lo:hi]]
+    block = X[lo:hi]
+    if is_sparse(block):
+        dots = np.asarray(block.multiply(own).sum(axis=1)).ravel()
+    else:
+        dots = np.einsum("ij,ij->i", block, own, dtype=np.float64)
+    return 1.0 - dots * row_scale[lo:hi]
+
+
+def farthest_candidates(
+    X, shift, sample_weight, centers, labels, n_rows, blocks, row_scale=None
+):
     """Rows that may be among the ``n_rows`` farthest from their own centre: the
     farthest of every block, ties at the cut included. Returns their indices and
     squared distances, for :func:`pick_farthest`. Rows of zero weight count as
     absent (weights act as repetitions): their distance is given as zero. Dense
     rows are measured from the differences; CSR rows by the expanded distance.
+    With ``row_scale`` (``1/||x||``, cosine runs) the measure is ``1 - cos``.
     """
     sparse = is_sparse(X)
     if sparse:
@@ -99,7 +113,9 @@ def farthest_candidates(X, shift, sample_weight, centers, labels, n_rows, blocks
         buffer = None if sparse else scratch(blocks, X.shape[1], X.dtype)
         candidates, values = [], []
         for lo, hi in blocks.blocks(start, stop):
-            if sparse:
+            if row_scale is not None:
+                dist = _own_cosine(X, centers, labels, row_scale, lo, hi)
+            elif sparse:
                 dist = _own_sq_sparse(X, neg2_t, centers_sq, labels, lo, hi)
             else:
                 dist = _own_sq_dense(X, shift, centers, labels, lo, hi, buffer)
@@ -137,20 +153,24 @@ def relocation_inputs(labels, sample_weight, far, n_clusters):
     return labels[far], far_weights, rows_left
 
 
-def update_centers(X, shift, sample_weight, centers, labels, sums, weight_sums, blocks):
+def update_centers(
+    X, shift, sample_weight, centers, labels, sums, weight_sums, blocks, row_scale=None
+):
     """New centres from the cluster sums; empty clusters take the farthest rows.
 
     An empty cluster (total weight exactly zero) is moved, in index order, to the
     rows farthest from their assigned centre, as scikit-learn does: the row's
     weight and coordinates leave its own cluster's sums. Those rows keep their
     label until the next assignment. A cluster that is left with no row of
-    positive weight, or that no row could fill, keeps its centre.
+    positive weight, or that no row could fill, keeps its centre. With
+    ``row_scale`` (cosine runs) the farthest rows are those of least cosine
+    similarity (the caller normalises the centres).
     """
     empty = np.flatnonzero(weight_sums == 0)
     if not empty.size:
         return relocate_and_average(centers, sums, weight_sums)
     index, dist = farthest_candidates(
-        X, shift, sample_weight, centers, labels, empty.size, blocks
+        X, shift, sample_weight, centers, labels, empty.size, blocks, row_scale
     )
     far = index[pick_farthest(index, dist, empty.size)]
     return relocate_and_average(

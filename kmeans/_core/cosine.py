@@ -1,0 +1,178 @@
+"""Spherical (cosine) k-means on the Euclidean kernels, dense or CSR rows.
+
+Dhillon & Modha (2001): each row goes to the centre of highest cosine
+similarity, each centre is the normalised weighted mean of its rows' unit
+vectors. Nothing here copies or normalises X; with unit centres ``c``:
+
+- **assignment**: ``argmin ||c||^2 - 2 x.c = argmax x.c`` whatever ``||x||``, so
+  the assignment kernel (:mod:`.kernel`) labels the rows as they are;
+- **update**: ``sum w x/||x||`` is the scatter-add of :mod:`.update` with the
+  weights ``w/||x||`` (:func:`inverse_norms`, computed once per fit, O(n)), then
+  each centre is normalised (:func:`normalise`);
+- **objective**: ``sum w (1 - cos)``, read off the same product.
+
+The data are never shifted (``shift`` is zero): a shift changes the angles.
+Prior validation is assumed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .blocks import RowBlocks, is_sparse, rows_of
+from .kernel import centre_terms, nearest, partial_sq
+from .sparse import row_blocks
+
+
+class ZeroRowError(ValueError):
+    """A row of zero norm has no direction: its cosine is undefined."""
+
+
+def _blocks(X, width: int, pool) -> RowBlocks:
+    if is_sparse(X):
+        return row_blocks(X, width, pool)
+    return RowBlocks(X.shape[0], width, X.shape[1], X.itemsize, pool)
+
+
+def _norms(rows) -> np.ndarray:
+    """Euclidean norms of a block of rows, in float64; a row whose squares
+    underflow or overflow (beyond 1e+-154) is measured scaled by its largest
+    magnitude instead."""
+    if is_sparse(rows):
+        counts = np.diff(rows.indptr)
+        owner = np.repeat(np.arange(rows.shape[0]), counts)
+        values = rows.data.astype(np.float64)
+        sq = np.bincount(owner, weights=values * values, minlength=rows.shape[0])
+    else:
+        sq = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        norms = np.sqrt(sq)
+    for i in np.flatnonzero(~((norms > 0) & (norms < np.inf))):
+        row = rows_of(rows, [i])[0].astype(np.float64)
+        top = np.abs(row).max()
+        norms[i] = top * np.sqrt(np.sum((row / top) ** 2)) if top > 0 else 0.0
+    return norms
+
+
+def inverse_norms(X, pool) -> np.ndarray:
+    """``1 / ||x||`` of every row, float64; a :class:`ZeroRowError` for a zero row."""
+    out = np.empty(X.shape[0])
+    blocks = _blocks(X, 1, pool)
+
+    def run(start: int, stop: int) -> None:
+        for lo, hi in blocks.blocks(start, stop):
+            out[lo:hi] = _norms(X[lo:hi])
+
+    blocks.map(run)
+    zero = np.flatnonzero(out == 0)
+    if zero.size:
+        shown = ", ".join(str(i) for i in zero[:5]) + (", ..." if zero.size > 5 else "")
+        raise ZeroRowError(
+            f"metric='cosine' needs rows of non-zero norm: {zero.size} row(s) of X "
+            f"are all zeros (rows {shown}). A zero vector has no direction; drop "
+            "those rows or give them another metric."
+        )
+    with np.errstate(over="ignore"):
+        return 1.0 / out
+
+
+def unit_rows(rows):
+    """Rows of a gathered minibatch (a dense buffer of ours, divided in place, or
+    a CSR batch, copied unless it is already a copy) as unit vectors."""
+    norms = _norms(rows)
+    if not norms.all():
+        raise ZeroRowError(
+            "metric='cosine' needs rows of non-zero norm: a minibatch holds "
+            f"{int(np.count_nonzero(norms == 0))} row(s) of zeros. A zero vector has "
+            "no direction; drop those rows or give them another metric."
+        )
+    if is_sparse(rows):
+        rows = rows.copy()
+        rows.data = (rows.data / np.repeat(norms, np.diff(rows.indptr))).astype(
+            rows.dtype, copy=False
+        )
+        return rows
+    rows /= norms[:, None].astype(rows.dtype)
+    return rows
+
+
+def normalise(centers: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
+    """The rows of ``centers`` divided by their norms (a new array). A zero row
+    takes ``fallback``'s row (a cluster whose unit vectors sum to zero keeps its
+    centre), or raises ZeroRowError without one."""
+    norms = _norms(centers)
+    zero = norms == 0
+    if zero.any() and fallback is None:
+        raise ZeroRowError(
+            "metric='cosine' needs initial centres of non-zero norm: centre(s) "
+            f"{np.flatnonzero(zero).tolist()[:5]} are all zeros."
+        )
+    norms[zero] = 1.0
+    out = (centers / norms[:, None]).astype(centers.dtype, copy=False)
+    if zero.any():
+        out[zero] = fallback[zero]
+    return out
+
+
+def dissimilarity(partial, centers_sq, row_scale) -> np.ndarray:
+    """``1 - cos`` from the kernel's ``partial = ||c||^2 - 2 x.c`` (any shape
+    broadcasting with ``centers_sq`` and ``row_scale = 1/||x||``), clamped to
+    [0, 2]."""
+    cos = (centers_sq - partial) * (0.5 * row_scale)
+    return np.clip(1.0 - cos, 0.0, 2.0)
+
+
+def unit_variance(X, row_scale, pool) -> float:
+    """Mean over features of the variance of the unit rows ``x/||x||`` (what
+    ``tol`` is relative to): ``(1 - ||mean||^2) / n_features``, one pass."""
+    if is_sparse(X):
+        mean = np.asarray(X.T @ row_scale, dtype=np.float64) / X.shape[0]
+    else:
+        blocks = _blocks(X, 1, pool)
+
+        def run(start: int, stop: int) -> np.ndarray:
+            return row_scale[start:stop] @ X[start:stop].astype(np.float64, copy=False)
+
+        mean = np.sum(blocks.map(run), axis=0) / X.shape[0]
+    return max(0.0, 1.0 - float(mean @ mean)) / X.shape[1]
+
+
+def labels_inertia(X, centers, sample_weight, row_scale, pool, labels_out=None):
+    """Labels of the most similar centres and ``sum w (1 - cos)``, float64.
+
+    The one code path for cosine final labels, ``predict`` and ``score``.
+    """
+    n_samples = X.shape[0]
+    neg2_t, centers_sq = centre_terms(centers.astype(np.float64))
+    labels = np.empty(n_samples, np.int32) if labels_out is None else labels_out
+    blocks = _blocks(X, centers.shape[0], pool)
+
+    def run(start: int, stop: int) -> float:
+        inertia = 0.0
+        for lo, hi in blocks.blocks(start, stop):
+            partial = partial_sq(X[lo:hi], neg2_t, centers_sq)
+            block_labels, best, _ = nearest(partial)
+            labels[lo:hi] = block_labels
+            d = dissimilarity(best, centers_sq[block_labels], row_scale[lo:hi])
+            w = None if sample_weight is None else sample_weight[lo:hi]
+            inertia += float(d.sum() if w is None else d @ w)
+        return inertia
+
+    return labels, float(sum(blocks.map(run)))
+
+
+def distances(X, centers, row_scale, pool) -> np.ndarray:
+    """``1 - cos`` of every row and centre, computed in float64 and returned in
+    the centres' dtype."""
+    n_samples, n_clusters = X.shape[0], centers.shape[0]
+    neg2_t, centers_sq = centre_terms(centers.astype(np.float64))
+    out = np.empty((n_samples, n_clusters), centers.dtype)
+    blocks = _blocks(X, n_clusters, pool)
+
+    def run(start: int, stop: int) -> None:
+        for lo, hi in blocks.blocks(start, stop):
+            partial = partial_sq(X[lo:hi], neg2_t, centers_sq)
+            out[lo:hi] = dissimilarity(partial, centers_sq, row_scale[lo:hi, None])
+
+    blocks.map(run)
+    return out

@@ -1,0 +1,408 @@
+"""Cosine (spherical) k-means, metric="cosine" (#15): exact cases, agreement with a
+plain NumPy reference from the same init, properties, every data kind, errors,
+thread counts, save/load and the command line."""
+
+import os
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kmeans import KMeans, MiniBatchKMeans, load
+from kmeans._core.blocks import effective_n_threads
+from kmeans._exceptions import InvalidParameterError
+
+sparse = pytest.importorskip("scipy.sparse")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def directions(n_samples=600, n_features=16, n_clusters=5, *, seed=0, dtype=np.float64):
+    """Rows around ``n_clusters`` random directions, of random lengths (0.1-10),
+    and their true labels."""
+    rng = np.random.default_rng(seed)
+    means = rng.standard_normal((n_clusters, n_features))
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    labels = rng.integers(n_clusters, size=n_samples)
+    X = means[labels] + 0.25 * rng.standard_normal((n_samples, n_features)) / np.sqrt(
+        n_features
+    )
+    X *= rng.uniform(0.1, 10, size=(n_samples, 1))
+    return X.astype(dtype), labels
+
+
+def reference(X, init, weights=None, max_iter=300, tol=1e-4):
+    """Plain spherical k-means (Dhillon & Modha 2001) on normalised copies: the
+    centres, labels, objective sum w (1 - cos) and iterations."""
+    X = np.asarray(X, np.float64)
+    w = np.ones(len(X)) if weights is None else np.asarray(weights, np.float64)
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    centers = init / np.linalg.norm(init, axis=1, keepdims=True)
+    tol = tol * unit.var(axis=0).mean()
+    labels = np.full(len(X), -1)
+    for iteration in range(max_iter):  # noqa: B007 (returned)
+        new_labels = np.argmax(unit @ centers.T, axis=1)
+        n_changed = np.count_nonzero(new_labels != labels)
+        labels = new_labels
+        sums = np.zeros_like(centers)
+        np.add.at(sums, labels, w[:, None] * unit)
+        new = centers.copy()
+        filled = np.bincount(labels, w, len(centers)) > 0
+        new[filled] = sums[filled] / np.linalg.norm(sums[filled], axis=1, keepdims=True)
+        shift = ((new - centers) ** 2).sum()
+        centers = new
+        if n_changed == 0 or shift <= tol:
+            break
+    cos = unit @ centers.T
+    labels = np.argmax(cos, axis=1)
+    return centers, labels, float(w @ (1 - cos.max(axis=1))), iteration + 1
+
+
+def assert_unit(centers, dtype):
+    atol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(np.linalg.norm(centers, axis=1), 1, atol=atol)
+
+
+# -- exact cases ---------------------------------------------------------------------
+
+
+def test_hand_checked_case():
+    X = np.array([[3.0, 0.0], [0.0, 2.0], [-1.0, 0.0]])
+    km = KMeans(2, init=np.array([[1.0, 0.0], [0.0, 1.0]]), metric="cosine").fit(X)
+    # [-1, 0] is orthogonal to [0, 1] and opposite [1, 0]: it joins [0, 2], whose
+    # centre becomes the bisector [-1, 1] / sqrt(2)
+    assert km.labels_.tolist() == [0, 1, 1]
+    h = np.sqrt(0.5)
+    np.testing.assert_allclose(km.cluster_centers_, [[1, 0], [-h, h]], atol=1e-15)
+    assert km.inertia_ == pytest.approx(2 - np.sqrt(2), abs=1e-15)
+    assert km.score(X) == pytest.approx(-km.inertia_, abs=1e-15)
+    np.testing.assert_allclose(km.transform([[0.0, 5.0]]), [[1, 1 - h]], atol=1e-15)
+    assert km.predict([[7.0, 0.1], [-3.0, 2.0]]).tolist() == [0, 1]
+
+
+def test_length_of_rows_does_not_matter_but_direction_does():
+    X = np.array([[1.0, 0.0], [100.0, 1.0], [0.0, 0.01], [1.0, 50.0]])
+    km = KMeans(2, init=X[[0, 2]], metric="cosine").fit(X)
+    assert km.labels_.tolist() == [0, 0, 1, 1]
+    euclid = KMeans(2, init=X[[0, 2]]).fit(X)
+    assert euclid.labels_.tolist() != [0, 0, 1, 1]
+
+
+def test_transform_and_score_are_the_cosine_ones(dtype):
+    X, _ = directions(300, 8, 4, dtype=dtype)
+    km = KMeans(4, metric="cosine", random_state=0).fit(X)
+    assert km.cluster_centers_.dtype == dtype
+    X64 = X.astype(np.float64)
+    C = km.cluster_centers_.astype(np.float64)
+    cos = (X64 @ C.T) / np.linalg.norm(X64, axis=1)[:, None] / np.linalg.norm(C, axis=1)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(km.transform(X), 1 - cos, rtol=rtol, atol=rtol)
+    np.testing.assert_array_equal(km.predict(X), np.argmax(cos, axis=1))
+    assert km.inertia_ == pytest.approx((1 - cos.max(axis=1)).sum(), rel=rtol)
+    weights = np.arange(len(X)) % 3
+    assert km.score(X, sample_weight=weights) == pytest.approx(
+        -(weights @ (1 - cos.max(axis=1))), rel=rtol
+    )
+
+
+# -- agreement with the reference --------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_same_as_the_reference_from_the_same_init(seed, weighted):
+    X, _ = directions(800, 24, 6, seed=seed)
+    rng = np.random.default_rng(seed)
+    weights = rng.uniform(0, 3, len(X)) if weighted else None
+    init = X[rng.choice(len(X), 6, replace=False)]
+    centers, labels, inertia, n_iter = reference(X, init, weights)
+    km = KMeans(6, init=init, metric="cosine").fit(X, sample_weight=weights)
+    np.testing.assert_array_equal(km.labels_, labels)
+    assert km.n_iter_ == n_iter
+    np.testing.assert_allclose(km.cluster_centers_, centers, rtol=0, atol=1e-12)
+    assert km.inertia_ == pytest.approx(inertia, rel=1e-12)
+
+
+def test_float32_close_to_the_reference():
+    X, _ = directions(800, 24, 6, seed=3, dtype=np.float32)
+    init = X[:6]
+    centers, labels, _, _ = reference(X, init.astype(np.float64))
+    km = KMeans(6, init=init, metric="cosine").fit(X)
+    assert np.mean(km.labels_ == labels) > 0.99
+    np.testing.assert_allclose(km.cluster_centers_, centers, atol=1e-4)
+    assert_unit(km.cluster_centers_, np.float32)
+
+
+def test_integer_weights_act_as_repeated_rows():
+    X, _ = directions(200, 6, 3, seed=4)
+    counts = np.arange(len(X)) % 3
+    init = X[[0, 1, 2]]
+    weighted = KMeans(3, init=init, metric="cosine").fit(X, sample_weight=counts)
+    repeated = KMeans(3, init=init, metric="cosine").fit(np.repeat(X, counts, axis=0))
+    np.testing.assert_allclose(
+        weighted.cluster_centers_, repeated.cluster_centers_, atol=1e-13
+    )
+    assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-12)
+
+
+def test_empty_cluster_goes_to_the_least_similar_row():
+    X = np.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.0, -1.0]])
+    # centre 2 is the most similar centre of no row; [0, -1] goes to centre 0
+    # (cos 0), the least similar row to its own centre: centre 2 moves onto it
+    init = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.05]])
+    km = KMeans(3, init=init, metric="cosine", max_iter=1).fit(X)
+    np.testing.assert_allclose(km.cluster_centers_[2], [0, -1], atol=1e-15)
+    assert km.labels_.tolist() == [0, 0, 1, 2]
+
+
+# -- properties -------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**20), k=st.integers(1, 6), use_float32=st.booleans())
+def test_centres_of_unit_norm_and_objective_non_increasing(seed, k, use_float32):
+    dtype = np.float32 if use_float32 else np.float64
+    X, _ = directions(150, 5, 4, seed=seed, dtype=dtype)
+    history = []
+    km = KMeans(
+        k,
+        metric="cosine",
+        random_state=seed,
+        tol=0,
+        callback=lambda info: history.append(info.inertia),
+    ).fit(X)
+    assert_unit(km.cluster_centers_, dtype)
+    history.append(km.inertia_)
+    slack = 1e-5 if use_float32 else 1e-10
+    for before, after in zip(history, history[1:]):
+        assert after <= before * (1 + slack) + slack
+    assert 0 <= km.inertia_ <= 2 * len(X)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**20),
+    scales=st.lists(st.floats(1e-3, 1e3), min_size=150, max_size=150),
+)
+def test_invariant_to_each_rows_positive_scale(seed, scales):
+    X, _ = directions(150, 5, 4, seed=seed)
+    scaled = X * np.array(scales)[:, None]
+    one = KMeans(4, metric="cosine", random_state=seed).fit(X)
+    other = KMeans(4, metric="cosine", random_state=seed).fit(scaled)
+    np.testing.assert_array_equal(one.labels_, other.labels_)
+    assert one.n_iter_ == other.n_iter_
+    np.testing.assert_allclose(one.cluster_centers_, other.cluster_centers_, atol=1e-12)
+    assert one.inertia_ == pytest.approx(other.inertia_, rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(one.transform(X), other.transform(scaled), atol=1e-12)
+
+
+def test_power_of_two_scales():
+    # every product scales exactly: the same draws, labels and iterations (the
+    # centres differ by the rounding of their norms only)
+    X, _ = directions(300, 8, 4, seed=5)
+    exponents = np.random.default_rng(5).integers(-40, 40, len(X))
+    a = KMeans(4, metric="cosine", random_state=0).fit(X)
+    b = KMeans(4, metric="cosine", random_state=0).fit(np.ldexp(X, exponents[:, None]))
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert a.n_iter_ == b.n_iter_
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=0, atol=1e-15)
+
+
+def test_kmeans_plus_plus_recovers_the_directions():
+    from sklearn.metrics import adjusted_rand_score
+
+    X, truth = directions(1000, 32, 8, seed=6)
+    km = KMeans(8, metric="cosine", n_init=3, random_state=0).fit(X)
+    assert adjusted_rand_score(truth, km.labels_) > 0.99
+
+
+def test_extreme_magnitudes():
+    X, _ = directions(200, 6, 3, seed=7)
+    a = KMeans(3, metric="cosine", random_state=0).fit(X)
+    for exponent in (-1000, 1000):
+        b = KMeans(3, metric="cosine", random_state=0).fit(np.ldexp(X, exponent))
+        np.testing.assert_array_equal(a.labels_, b.labels_)
+        np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, atol=1e-14)
+        assert b.inertia_ == pytest.approx(a.inertia_, rel=1e-12)
+
+
+# -- data kinds ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csr_matrix", "csr_array", "csc_matrix"])
+def test_sparse_same_as_dense(fmt, dtype):
+    X, _ = directions(500, 20, 5, seed=8, dtype=dtype)
+    X[np.random.default_rng(8).random(X.shape) < 0.6] = 0
+    X = X[np.abs(X).sum(axis=1) > 0]
+    S = getattr(sparse, fmt)(X)
+    dense = KMeans(5, metric="cosine", random_state=1).fit(X)
+    fitted = KMeans(5, metric="cosine", random_state=1).fit(S)
+    np.testing.assert_array_equal(dense.labels_, fitted.labels_)
+    assert dense.n_iter_ == fitted.n_iter_
+    atol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(dense.cluster_centers_, fitted.cluster_centers_, atol=atol)
+    np.testing.assert_allclose(dense.transform(X), fitted.transform(S), atol=atol)
+    assert dense.score(X) == pytest.approx(fitted.score(S), rel=1e-5)
+
+
+def test_sparse_is_never_made_dense():
+    X = sparse.random(20_000, 4_000, density=0.001, format="csr", random_state=0)
+    X = X[np.diff(X.indptr) > 0]
+    tracemalloc.start()
+    try:
+        km = KMeans(8, metric="cosine", random_state=0, max_iter=5).fit(X)
+        km.transform(X)
+        km.score(X)
+        MiniBatchKMeans(8, metric="cosine", random_state=0, max_iter=1).fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_minibatch(dtype):
+    from sklearn.metrics import adjusted_rand_score
+
+    X, truth = directions(6000, 16, 6, seed=9, dtype=dtype)
+    km = MiniBatchKMeans(6, metric="cosine", random_state=0, batch_size=512).fit(X)
+    assert km.cluster_centers_.dtype == dtype
+    assert_unit(km.cluster_centers_, dtype)
+    assert adjusted_rand_score(truth, km.labels_) > 0.95
+    full = KMeans(6, metric="cosine", random_state=0).fit(X)
+    assert km.inertia_ <= 1.02 * full.inertia_
+    assert km.score(X) == pytest.approx(-km.inertia_, rel=1e-5)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    scaled = X * np.random.default_rng(0).uniform(0.5, 2, (len(X), 1)).astype(dtype)
+    other = MiniBatchKMeans(6, metric="cosine", random_state=0, batch_size=512).fit(scaled)
+    np.testing.assert_allclose(km.cluster_centers_, other.cluster_centers_, atol=1e-4)
+
+
+def test_minibatch_partial_fit_and_sparse():
+    X, _ = directions(2000, 10, 4, seed=10)
+    init = X[:4]
+    dense = MiniBatchKMeans(4, metric="cosine", init=init)
+    fitted = MiniBatchKMeans(4, metric="cosine", init=init)
+    for lo in range(0, len(X), 500):
+        dense.partial_fit(X[lo : lo + 500])
+        fitted.partial_fit(sparse.csr_array(X[lo : lo + 500]))
+    assert_unit(dense.cluster_centers_, np.float64)
+    np.testing.assert_allclose(dense.cluster_centers_, fitted.cluster_centers_, atol=1e-12)
+    np.testing.assert_array_equal(dense.labels_, fitted.labels_)
+    # the first step: the normalised sum of each centre's unit rows
+    one = MiniBatchKMeans(4, metric="cosine", init=init).partial_fit(X[:500])
+    unit = X[:500] / np.linalg.norm(X[:500], axis=1, keepdims=True)
+    labels = np.argmax(unit @ (init / np.linalg.norm(init, axis=1, keepdims=True)).T, 1)
+    j = np.argmax(np.bincount(labels))
+    cj = unit[labels == j].sum(axis=0)  # the initial centre has seen no weight yet
+    np.testing.assert_allclose(one.cluster_centers_[j], cj / np.linalg.norm(cj), atol=1e-13)
+
+
+def test_dask_is_refused_clearly():
+    da = pytest.importorskip("dask.array")
+    X, _ = directions(100, 4, 2)
+    with pytest.raises(TypeError, match="metric='cosine' does not accept dask"):
+        KMeans(2, metric="cosine").fit(da.from_array(X, chunks=50))
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [KMeans, MiniBatchKMeans])
+def test_metric_typo(cls):
+    with pytest.raises(
+        InvalidParameterError,
+        match="'metric' parameter of .* among {'cosine', 'euclidean'}",
+    ):
+        cls(2, metric="cosin").fit(np.eye(3))
+
+
+@pytest.mark.parametrize("make", [np.asarray, sparse.csr_array])
+def test_zero_rows_are_refused(make):
+    X = make(np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"1 row\(s\) of X are all zeros \(rows 1\)"):
+        KMeans(2, metric="cosine").fit(X)
+    with pytest.raises(ValueError, match="zeros"):
+        MiniBatchKMeans(2, metric="cosine", random_state=0).fit(X)
+    km = KMeans(2, metric="cosine", random_state=0).fit(make(np.eye(2)))
+    for method in (km.predict, km.transform, km.score):
+        with pytest.raises(ValueError, match="all zeros"):
+            method(X)
+
+
+def test_zero_initial_centre_is_refused():
+    with pytest.raises(ValueError, match="initial centres of non-zero norm"):
+        KMeans(2, metric="cosine", init=np.array([[1.0, 0.0], [0.0, 0.0]])).fit(np.eye(2))
+
+
+@pytest.mark.parametrize("algorithm", ["elkan", "hamerly"])
+def test_pruned_algorithms_fall_back_to_lloyd(algorithm):
+    X, _ = directions(300, 8, 4, seed=11)
+    with pytest.warns(RuntimeWarning, match="metric='cosine'; using 'lloyd'"):
+        pruned = KMeans(4, metric="cosine", algorithm=algorithm, random_state=0).fit(X)
+    lloyd = KMeans(4, metric="cosine", algorithm="lloyd", random_state=0).fit(X)
+    np.testing.assert_array_equal(pruned.cluster_centers_, lloyd.cluster_centers_)
+
+
+def test_refine_is_refused():
+    with pytest.raises(TypeError, match="refine='swap' does not accept"):
+        KMeans(2, metric="cosine", refine="swap").fit(np.eye(3))
+
+
+# -- threads, persistence, command line ---------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse", "minibatch"])
+def test_same_bits_whatever_the_thread_count(monkeypatch, kind):
+    X, _ = directions(30_000, 16, 12, seed=12)
+    if kind == "sparse":
+        X[np.random.default_rng(0).random(X.shape) < 0.5] = 0
+        X = sparse.csr_array(X[np.abs(X).sum(axis=1) > 0])
+    weights = np.random.default_rng(1).uniform(0.5, 2, X.shape[0])
+    results = []
+    for n_threads in (1, 2, 3):
+        monkeypatch.setenv("KMEANS_NUM_THREADS", str(n_threads))
+        assert effective_n_threads() == n_threads
+        if kind == "minibatch":
+            est = MiniBatchKMeans(12, metric="cosine", random_state=3, batch_size=4096)
+        else:
+            est = KMeans(12, metric="cosine", n_init=2, random_state=3, max_iter=30)
+        results.append(est.fit(X, sample_weight=weights))
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0].cluster_centers_, other.cluster_centers_)
+        np.testing.assert_array_equal(results[0].labels_, other.labels_)
+        assert results[0].inertia_ == other.inertia_
+
+
+@pytest.mark.parametrize("cls", [KMeans, MiniBatchKMeans])
+def test_save_and_load(tmp_path, cls):
+    X, _ = directions(300, 8, 4, seed=13)
+    km = cls(4, metric="cosine", random_state=0).fit(X)
+    km.save(tmp_path / "model.npz")
+    loaded = load(tmp_path / "model.npz")
+    assert loaded.metric == "cosine"
+    np.testing.assert_array_equal(loaded.predict(X), km.predict(X))
+    np.testing.assert_array_equal(loaded.transform(X), km.transform(X))
+
+
+def test_command_line(tmp_path):
+    X, _ = directions(120, 3, 3, seed=14)
+    np.savetxt(tmp_path / "rows.csv", X, delimiter=",", header="a,b,c", comments="")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "kmeans", "fit", "rows.csv", "-k", "3", "--seed", "0"]
+    result = subprocess.run(
+        [*command, "--metric", "cosine", "-o", "out"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    model = load(tmp_path / "out" / "rows-model.npz")
+    assert model.metric == "cosine"
+    assert_unit(model.cluster_centers_, np.float64)
+    bad = subprocess.run(
+        [*command, "--metric", "cos"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert bad.returncode == 2 and "invalid choice: 'cos'" in bad.stderr
