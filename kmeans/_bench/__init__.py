@@ -16,8 +16,8 @@ measures the memory of MiniBatchKMeans on memory-mapped files of growing size.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import math
 import os
 import shutil
 import sys
@@ -52,16 +52,8 @@ def _count(low: int, high: int):
     return parse
 
 
-def _sizes(text: str) -> list[int]:
-    """An argparse type: comma-separated file sizes in MiB."""
-    size = _count(1, 2**20)  # up to 1 TiB
-    return [size(part.strip()) for part in text.split(",")]
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="kmeans bench", description="Compare k-means implementations side by side."
-    )
+    parser = _Parser(prog="kmeans bench", description="Compare k-means implementations.")
     add = parser.add_argument
     add("--quick", action="store_true", help="sizes / 20, for a smoke run")
     add("--methods", default=",".join(FULL_METHODS), help="comma-separated")
@@ -76,20 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     add("--batch-size", type=_count(1, 2**24), default=1024, help="rows per minibatch")
     add("--passes", type=_count(1, 1000), default=3, help="passes over the minibatch data")
     add("--memmap", action="store_true", help="memory of MiniBatchKMeans on .npy files")
-    add(
-        "--sizes",
-        type=_sizes,
-        default=MEMMAP_SIZES_MIB,
-        help="--memmap files, MiB (64,256,1024)",
-    )
+    mib = _count(1, 2**20)  # up to 1 TiB
+    sizes = lambda text: [mib(size) for size in text.split(",")]  # noqa: E731
+    add("--sizes", type=sizes, default=MEMMAP_SIZES_MIB, help="--memmap files in MiB")
     return parser
-
-
-def _writable(parser: argparse.ArgumentParser, path: str) -> str:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        parser.error(f"cannot write {path}: {folder} is not a writable folder")
-    return path
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
@@ -101,16 +83,18 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[st
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         parser.error(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
-    args.json = _writable(parser, args.json or f"{args.output}.json")
-    args.chart = _writable(parser, args.chart or f"{args.output}.png")
+    args.json = args.json or f"{args.output}.json"
+    args.chart = args.chart or f"{args.output}.png"
+    for path in (args.json, args.chart):
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            parser.error(f"cannot write {path}: {folder} is not a writable folder")
     if args.memmap:
         # the files are written one at a time in the temporary folder, then deleted
-        free = shutil.disk_usage(tempfile.gettempdir()).free
-        if max(args.sizes) * 2**20 > free:
-            parser.error(
-                f"--sizes {max(args.sizes)} MiB: {tempfile.gettempdir()} has "
-                f"{math.floor(free / 2**20)} MiB free"
-            )
+        folder = tempfile.gettempdir()
+        free = shutil.disk_usage(folder).free // 2**20
+        if max(args.sizes) > free:
+            parser.error(f"--sizes {max(args.sizes)}: {folder} has {free} MiB free")
     return methods
 
 
@@ -119,24 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     methods = _check(parser, args)
-    bench = Bench(
-        methods,
-        args.quick,
-        args.repeat,
-        args.iterations,
-        not args.no_scaling,
-        args.passes,
-        args.batch_size,
-        threads=args.threads,
-        log=lambda line: print(line, flush=True),
-    )
+    bench = Bench(methods, args.quick, args.repeat, args.iterations, not args.no_scaling,
+                  args.passes, args.batch_size, threads=args.threads,
+                  log=functools.partial(print, flush=True))  # fmt: skip
     table = ""
     if args.memmap:
         # scikit-learn's draws cost O(n) each, so it runs only when asked:
         # --methods kmeans-minibatch,sklearn-minibatch
-        bench.methods = [m for m in MINIBATCH_METHODS if m in methods] or [
-            "kmeans-minibatch"
-        ]
+        chosen = [m for m in MINIBATCH_METHODS if m in methods]
+        bench.methods = chosen or ["kmeans-minibatch"]
         results = bench.run_memmap(args.sizes)
     elif args.minibatch:
         bench.methods = None

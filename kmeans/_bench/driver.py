@@ -18,11 +18,9 @@ from dataclasses import astuple, dataclass, replace
 import numpy as np
 
 from . import workloads as W
-from .report import describe, machine
+from .report import TIME_KEYS, describe, machine
 from .runners import FULL_METHODS, MINIBATCH_METHODS, available, module
 from .worker import run_spec
-
-TIME_KEYS = ("seconds_per_iteration", "seconds_to_convergence", "seconds")
 
 
 def summary(runs: list[dict], reference: list[dict] | None = None) -> dict:
@@ -33,10 +31,9 @@ def summary(runs: list[dict], reference: list[dict] | None = None) -> dict:
         return runs[-1]
     row = dict(ok[0])
     key = next(key for key in TIME_KEYS if key in row)
+    for median in {key, "init_seconds"} & row.keys():
+        row[median] = float(np.median([run[median] for run in ok]))
     row["rounds"] = [run[key] for run in ok]
-    row[key] = float(np.median(row["rounds"]))
-    if "init_seconds" in row:
-        row["init_seconds"] = float(np.median([run["init_seconds"] for run in ok]))
     row["peak_extra_bytes"] = max(run["peak_extra_bytes"] for run in ok)
     pairs = [(a, b) for a, b in zip(runs, reference or []) if key in a and b.get(key)]
     if pairs:
@@ -50,12 +47,33 @@ def summary(runs: list[dict], reference: list[dict] | None = None) -> dict:
 
 @dataclass
 class Bench:
-    """A comparison's settings; ``run``, ``run_minibatch`` and ``run_memmap`` return
-    its results as a JSON-ready dict.
+    """A comparison's settings; :meth:`run`, :meth:`run_minibatch` and
+    :meth:`run_memmap` return its results as a JSON-ready dict.
 
-    ``repeat`` rounds; ``shrink`` divides every workload's n_samples (``quick``:
-    20); ``threads`` holds every library to that many threads (None: each its own);
-    ``workloads`` keeps only those named; ``log`` receives a line per result.
+    Parameters
+    ----------
+    methods : list of str, optional
+        What to compare (see :mod:`.runners`); None: all those of the run's kind.
+    quick : bool
+        Divide the workloads' n_samples by 20.
+    repeat : int
+        Rounds: every method runs once a round, in turn.
+    iterations : int
+        Iterations of the per-iteration fits (:meth:`run`).
+    scaling : bool
+        Also measure the cost per iteration against n (:meth:`run`).
+    passes, batch_size : int
+        Passes over the data and rows a step of MiniBatchKMeans.
+    shrink : int, optional
+        Divide the workloads' n_samples by this instead.
+    threads : int, optional
+        Hold every library to that many threads (None: each its default).
+    workloads : list of str, optional
+        Only the workloads of these names.
+    timeout : float
+        Seconds before a measurement is abandoned.
+    log : callable
+        Receives a line a result.
     """
 
     methods: list[str] | None = None
@@ -94,9 +112,8 @@ class Bench:
             for method in methods[r % len(methods) :] + methods[: r % len(methods)]:
                 if not any("error" in run for run in runs[method]):
                     job = {"workload": astuple(workload), **spec(method, runs)}
-                    runs[method].append(
-                        run_spec(job, timeout=self.timeout, threads=self.threads)
-                    )
+                    run = run_spec(job, timeout=self.timeout, threads=self.threads)
+                    runs[method].append(run)
         rows = {m: summary(runs[m], runs.get(reference)) for m in methods if runs[m]}
         for row in rows.values():
             self.log(describe(name, row))
@@ -116,10 +133,9 @@ class Bench:
             return {"method": method, "mode": "iteration", "iterations": iterations}
 
         def to_convergence(method, runs):
-            done = [
-                r["iterations"] for r in runs.get("sklearn-lloyd", []) if "iterations" in r
-            ]
-            budget = done[0] if done and method in ("faiss", "scipy-kmeans2") else 300
+            done = [r for r in runs.get("sklearn-lloyd", []) if "iterations" in r]
+            fixed = done and method in ("faiss", "scipy-kmeans2")
+            budget = done[0]["iterations"] if fixed else 300
             return {"method": method, "mode": "converge", "iterations": budget, "tol": 1e-4}
 
         for section, names, methods, spec in (
@@ -149,13 +165,10 @@ class Bench:
         many samples; timed without the final labels. On the blobs (B*), the full
         KMeans (default algorithm, tol 1e-4) from the same centres gives the inertia
         the minibatches approach."""
-        results = self._start(
-            self.methods or MINIBATCH_METHODS,
-            passes=self.passes,
-            batch_size=self.batch_size,
-        )
+        chosen, header = self.methods or MINIBATCH_METHODS, {"passes": self.passes}
+        results = self._start(chosen, batch_size=self.batch_size, **header)
         results["minibatch"] = {}
-        common = {"batch_size": self.batch_size, "tol": 1e-4}
+        common = {"batch_size": self.batch_size, "tol": 1e-4, "init": "k-means++"}
         for name, workload in self._workloads(W.MINIBATCH_WORKLOADS):
 
             def spec(method, runs, mode="minibatch", iterations=self.passes):
@@ -163,14 +176,13 @@ class Bench:
 
             rows = self.compare(name, workload, self.methods, spec, "sklearn-minibatch")
             if workload.clustered and available("kmeans"):  # the full KMeans beside
-                full = lambda method, runs: spec(method, runs, "minibatch-full", 300)  # noqa: E731
+                full = lambda method, runs: spec(method, runs, "converge", 300)  # noqa: E731
                 row = self.compare(name, workload, ["kmeans-auto"], full, rounds=1)
                 rows["full_kmeans"] = full_row = row["methods"]["kmeans-auto"]
                 for row in rows["methods"].values():
                     if "inertia" in row and "inertia" in full_row:
-                        row["inertia_ratio_to_full_kmeans"] = (
-                            row["inertia"] / full_row["inertia"]
-                        )
+                        ratio = row["inertia"] / full_row["inertia"]
+                        row["inertia_ratio_to_full_kmeans"] = ratio
             results["minibatch"][name] = rows
         return results
 
@@ -187,13 +199,8 @@ class Bench:
                 path = os.path.join(tmp, f"X-{size}MiB.npy")
                 W.write_npy(path, size * 2**20 // (d * np.dtype(dtype).itemsize), d, dtype)
                 for method in methods:
-                    spec = {
-                        "method": method,
-                        "mode": "memmap",
-                        "path": path,
-                        "workload": astuple(W.MEMMAP),
-                        "batch_size": self.batch_size,
-                    }
+                    spec = {"method": method, "mode": "memmap", "path": path}
+                    spec.update(workload=astuple(W.MEMMAP), batch_size=self.batch_size)
                     row = {"file_bytes": size * 2**20, **run_spec(spec)}
                     results["memmap"].append(row)
                     self.log(describe(f"{size} MiB", row))

@@ -36,18 +36,21 @@ def available(method: str) -> bool:
     return importlib.util.find_spec(module(method)) is not None
 
 
-def _estimators(KMeans, MiniBatchKMeans, variant: str) -> Fit:
+# early stopping and final labels off: both libraries see as many samples
+MINIBATCH = {"max_no_improvement": None, "compute_labels": False, "random_state": 0}
+
+
+def _estimators(variant: str, library: str) -> Fit:
+    if library == "kmeans":
+        from kmeans import KMeans, MiniBatchKMeans
+    else:
+        from sklearn.cluster import KMeans, MiniBatchKMeans
+
     def fit(X, init, max_iter, tol, batch_size=1024):
         options = {"init": init, "n_init": 1, "max_iter": max_iter, "tol": tol}
         if variant == "minibatch":
-            # early stopping and final labels off: both libraries see as many samples
             km = MiniBatchKMeans(
-                init.shape[0],
-                batch_size=batch_size,
-                random_state=0,
-                max_no_improvement=None,
-                compute_labels=False,
-                **options,
+                init.shape[0], batch_size=batch_size, **MINIBATCH, **options
             )
             return km.fit(X).cluster_centers_, km.n_steps_
         km = KMeans(init.shape[0], algorithm=variant or "lloyd", **options).fit(X)
@@ -56,30 +59,13 @@ def _estimators(KMeans, MiniBatchKMeans, variant: str) -> Fit:
     return fit
 
 
-def _ours(variant: str) -> Fit:
-    from kmeans import KMeans, MiniBatchKMeans
-
-    return _estimators(KMeans, MiniBatchKMeans, variant)
-
-
-def _sklearn(variant: str) -> Fit:
-    from sklearn.cluster import KMeans, MiniBatchKMeans
-
-    return _estimators(KMeans, MiniBatchKMeans, variant)
-
-
 def _faiss(variant: str) -> Fit:
     import faiss
 
     def fit(X, init, max_iter, tol, batch_size=1024):
         # all the points (no subsampling), exactly max_iter iterations; float32 only
-        km = faiss.Kmeans(
-            X.shape[1],
-            init.shape[0],
-            niter=max_iter,
-            seed=0,
-            max_points_per_centroid=X.shape[0],
-        )
+        n, k = X.shape[0], init.shape[0]
+        km = faiss.Kmeans(X.shape[1], k, niter=max_iter, seed=0, max_points_per_centroid=n)
         km.train(np.ascontiguousarray(X, np.float32), init_centroids=init.astype("f4"))
         return km.centroids, None
 
@@ -114,8 +100,9 @@ def _floor(variant: str) -> Fit:
 def runner(method: str) -> Fit:
     """Import the library of ``method`` and return its fit function."""
     library, _, variant = method.partition("-")
-    make = {"kmeans": _ours, "sklearn": _sklearn, "faiss": _faiss, "scipy": _scipy}
-    return make.get(library, _floor)(variant)
+    if library in ("kmeans", "sklearn"):
+        return _estimators(variant, library)
+    return {"faiss": _faiss, "scipy": _scipy}.get(library, _floor)(variant)
 
 
 def seeding(method: str) -> Callable[[np.ndarray, int], object] | None:
@@ -135,24 +122,15 @@ def _block_rows(n_clusters: int, n_features: int) -> int:
     return max(64, 2**20 // (8 * max(n_clusters, n_features)))
 
 
-def nearest(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """The nearest centre of every row: a chunked ``X @ C.T`` and argmin (plain NumPy,
-    on BLAS's threads)."""
-    centers = centers.astype(X.dtype, copy=False)
-    half_norms = 0.5 * np.einsum("ij,ij->i", centers, centers)
-    step = _block_rows(*centers.shape)
-    labels = np.empty(X.shape[0], np.intp)
-    for lo in range(0, X.shape[0], step):
-        labels[lo : lo + step] = np.argmin(half_norms - X[lo : lo + step] @ centers.T, 1)
-    return labels
-
-
 def inertia(X: np.ndarray, centers: np.ndarray) -> float:
-    """The inertia of ``centers`` on ``X``, in float64 (X cast block by block), the
-    same way for every method."""
+    """The inertia of ``centers`` on ``X`` in float64 (X cast block by block), the
+    same way for every method: each row's nearest centre from a product, then the
+    exact squared distance to it."""
     centers = np.asarray(centers, np.float64)
+    half_norms = 0.5 * np.einsum("ij,ij->i", centers, centers)
     total, step = 0.0, _block_rows(*centers.shape)
     for lo in range(0, X.shape[0], step):
         rows = np.asarray(X[lo : lo + step], np.float64)
-        total += float(((rows - centers[nearest(rows, centers)]) ** 2).sum())
+        nearest = np.argmin(half_norms - rows @ centers.T, axis=1)
+        total += float(((rows - centers[nearest]) ** 2).sum())
     return total

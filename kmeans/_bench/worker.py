@@ -4,10 +4,11 @@ library's idle threads weigh on the next.
 ``python -m kmeans._bench.worker SPEC`` (or the spec on stdin) prints one JSON line.
 A spec is a JSON object: ``method``; ``mode``: ``"iteration"`` (seconds per Lloyd
 iteration), ``"converge"`` (seconds to convergence and of k-means++),
-``"minibatch"`` (a MiniBatchKMeans fit), ``"minibatch-full"`` (this package's
-default KMeans from the same k-means++ centres) or ``"memmap"`` (a MiniBatchKMeans
+``"minibatch"`` (a MiniBatchKMeans fit) or ``"memmap"`` (a MiniBatchKMeans
 fit on the ``.npy`` file ``path``); ``workload``: ``[n_samples, n_features,
-n_clusters, dtype, clustered]``; ``iterations``, ``tol`` and ``batch_size``.
+n_clusters, dtype, clustered]``; ``iterations``, ``tol`` and ``batch_size``; and
+``init``: ``"k-means++"`` to start from this package's k-means++ centres (seed 0)
+rather than from random rows.
 """
 
 from __future__ import annotations
@@ -24,12 +25,7 @@ import numpy as np
 from .runners import inertia, runner, seeding
 from .workloads import Workload
 
-THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "KMEANS_NUM_THREADS",
-)
+THREADS = "OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS KMEANS_NUM_THREADS"
 
 
 def _timed(func):
@@ -60,23 +56,19 @@ def _status_kib(field: str) -> int:
 class AnonymousPeak:
     """Peak anonymous resident memory (``RssAnon``: what the process allocated, not
     the pages of mapped files, which the kernel drops when memory runs short) while
-    the ``with`` block runs, sampled every ``interval`` s; ``extra_bytes`` is the
-    peak beyond the value at the start."""
-
-    def __init__(self, interval: float = 0.002):
-        self.interval = interval
+    the ``with`` block runs, sampled every 2 ms; ``extra_bytes`` is the peak beyond
+    the value at the start."""
 
     def __enter__(self) -> AnonymousPeak:
         self.baseline = self.peak = _status_kib("RssAnon:")
         self._done = threading.Event()
-
-        def sample():
-            while not self._done.wait(self.interval):
-                self.peak = max(self.peak, _status_kib("RssAnon:"))
-
-        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.002):
+            self.peak = max(self.peak, _status_kib("RssAnon:"))
 
     def __exit__(self, *exc) -> None:
         self._done.set()
@@ -91,21 +83,14 @@ def _memmap(spec: dict) -> dict:
         from kmeans import MiniBatchKMeans
     else:
         from sklearn.cluster import MiniBatchKMeans
-    model = MiniBatchKMeans(
-        spec["workload"][2], batch_size=spec["batch_size"], max_iter=1, random_state=0
-    )
+    k, batch_size = spec["workload"][2], spec["batch_size"]
+    model = MiniBatchKMeans(k, batch_size=batch_size, max_iter=1, random_state=0)
     with AnonymousPeak() as peak:
         seconds, _ = _timed(lambda: model.fit(X))
-    return {
-        "method": spec["method"],
-        "file_bytes": int(X.nbytes),
-        "n_samples": int(X.shape[0]),
-        "seconds": seconds,
-        "steps": int(model.n_steps_),
-        "peak_anon_extra_bytes": int(peak.extra_bytes),
-        "labels_bytes": int(model.labels_.nbytes),
-        "peak_rss_bytes": _status_kib("VmHWM:") * 1024,
-    }
+    return {"method": spec["method"], "file_bytes": X.nbytes, "n_samples": len(X),
+            "seconds": seconds, "steps": int(model.n_steps_),
+            "peak_anon_extra_bytes": peak.extra_bytes, "labels_bytes": model.labels_.nbytes,
+            "peak_rss_bytes": _status_kib("VmHWM:") * 1024}  # fmt: skip
 
 
 def measure(spec: dict) -> dict:
@@ -118,11 +103,11 @@ def measure(spec: dict) -> dict:
     batch_size = spec.get("batch_size", 1024)
     workload = Workload(*spec["workload"])
     X, init = workload.data()
-    if mode.startswith("minibatch"):  # MiniBatchKMeans starts from k-means++
+    if spec.get("init") == "k-means++":  # as MiniBatchKMeans starts
         from kmeans import kmeans_plusplus
 
         init = kmeans_plusplus(X, workload.n_clusters, random_state=0)[0]
-    fit = runner("kmeans-auto" if mode == "minibatch-full" else method)
+    fit = runner(method)
     baseline = _peak_rss_bytes()  # the data and the library's import are not the fit's
     # warm-up on a slice: imports, thread pools, BLAS; cheap even where a step is O(n)
     fit(X[: max(20_000, 4 * batch_size)], init, 2, 0.0, batch_size)
@@ -135,17 +120,14 @@ def measure(spec: dict) -> dict:
         out["seconds_per_iteration"] = (t_long - t_one) / max(done, 1)
         out["iterations"] = done + 1
     elif mode == "minibatch":
-        out["seconds"], (centers, steps) = _timed(
-            lambda: fit(X, init, iterations, 0.0, batch_size)
-        )
-        out["steps"], out["iterations"] = int(steps), iterations
+        seconds, (centers, steps) = _timed(lambda: fit(X, init, iterations, 0, batch_size))
+        out["seconds"], out["steps"], out["iterations"] = seconds, int(steps), iterations
         out["samples_seen"] = int(steps) * min(batch_size, workload.n_samples)
-    else:  # "converge", "minibatch-full"
-        out["seconds_to_convergence"], (centers, n_iter) = _timed(
-            lambda: fit(X, init, iterations, tol)
-        )
+    else:  # "converge"
+        seconds, (centers, n_iter) = _timed(lambda: fit(X, init, iterations, tol))
+        out["seconds_to_convergence"] = seconds
         out["iterations"] = iterations if n_iter is None else int(n_iter)
-        seed = seeding(method) if mode == "converge" else None
+        seed = seeding(method)
         if seed is not None:
             out["init_seconds"] = _timed(lambda: seed(X, workload.n_clusters))[0]
     # the peak before the common inertia, whose float64 blocks are the harness's
@@ -156,25 +138,15 @@ def measure(spec: dict) -> dict:
 
 
 def run_spec(spec: dict, *, timeout: float = 1800, threads: int | None = None) -> dict:
-    """Run ``spec`` in a fresh Python process; a failure is ``{"error": ...}``.
-
-    ``threads`` holds every library to that many threads (None: each its default).
-    """
-    env = (
-        None
-        if threads is None
-        else {**os.environ, **dict.fromkeys(THREAD_VARIABLES, str(threads))}
-    )
-    command = [sys.executable, "-m", "kmeans._bench.worker"]
+    """Run :func:`measure` on ``spec`` (sent as JSON on stdin) in a fresh Python
+    process, killed after ``timeout`` seconds; ``threads`` holds every library to
+    that many threads (None: each its default). A failure is ``{"method": ...,
+    "error": the last line of stderr}``."""
+    held = dict.fromkeys(THREADS.split(), str(threads)) if threads else {}
+    command, env = [sys.executable, "-m", "kmeans._bench.worker"], {**os.environ, **held}
     try:
-        done = subprocess.run(
-            command,
-            input=json.dumps(spec),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-        )
+        done = subprocess.run(command, input=json.dumps(spec), capture_output=True,
+                              text=True, timeout=timeout, env=env)  # fmt: skip
     except subprocess.TimeoutExpired:
         return {"method": spec["method"], "error": f"timed out after {timeout} s"}
     if done.returncode != 0:
