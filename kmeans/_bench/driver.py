@@ -109,7 +109,8 @@ class Bench:
         times, and summarise; a method that fails is not run again."""
         runs: dict[str, list[dict]] = {method: [] for method in methods}
         for r in range(rounds or self.repeat):
-            for method in methods[r % len(methods) :] + methods[: r % len(methods)]:
+            shift = r % max(len(methods), 1)
+            for method in methods[shift:] + methods[:shift]:
                 if not any("error" in run for run in runs[method]):
                     job = {"workload": astuple(workload), **spec(method, runs)}
                     run = run_spec(job, timeout=self.timeout, threads=self.threads)

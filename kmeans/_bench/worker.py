@@ -53,28 +53,25 @@ def _status_kib(field: str) -> int:
         return 0
 
 
-class AnonymousPeak:
-    """Peak anonymous resident memory (``RssAnon``: what the process allocated, not
-    the pages of mapped files, which the kernel drops when memory runs short) while
-    the ``with`` block runs, sampled every 2 ms; ``extra_bytes`` is the peak beyond
-    the value at the start."""
+def _anonymous_peak(func) -> tuple[float, int]:
+    """Seconds of ``func()`` and the peak of anonymous resident memory meanwhile
+    (``RssAnon``: what the process allocated, not the pages of mapped files, which
+    the kernel drops when memory runs short) beyond its value at the start, sampled
+    every 2 ms."""
+    baseline = peak = _status_kib("RssAnon:")
+    done = threading.Event()
 
-    def __enter__(self) -> AnonymousPeak:
-        self.baseline = self.peak = _status_kib("RssAnon:")
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
+    def sample():
+        nonlocal peak
+        while not done.wait(0.002):
+            peak = max(peak, _status_kib("RssAnon:"))
 
-    def _sample(self) -> None:
-        while not self._done.wait(0.002):
-            self.peak = max(self.peak, _status_kib("RssAnon:"))
-
-    def __exit__(self, *exc) -> None:
-        self._done.set()
-        self._thread.join()
-        self.peak = max(self.peak, _status_kib("RssAnon:"))
-        self.extra_bytes = (self.peak - self.baseline) * 1024
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    seconds, _ = _timed(func)
+    done.set()
+    thread.join()
+    return seconds, (max(peak, _status_kib("RssAnon:")) - baseline) * 1024
 
 
 def _memmap(spec: dict) -> dict:
@@ -85,11 +82,10 @@ def _memmap(spec: dict) -> dict:
         from sklearn.cluster import MiniBatchKMeans
     k, batch_size = spec["workload"][2], spec["batch_size"]
     model = MiniBatchKMeans(k, batch_size=batch_size, max_iter=1, random_state=0)
-    with AnonymousPeak() as peak:
-        seconds, _ = _timed(lambda: model.fit(X))
+    seconds, extra_bytes = _anonymous_peak(lambda: model.fit(X))
     return {"method": spec["method"], "file_bytes": X.nbytes, "n_samples": len(X),
             "seconds": seconds, "steps": int(model.n_steps_),
-            "peak_anon_extra_bytes": peak.extra_bytes, "labels_bytes": model.labels_.nbytes,
+            "peak_anon_extra_bytes": extra_bytes, "labels_bytes": model.labels_.nbytes,
             "peak_rss_bytes": _status_kib("VmHWM:") * 1024}  # fmt: skip
 
 
@@ -103,7 +99,7 @@ def measure(spec: dict) -> dict:
     batch_size = spec.get("batch_size", 1024)
     workload = Workload(*spec["workload"])
     X, init = workload.data()
-    if spec.get("init") == "k-means++":  # as MiniBatchKMeans starts
+    if spec.get("init") == "k-means++":  # MiniBatchKMeans's default start, for all
         from kmeans import kmeans_plusplus
 
         init = kmeans_plusplus(X, workload.n_clusters, random_state=0)[0]
