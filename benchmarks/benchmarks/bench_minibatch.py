@@ -54,7 +54,8 @@ class MiniBatchStep:
 
     def setup(self, case):
         X, init = data(case)
-        self.batches = [X[lo : lo + 1024] for lo in range(0, 64 * 1024, 1024)]
+        # full batches only, at most 64 of them
+        self.batches = [X[lo : lo + 1024] for lo in range(0, len(X) - 1023, 1024)][:64]
         self.model = _model(init).partial_fit(self.batches[0])  # initialised
         self.step = 0
 
