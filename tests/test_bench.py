@@ -127,8 +127,8 @@ def test_comparison_end_to_end(tmp_path):
 
 
 def test_minibatch_comparison_end_to_end():
-    results = Bench(repeat=1, passes=1, shrink=200, workloads=["B1"], log=print)
-    results = results.run_minibatch()
+    bench = Bench(repeat=1, passes=1, shrink=200, workloads=["B1"], log=print)
+    results = bench.run_minibatch()
     rows = results["minibatch"]["B1"]
     ours = rows["methods"]["kmeans-minibatch"]
     assert ours["samples_seen"] == ours["steps"] * min(1024, rows["shape"][0])
