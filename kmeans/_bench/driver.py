@@ -170,11 +170,11 @@ class Bench:
         results = self._start(chosen, batch_size=self.batch_size, **header)
         results["minibatch"] = {}
         common = {"batch_size": self.batch_size, "tol": 1e-4, "init": "k-means++"}
+
+        def spec(method, runs, mode="minibatch", iterations=self.passes):
+            return {**common, "method": method, "mode": mode, "iterations": iterations}
+
         for name, workload in self._workloads(W.MINIBATCH_WORKLOADS):
-
-            def spec(method, runs, mode="minibatch", iterations=self.passes):
-                return {**common, "method": method, "mode": mode, "iterations": iterations}
-
             rows = self.compare(name, workload, self.methods, spec, "sklearn-minibatch")
             if workload.clustered and available("kmeans"):  # the full KMeans beside
                 full = lambda method, runs: spec(method, runs, "converge", 300)  # noqa: E731

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,8 +20,7 @@ class Workload:
 
     def shrunk(self, factor: int) -> Workload:
         """The same workload with ``n_samples // factor`` rows (at least 20 a cluster)."""
-        n, d, k, dtype, clustered = astuple(self)
-        return Workload(max(n // factor, 20 * k), d, k, dtype, clustered)
+        return replace(self, n_samples=max(self.n_samples // factor, 20 * self.n_clusters))
 
     def data(self, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """The data and ``n_clusters`` distinct random rows of it as initial centres."""
