@@ -3,7 +3,7 @@
     python benchmarks/compare.py            # full sizes (several minutes)
     python benchmarks/compare.py --quick    # sizes / 20, a smoke run
 
-Same as ``kmeans bench``; see ``kmeans/_bench.py`` for what is measured and how.
+Same as ``kmeans bench``; see ``kmeans/_bench/`` for what is measured and how.
 """
 
 from kmeans._bench import main

@@ -1,44 +1,33 @@
-"""One Lloyd iteration (assignment + update) on the workloads W1-W4.
+"""One Lloyd iteration (assignment and update) from given centres, on the workloads
+W1-W4 and on one workload per kernel strategy."""
 
-Data and the block plan are built in ``setup``; a benchmark call is one pass over
-the data with a thread pool, as inside ``KMeans.fit``, computing the sums from
-scratch (the first iteration's cost; later ones only move the rows that changed).
-"""
+from kmeans import KMeans
 
-import numpy as np
-
-from kmeans._common import RowBlocks, column_mean
-from kmeans._lloyd import lloyd_pass, update_centers
-
-from .common import PooledBenchmark, blobs, shape
+from .common import PerStrategy, PerWorkload
 
 
-class LloydIteration(PooledBenchmark):
-    def setup(self, workload, dtype):
-        self.start_pool()
-        n, d, k = shape(workload)
-        self.X, init = blobs(n, d, k, dtype)
-        self.shift = column_mean(self.X, self.pool)
-        self.centers = init - self.shift
-        self.labels = np.full(n, -1, np.int32)
-        self.blocks = RowBlocks(n, k, d, self.X.itemsize, self.pool)
-
+class LloydIteration(PerWorkload):
     def _iteration(self):
-        sums, weights, inertia, _ = lloyd_pass(
-            self.X, self.shift, None, self.centers, self.labels, self.blocks
-        )
-        update_centers(
-            self.X, self.shift, None, self.centers, self.labels, sums, weights, self.blocks
-        )
-        return inertia
+        return KMeans(
+            n_clusters=self.k,
+            init=self.init,
+            n_init=1,
+            max_iter=1,
+            tol=0,
+            algorithm="lloyd",
+        ).fit(self.X)
 
-    def time_lloyd_iteration(self, workload, dtype):
+    def time_lloyd_iteration(self, *params):
         self._iteration()
 
-    def peakmem_lloyd_iteration(self, workload, dtype):
+    def peakmem_lloyd_iteration(self, *params):
         self._iteration()
 
-    def track_inertia_after_one_iteration(self, workload, dtype):
-        return self._iteration()
+    def track_inertia_after_one_iteration(self, *params):
+        return self._iteration().inertia_
 
     track_inertia_after_one_iteration.unit = "squared distance"
+
+
+class StrategyLloydIteration(PerStrategy, LloydIteration):
+    """The same, on narrow (1e5 x 2, k=8), wide (1e4 x 64, k=256) and float32 data."""

@@ -1,19 +1,32 @@
-"""Shared data and helpers for the benchmarks: seeded, cached, built in ``setup``."""
+"""Shared data for the benchmarks: seeded, cached, built in ``setup``.
+
+Every benchmark calls the package's public API only (``from kmeans import ...``),
+so that moving its internals does not break the history.
+"""
 
 import functools
 import os
+import warnings
 
 import numpy as np
 
-from kmeans._common import thread_pool
+from kmeans import ConvergenceWarning
 
-# (n_samples, n_features, n_clusters) of the comparison harness's workloads; the full
-# sizes need KMEANS_BENCH_SLOW=1, otherwise a tenth of the rows
+# (n_samples, n_features, n_clusters, dtype): the comparison harness's workloads;
+# the full sizes need KMEANS_BENCH_SLOW=1, otherwise a tenth of the rows
 WORKLOADS = {
-    "W1": (1_000_000, 2, 8),
-    "W2": (500_000, 32, 100),
-    "W3": (100_000, 64, 256),
-    "W4": (20_000, 784, 10),
+    "W1": (1_000_000, 2, 8, "float64"),
+    "W2": (500_000, 32, 100, "float64"),
+    "W3": (100_000, 64, 256, "float64"),
+    "W4": (20_000, 784, 10, "float64"),
+    # one case per kernel strategy, so that a regression in one shows: narrow rows
+    # (few features and clusters), wide (many clusters), float32 (single precision)
+    "narrow": (100_000, 2, 8, "float64"),
+    "wide": (10_000, 64, 256, "float64"),
+    "float32": (500_000, 32, 100, "float32"),
+    # MiniBatchKMeans screens its float64 products in float32 from 64 features and
+    # 128 clusters
+    "screen": (100_000, 64, 256, "float64"),
 }
 
 
@@ -22,9 +35,11 @@ def is_slow() -> bool:
     return os.environ.get("KMEANS_BENCH_SLOW", "") not in ("", "0")
 
 
-def shape(workload):
-    n, d, k = WORKLOADS[workload]
-    return (n, d, k) if is_slow() else (max(n // 10, 20 * k), d, k)
+def data(workload: str, dtype: str | None = None):
+    """The rows of ``workload`` (in ``dtype`` if given) and k initial centres."""
+    n, d, k, default = WORKLOADS[workload]
+    n = n if is_slow() or workload in ("narrow", "wide") else max(n // 10, 20 * k)
+    return blobs(n, d, k, dtype or default)
 
 
 @functools.lru_cache(maxsize=8)
@@ -40,20 +55,24 @@ def blobs(n_samples: int, n_features: int, n_clusters: int, dtype: str):
 
 
 class PerWorkload:
-    """Benchmarks parametrised over the workloads and the two float dtypes."""
+    """Benchmarks parametrised over the workloads W1-W4 and the two float dtypes."""
 
-    params = (list(WORKLOADS), ["float64", "float32"])
+    params = (["W1", "W2", "W3", "W4"], ["float64", "float32"])
     param_names = ["workload", "dtype"]
     timeout = 300
 
+    def setup(self, workload, dtype):
+        # W3's blobs at a tenth of the rows empty a few of 256 clusters: not news
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        self.X, self.init = data(workload, dtype)
+        self.k = self.init.shape[0]
 
-class PooledBenchmark(PerWorkload):
-    """Holds the library's thread pool open across the calls of a benchmark, as
-    ``KMeans.fit`` does across its iterations."""
 
-    def start_pool(self):
-        self._pool_context = thread_pool()
-        self.pool = self._pool_context.__enter__()
+class PerStrategy(PerWorkload):
+    """Benchmarks over one workload per kernel strategy (their own dtype)."""
 
-    def teardown(self, *params):
-        self._pool_context.__exit__(None, None, None)
+    params = ["narrow", "wide", "float32"]
+    param_names = ["strategy"]
+
+    def setup(self, strategy):
+        super().setup(strategy, None)
