@@ -142,3 +142,20 @@ def test_dask_arrays_far_from_unit_scale(k):
         assert np.isfinite(km.cluster_centers_).all()
         np.testing.assert_array_equal(km.predict(data).compute(), reference.labels_)
         assert np.isfinite(km.transform(data).compute()).all()
+
+
+@pytest.mark.parametrize("library", ["array_api_strict", "torch"])
+@pytest.mark.parametrize("k", [0, 900, -1000])
+def test_array_api_arrays_far_from_unit_scale(library, k):
+    pytest.importorskip("array_api_compat")
+    xp = pytest.importorskip(library)
+    X = _blobs()
+    reference = KMeans(3, init=X[[0, 40, 80]], n_init=1).fit(X)
+    Xk = np.ldexp(X, k)
+    data = xp.asarray(Xk)
+    km = _fits(KMeans(3, init=Xk[[0, 40, 80]], n_init=1), data)
+    np.testing.assert_array_equal(np.asarray(km.labels_), reference.labels_)
+    assert km.n_iter_ == reference.n_iter_
+    assert np.isfinite(np.asarray(km.cluster_centers_)).all()
+    np.testing.assert_array_equal(np.asarray(km.predict(data)), reference.labels_)
+    assert np.isfinite(np.asarray(km.transform(data))).all()

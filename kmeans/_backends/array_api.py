@@ -41,12 +41,14 @@ from .._core.lloyd import iterate
 from .._core.sampling import weighted_choice
 from .._core.update import relocate_and_average
 from . import is_array_api
+from .memory import exponent_for
 
 # Elements of the largest block temporary (rows x max(k, d + 1)): 2**24 floats
 # is 64 MiB in float32, large enough for a full-speed product on a GPU.
 BLOCK_ELEMENTS = 2**24
 
-XPData = namedtuple("XPData", "X weights host_weights")
+# X read divided by 2**exponent (extreme magnitudes, as in memory)
+XPData = namedtuple("XPData", "X weights host_weights exponent", defaults=(0,))
 
 
 def array_api_compat():
@@ -213,10 +215,35 @@ class ArrayAPIKind:
 
     # -- statistics -----------------------------------------------------------------
 
+    def _exponent(self, X, centers=None) -> int:
+        """:func:`kmeans._backends.memory.magnitude_exponent` on the device."""
+        xp = self.xp
+        largest = max(abs(float(xp.max(X))), abs(float(xp.min(X)))) if X.shape[0] else 0.0
+        if centers is not None:
+            largest = max(largest, float(xp.max(xp.abs(centers))))
+        return exponent_for(largest, self.host_dtype(X))
+
+    @staticmethod
+    def _times_power_of_two(a, exponent: int):
+        """``a * 2**exponent``, exact: in two factors that each stay in range."""
+        if not exponent:
+            return a
+        half = exponent // 2
+        return a * math.ldexp(1.0, half) * math.ldexp(1.0, exponent - half)
+
+    def _read_scaled(self, X, centers):
+        """X and the centres divided by ``2**exponent`` where their magnitudes are
+        extreme, and the exponent."""
+        exponent = self._exponent(X, centers)
+        scale = self._times_power_of_two
+        return scale(X, -exponent), scale(centers, -exponent), exponent
+
     def statistics(self, X, sample_weight, needs_variance: bool, pool):
         xp = self.xp
         n, d = X.shape
         weights = self.check_weights(sample_weight, n, X.dtype)
+        exponent = self._exponent(X)
+        X = self._times_power_of_two(X, -exponent)
         total = xp.zeros((d,), dtype=self.wide, device=self.device)
         for lo, hi in _blocks(n, d):
             total = total + xp.sum(xp.astype(X[lo:hi, :], self.wide), axis=0)
@@ -232,13 +259,16 @@ class ArrayAPIKind:
             host_weights = to_numpy(weights)
             weight_max = float(host_weights.max())
             n_positive = int(np.count_nonzero(host_weights))
-        return XPData(X, weights, host_weights), shift, variance, weight_max, n_positive
+        data = XPData(X, weights, host_weights, exponent)
+        return data, shift, variance, weight_max, n_positive
 
     def scale_weights(self, data: XPData, exponent: int) -> XPData:
         if data.weights is None or not exponent:
             return data
         factor = math.ldexp(1.0, -exponent)  # a power of two: exact
-        return XPData(data.X, data.weights * factor, data.host_weights * factor)
+        return data._replace(
+            weights=data.weights * factor, host_weights=data.host_weights * factor
+        )
 
     # -- the assignment kernel ---------------------------------------------------------
 
@@ -487,18 +517,23 @@ class ArrayAPIKind:
         return self.labels_inertia(data.X, self.to_device(centers), data.weights)
 
     def predict(self, X, centers, pool):
+        X, centers, _ = self._read_scaled(X, self._own(centers, "cluster_centers_"))
         return self.labels_inertia(X, centers, None)[0]
 
     def score(self, X, centers, sample_weight, pool) -> float:
         weights = self.check_weights(sample_weight, X.shape[0], X.dtype)
-        return -self.labels_inertia(X, centers, weights)[1]
+        X, centers, exponent = self._read_scaled(X, self._own(centers, "cluster_centers_"))
+        with np.errstate(over="ignore"):  # inf is the true value beyond float range
+            return -float(
+                np.ldexp(self.labels_inertia(X, centers, weights)[1], 2 * exponent)
+            )
 
     def distances(self, X, centers, pool):
         """Euclidean distances to every centre, computed in float64 where the
         device has it, the nearest one from the differences (a row on a centre is
         at distance zero), returned in the centres' dtype."""
         xp = self.xp
-        centers = self._own(centers, "cluster_centers_")
+        X, centers, exponent = self._read_scaled(X, self._own(centers, "cluster_centers_"))
         dtype = centers.dtype
         shift, shifted, coef = self._centre_frame(xp.astype(centers, self.wide))
         k = centers.shape[0]
@@ -512,7 +547,7 @@ class ArrayAPIKind:
             own = xp.sum(diff * diff, axis=1)
             sq = xp.where(self._one_hot(labels, k, xp.bool), own[:, None], sq)
             parts.append(xp.astype(xp.sqrt(sq), dtype))
-        return xp.concat(parts, axis=0)
+        return self._times_power_of_two(xp.concat(parts, axis=0), exponent)
 
 
 def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials, owner):
