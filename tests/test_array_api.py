@@ -257,3 +257,16 @@ def test_readme_example_runs():
     section = text.split("## GPU and other array libraries", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md", "exec"), {})
+
+
+@pytest.mark.parametrize("scale", [1e40, 1e-45])
+def test_float32_data_with_weights_beyond_float32(space, scale):
+    # valid float64 weights that float32 cannot hold: as on NumPy, not refused
+    xp, device, to = space
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2)).astype(np.float32)
+    w = rng.uniform(1, 2, 120) * scale
+    reference = KMeans(3, random_state=0).fit(X, sample_weight=w)
+    km = KMeans(3, random_state=0).fit(to(X), sample_weight=to(w))
+    np.testing.assert_array_equal(host(km.labels_), reference.labels_)
+    assert km.inertia_ == pytest.approx(reference.inertia_, rel=1e-6)

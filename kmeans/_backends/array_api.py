@@ -181,13 +181,16 @@ class ArrayAPIKind:
         return X
 
     def check_weights(self, sample_weight, n_samples: int, dtype):
-        """Sample weights on the device in ``dtype``, checked as on NumPy; None
-        for None."""
+        """Sample weights on the device, checked as on NumPy (in float64 where the
+        device has it), in ``dtype`` unless that would make a weight infinite,
+        zero or subnormal; None for None."""
         xp = self.xp
         if sample_weight is None:
             return None
         if isinstance(sample_weight, (int, float)):
-            w = xp.full((n_samples,), float(sample_weight), dtype=dtype, device=self.device)
+            w = xp.full(
+                (n_samples,), float(sample_weight), dtype=self.wide, device=self.device
+            )
         else:
             w = self._own(sample_weight, "sample_weight")
             if w.ndim != 1:
@@ -199,7 +202,7 @@ class ArrayAPIKind:
                 raise ValueError(
                     f"sample_weight.shape == {tuple(w.shape)}, expected ({n_samples},)!"
                 )
-            w = xp.astype(w, dtype)
+            w = xp.astype(w, self.wide)
         if bool(xp.any(xp.isnan(w))):
             raise ValueError("Input sample_weight contains NaN.")
         if bool(xp.any(xp.isinf(w))):
@@ -211,6 +214,13 @@ class ArrayAPIKind:
             )
         if not bool(xp.any(w > 0)):
             raise ValueError("Sample weights must contain at least one non-zero number.")
+        info = xp.finfo(dtype)
+        positive = w[w > 0]
+        if (
+            float(xp.max(positive)) <= info.max
+            and float(xp.min(positive)) >= info.smallest_normal
+        ):
+            w = xp.astype(w, dtype)
         return w
 
     # -- statistics -----------------------------------------------------------------
