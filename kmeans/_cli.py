@@ -683,7 +683,11 @@ def main(argv: list[str] | None = None) -> int:
     # before the estimators are first imported: see kmeans/_compat.py
     os.environ.setdefault("KMEANS_SKLEARN", "0")
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the subcommand they were given to, as other errors are
+        prog = f"kmeans {args.command}" if args.command else "kmeans"
+        message = f"unrecognized arguments: {' '.join(extra)}"
+        parser.exit(2, f"{prog}: error: {message} (see {prog} --help)\n")
     if args.command is None:  # no arguments: the demo's defaults
         args = parser.parse_args(["demo"])
     command = args.command

@@ -324,6 +324,7 @@ def test_fit_verbose_shows_a_progress_bar(tmp_path, blobs_csv):
         (("fit", "points.csv", "--algorithm", "fast"), "argument --algorithm: invalid"),
         (("fit", "points.csv", "--init", "kmeans++"), "'kmeans++' is neither one of"),
         (("nonsense",), "argument COMMAND: invalid choice: 'nonsense'"),
+        (("fit", "points.csv", "extra.csv"), "kmeans fit: error: unrecognized arguments"),
     ],
 )
 def test_usage_errors(tmp_path, args, message):
