@@ -17,7 +17,9 @@ def _nearest_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Index of the nearest row of B for each row of A (ties: the lowest index)."""
     labels = np.empty(A.shape[0], np.intp)
     for lo in range(0, A.shape[0], _BLOCK_ROWS):
-        labels[lo : lo + _BLOCK_ROWS] = nearest(pairwise_sq(A[lo : lo + _BLOCK_ROWS], B))[0]
+        labels[lo : lo + _BLOCK_ROWS] = nearest(
+            pairwise_sq(A[lo : lo + _BLOCK_ROWS], B), values=False
+        )[0]
     return labels
 
 

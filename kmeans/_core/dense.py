@@ -44,7 +44,7 @@ def labels_inertia(
         for lo, hi in blocks.blocks(start, stop):
             xs = shifted_block(X, lo, hi, shift, Xs)
             partial = partial_sq(xs, neg2_t, centers_sq, out=dots[: hi - lo])
-            block_labels = nearest(partial)[0]
+            block_labels = nearest(partial, values=False)[0]
             labels[lo:hi] = block_labels
             xs -= shifted[block_labels]
             sq = np.einsum("ij,ij->i", xs, xs, dtype=np.float64)
@@ -80,7 +80,7 @@ def distances(X: np.ndarray, centers: np.ndarray, pool) -> np.ndarray:
             xs = shifted_block(X, lo, hi, shift, Xs)
             partial = partial_sq(xs, neg2_t, centers_sq, out=dots[: hi - lo])
             block = all_sq(partial, row_norms_sq(xs)[:, None])
-            own = nearest(block)[0]
+            own = nearest(block, values=False)[0]
             xs -= shifted[own]
             block[np.arange(hi - lo), own] = row_norms_sq(xs)
             np.sqrt(block, out=out[lo:hi])

@@ -70,17 +70,20 @@ def partial_sq(rows, coef, constant=None, out=None) -> np.ndarray:
     return product
 
 
-def nearest(partial: np.ndarray, row_sq=None, *, second: bool = False):
+def nearest(partial: np.ndarray, row_sq=None, *, second: bool = False, values=True):
     """The nearest centre of each row of ``partial`` (from :func:`partial_sq`),
     ties to the lowest index.
 
     Returns ``(labels, nearest_sq, second_sq)``. With ``row_sq`` (each row's
     ``||x||^2``) ``nearest_sq`` is the squared distance to the nearest centre,
-    clamped at zero; without it, the entry of ``partial``. With ``second`` the
-    same for the runner-up (infinite with one centre), and ``partial`` is
-    overwritten at the labels; else ``second_sq`` is None.
+    clamped at zero; without it, the entry of ``partial``; None when not
+    ``values`` (labels only: one pass less). With ``second`` the same for the
+    runner-up (infinite with one centre), and ``partial`` is overwritten at the
+    labels; else ``second_sq`` is None.
     """
     labels = partial.argmin(axis=1)
+    if not (values or second):
+        return labels, None, None
     every = np.arange(partial.shape[0])
     best = partial[every, labels]
     runner_up = None

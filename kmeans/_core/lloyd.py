@@ -136,7 +136,7 @@ def lloyd_pass(
                         if row_terms is None
                         else row_terms[lo:hi]
                     )
-            new, min_sq, _ = nearest(block_dots, row_sq)
+            new, min_sq, _ = nearest(block_dots, row_sq, values=with_inertia)
             w = None if sample_weight is None else sample_weight[lo:hi]
             if with_inertia:
                 inertia += float(min_sq.sum() if w is None else min_sq @ w)
