@@ -79,20 +79,20 @@ def timed(fit):
     return labels, time.perf_counter() - start
 
 
-def run_one(X, k, seed):
+def run_one(X, k, seed, n_init=1):
     ours_labels, ours = timed(
-        lambda: KMeans(k, metric="cosine", n_init=1, random_state=seed).fit(X).labels_
+        lambda: KMeans(k, metric="cosine", n_init=n_init, random_state=seed).fit(X).labels_
     )
     unit = normalize(X)
     results = {"ours": (ours_labels, ours)}
     results["sklearn"] = timed(
-        lambda: SKKMeans(k, n_init=1, random_state=seed).fit(unit).labels_
+        lambda: SKKMeans(k, n_init=n_init, random_state=seed).fit(unit).labels_
     )
     if faiss is not None:
 
         def fit_faiss():
             km = faiss.Kmeans(
-                X.shape[1], k, niter=300, spherical=True, seed=seed,
+                X.shape[1], k, niter=300, spherical=True, seed=seed, nredo=n_init,
                 max_points_per_centroid=len(X), verbose=False,
             )  # fmt: skip
             km.train(np.ascontiguousarray(unit, dtype=np.float32))
@@ -105,14 +105,20 @@ def run_one(X, k, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="the first mixture only")
+    parser.add_argument(
+        "--n-init", type=int, default=1, help="starts of every method (default 1)"
+    )
+    parser.add_argument(
+        "--mixtures", type=int, default=len(MIXTURES), help="the first N mixtures"
+    )
     args = parser.parse_args(argv)
-    mixtures = MIXTURES[:1] if args.quick else MIXTURES
+    mixtures = MIXTURES[: 1 if args.quick else args.mixtures]
     records = []
     for d, k, n, kappa_range in mixtures:
         for seed in SEEDS:
             X, truth, kappas, counts = vmf_mixture(d, k, n, kappa_range, seed)
-            results = run_one(X, k, seed)
-            record = {"d": d, "k": k, "n": n, "seed": seed}
+            results = run_one(X, k, seed, args.n_init)
+            record = {"d": d, "k": k, "n": n, "seed": seed, "n_init": args.n_init}
             record["kappa"] = [float(kappas.min()), float(kappas.max())]
             record["sizes"] = [int(counts.min()), int(counts.max())]
             for name, (labels, seconds) in results.items():

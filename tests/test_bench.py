@@ -90,6 +90,7 @@ def test_bad_options_fail_at_once_in_one_line(args, message, tmp_path, monkeypat
 
 
 def test_comparison_end_to_end(tmp_path):
+    pytest.importorskip("sklearn")  # the reference of every ratio
     lines = []
     results = Bench(
         ["kmeans", "scipy-kmeans2", "sklearn-lloyd"],
@@ -127,6 +128,7 @@ def test_comparison_end_to_end(tmp_path):
 
 
 def test_minibatch_comparison_end_to_end():
+    pytest.importorskip("sklearn")  # the reference of every ratio
     bench = Bench(repeat=1, passes=1, shrink=200, workloads=["B1"], log=print)
     results = bench.run_minibatch()
     rows = results["minibatch"]["B1"]
