@@ -24,3 +24,24 @@ def dtype(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+class Space:
+    """An array namespace for the estimator tests: ``to(a)`` puts a NumPy array
+    there, ``host(a)`` brings an output back to NumPy (CPU devices only)."""
+
+    def __init__(self, name, to):
+        self.name, self.to, self.host = name, to, np.asarray
+
+
+@pytest.fixture(params=["numpy", "array_api_strict", "torch"])
+def space(request):
+    """NumPy, and the array-API libraries installed (kmeans/_backends/array_api.py):
+    the same estimator tests on each (issue #16). JAX, whose eager operations are
+    slow, is in tests/test_array_api.py only."""
+    if request.param == "numpy":
+        return Space("numpy", np.asarray)
+    compat = pytest.importorskip("array_api_compat")
+    library = pytest.importorskip(request.param)
+    xp = compat.array_namespace(library.asarray([0.0]))
+    return Space(request.param, lambda a: xp.asarray(np.asarray(a)))

@@ -34,10 +34,18 @@ def _torch():
     return compat.array_namespace(torch.zeros(1)), torch.device("cpu")
 
 
+def _jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)  # float64, as NumPy
+    xp = compat.array_namespace(jax.numpy.zeros(1))
+    return xp, compat.device(xp.zeros(1))
+
+
 NAMESPACES = {
     "strict": _strict("CPU_DEVICE"),
     "strict-device1": _strict("device1"),
     "torch-cpu": _torch,
+    "jax-cpu": _jax,
 }
 
 

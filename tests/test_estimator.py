@@ -33,95 +33,103 @@ def test_walkthrough_two_groups_from_any_seed(seed):
     )
 
 
-def test_weighted_toy_case_exact(dtype):
+def test_weighted_toy_case_exact(dtype, space):
     # worked by hand: cluster 0 = {(0,0) x3, (.5,0) x1}, cluster 1 = {(.5,1), (1,1) x3}
-    X = np.array([[0, 0], [0.5, 0], [0.5, 1], [1, 1]], dtype=dtype)
+    X = space.to(np.array([[0, 0], [0.5, 0], [0.5, 1], [1, 1]], dtype=dtype))
     init = np.array([[0, 0], [1, 1]], dtype=dtype)
     km = KMeans(n_clusters=2, init=init).fit(X, sample_weight=[3, 1, 1, 3])
-    assert km.labels_.tolist() == [0, 0, 1, 1]
-    assert km.labels_.dtype == np.int32
-    np.testing.assert_array_equal(km.cluster_centers_, [[0.125, 0], [0.875, 1]])
-    assert km.cluster_centers_.dtype == dtype
+    assert space.host(km.labels_).tolist() == [0, 0, 1, 1]
+    assert space.host(km.labels_).dtype == np.int32
+    np.testing.assert_array_equal(space.host(km.cluster_centers_), [[0.125, 0], [0.875, 1]])
+    assert space.host(km.cluster_centers_).dtype == dtype
     assert km.inertia_ == 0.375
     assert km.n_iter_ == 2
 
 
-def test_one_dimensional_exact():
+def test_one_dimensional_exact(space):
     centers, labels, inertia, n_iter = k_means(
-        [[0.0], [1.0], [10.0], [11.0]], 2, init=np.array([[0.0], [10.0]]),
+        space.to([[0.0], [1.0], [10.0], [11.0]]), 2, init=np.array([[0.0], [10.0]]),
         return_n_iter=True,
     )  # fmt: skip
-    assert centers.ravel().tolist() == [0.5, 10.5]
-    assert labels.tolist() == [0, 0, 1, 1]
+    assert space.host(centers).ravel().tolist() == [0.5, 10.5]
+    assert space.host(labels).tolist() == [0, 0, 1, 1]
     assert (inertia, n_iter) == (1.0, 2)
 
 
-def test_empty_cluster_takes_the_farthest_point():
+def test_empty_cluster_takes_the_farthest_point(space):
     # Worked by hand. Iteration 1: 0 -> c0; 1, 2, 10 -> c1; c2 (at 100) is empty and
     # takes the point farthest from its own centre, 10 (squared distance 81), which
     # leaves c1 = 1.5. Iteration 2: 10 moves to c2, but no centre moves, so the run
     # stops on the tolerance test (as scikit-learn's does).
-    X = np.array([[0.0], [1.0], [2.0], [10.0]])
+    X = space.to(np.array([[0.0], [1.0], [2.0], [10.0]]))
     km = KMeans(n_clusters=3, init=np.array([[0.0], [1.0], [100.0]])).fit(X)
-    assert km.cluster_centers_.ravel().tolist() == [0.0, 1.5, 10.0]
-    assert km.labels_.tolist() == [0, 1, 1, 2]
+    assert space.host(km.cluster_centers_).ravel().tolist() == [0.0, 1.5, 10.0]
+    assert space.host(km.labels_).tolist() == [0, 1, 1, 2]
     assert km.inertia_ == 0.5
     assert km.n_iter_ == 2
-    assert not np.isnan(km.cluster_centers_).any()
+    assert not np.isnan(space.host(km.cluster_centers_)).any()
 
 
-def test_empty_clusters_relocated_in_index_order_to_farthest_points():
-    X = np.array([[0.0], [0.0], [4.0], [9.0]])
+def test_empty_clusters_relocated_in_index_order_to_farthest_points(space):
+    X = space.to(np.array([[0.0], [0.0], [4.0], [9.0]]))
     # clusters 1 and 2 start empty; they take 9 then 4 (farthest first)
     km = KMeans(n_clusters=3, init=np.array([[0.0], [-50.0], [-60.0]]), max_iter=1)
     km.fit(X)
-    np.testing.assert_array_equal(km.cluster_centers_.ravel(), [0.0, 9.0, 4.0])
+    np.testing.assert_array_equal(space.host(km.cluster_centers_).ravel(), [0.0, 9.0, 4.0])
 
 
-def test_tol_stops_before_strict_convergence():
+def test_tol_stops_before_strict_convergence(space):
     X, _ = make_blobs(2000, 2, 5, seed=3, spread=3.0)
     init = X[:5]
+    X = space.to(X)
     strict = KMeans(5, init=init, tol=0).fit(X)
     loose = KMeans(5, init=init, tol=1e-2).fit(X)
     assert loose.n_iter_ < strict.n_iter_
     # after an early stop the labels are still those of the final centres
-    np.testing.assert_array_equal(loose.labels_, loose.predict(X))
+    np.testing.assert_array_equal(space.host(loose.labels_), space.host(loose.predict(X)))
 
 
-def test_max_iter_caps_iterations():
+def test_max_iter_caps_iterations(space):
     X, _ = make_blobs(2000, 2, 5, seed=3, spread=3.0)
-    km = KMeans(5, init=X[:5], tol=0, max_iter=2).fit(X)
+    km = KMeans(5, init=X[:5], tol=0, max_iter=2).fit(space.to(X))
     assert km.n_iter_ == 2
-    np.testing.assert_array_equal(km.labels_, km.predict(X))
+    np.testing.assert_array_equal(
+        space.host(km.labels_), space.host(km.predict(space.to(X)))
+    )
 
 
-def test_fitted_attributes_and_methods_agree(dtype):
+def test_fitted_attributes_and_methods_agree(dtype, space):
     X, _ = make_blobs(500, 3, 4, seed=1, dtype=dtype)
-    km = KMeans(4, random_state=0).fit(X)
-    assert km.cluster_centers_.shape == (4, 3)
-    assert km.cluster_centers_.dtype == dtype
+    Xs, host = space.to(X), space.host
+    km = KMeans(4, random_state=0).fit(Xs)
+    centers, labels = host(km.cluster_centers_), host(km.labels_)
+    assert centers.shape == (4, 3)
+    assert centers.dtype == dtype
     assert km.n_features_in_ == 3
     assert not hasattr(km, "feature_names_in_")
     assert isinstance(km.inertia_, float) and isinstance(km.n_iter_, int)
-    np.testing.assert_array_equal(km.predict(X), km.labels_)
-    np.testing.assert_array_equal(KMeans(4, random_state=0).fit_predict(X), km.labels_)
-    assert km.score(X) == -km.inertia_
-    D = km.transform(X)
+    np.testing.assert_array_equal(host(km.predict(Xs)), labels)
+    np.testing.assert_array_equal(host(KMeans(4, random_state=0).fit_predict(Xs)), labels)
+    # one code path on NumPy: equal to the bit; on a device, summed in another order
+    assert km.score(Xs) == pytest.approx(
+        -km.inertia_, rel=0 if space.name == "numpy" else 1e-12
+    )
+    D = host(km.transform(Xs))
     assert D.shape == (500, 4) and D.dtype == dtype
-    np.testing.assert_array_equal(D.argmin(axis=1), km.labels_)
-    direct = np.sqrt(((X[:, None, :].astype(float) - km.cluster_centers_) ** 2).sum(-1))
+    np.testing.assert_array_equal(D.argmin(axis=1), labels)
+    direct = np.sqrt(((X[:, None, :].astype(float) - centers) ** 2).sum(-1))
     np.testing.assert_allclose(D, direct, rtol=1e-6 if dtype == np.float32 else 1e-12)
-    np.testing.assert_allclose(KMeans(4, random_state=0).fit_transform(X), D)
+    np.testing.assert_allclose(host(KMeans(4, random_state=0).fit_transform(Xs)), D)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     assert km.inertia_ == pytest.approx((direct.min(axis=1) ** 2).sum(), rel=rtol)
 
 
-def test_score_is_weighted():
-    X = np.array([[0.0], [2.0], [10.0]])
+def test_score_is_weighted(space):
+    X = space.to(np.array([[0.0], [2.0], [10.0]]))
     km = KMeans(2, init=np.array([[1.0], [10.0]])).fit(X)
     assert km.score(X) == -2.0
     assert km.score(X, sample_weight=[1, 3, 5]) == -4.0
-    assert km.score([[5.0]]) == -16.0
+    assert km.score(space.to([[5.0]])) == -16.0
 
 
 @pytest.mark.parametrize("kind", ["int64", "int8", "bool", "float16", "list"])
@@ -132,29 +140,29 @@ def test_other_numeric_types_become_float64(kind):
     assert km.cluster_centers_.dtype == np.float64
 
 
-def test_float32_stays_float32_everywhere():
-    X, _ = make_blobs(300, 4, 3, dtype=np.float32)
+def test_float32_stays_float32_everywhere(space):
+    X = space.to(make_blobs(300, 4, 3, dtype=np.float32)[0])
     km = KMeans(3, random_state=0).fit(X)
-    assert km.cluster_centers_.dtype == np.float32
-    assert km.transform(X).dtype == np.float32
+    assert space.host(km.cluster_centers_).dtype == np.float32
+    assert space.host(km.transform(X)).dtype == np.float32
     centers, _ = kmeans_plusplus(X, 3, random_state=0)
-    assert centers.dtype == np.float32
+    assert space.host(centers).dtype == np.float32
 
 
-def test_float32_far_from_origin_clusters_correctly():
+def test_float32_far_from_origin_clusters_correctly(space):
     # mean 1e4, spread 1: the expanded distance loses everything without centring
     rng = np.random.default_rng(0)
     truth = rng.integers(3, size=3000)
     offsets = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
     X = (1e4 + offsets[truth] + 0.5 * rng.standard_normal((3000, 2))).astype(np.float32)
-    km = KMeans(3, random_state=0, n_init=5).fit(X)
+    km = KMeans(3, random_state=0, n_init=5).fit(space.to(X))
     # the clustering is the true one, up to a renaming of the labels
-    pairs = set(zip(truth.tolist(), km.labels_.tolist()))
+    pairs = set(zip(truth.tolist(), space.host(km.labels_).tolist()))
     assert len(pairs) == 3
     expected = np.array([X[truth == j].astype(np.float64).mean(0) for j in range(3)])
     mapping = dict(pairs)
     np.testing.assert_allclose(
-        km.cluster_centers_[[mapping[j] for j in range(3)]], expected, rtol=1e-6
+        space.host(km.cluster_centers_)[[mapping[j] for j in range(3)]], expected, rtol=1e-6
     )
     reference = sum(((X[truth == j] - expected[j]) ** 2).sum() for j in range(3))
     assert km.inertia_ > 0
@@ -162,12 +170,14 @@ def test_float32_far_from_origin_clusters_correctly():
 
 
 @pytest.mark.parametrize("init", ["k-means++", "random"])
-def test_same_random_state_same_result(init):
+def test_same_random_state_same_result(init, space):
     X, _ = make_blobs(3000, 5, 6, seed=7)
-    a = KMeans(6, init=init, random_state=42).fit(X)
-    b = KMeans(6, init=init, random_state=42).fit(X)
-    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
-    np.testing.assert_array_equal(a.labels_, b.labels_)
+    a = KMeans(6, init=init, random_state=42).fit(space.to(X))
+    b = KMeans(6, init=init, random_state=42).fit(space.to(X))
+    np.testing.assert_array_equal(
+        space.host(a.cluster_centers_), space.host(b.cluster_centers_)
+    )
+    np.testing.assert_array_equal(space.host(a.labels_), space.host(b.labels_))
     assert a.inertia_ == b.inertia_
     gen = KMeans(6, init=init, random_state=np.random.default_rng(3)).fit(X)
     gen2 = KMeans(6, init=init, random_state=np.random.default_rng(3)).fit(X)
@@ -177,8 +187,8 @@ def test_same_random_state_same_result(init):
     np.testing.assert_array_equal(rs.cluster_centers_, rs2.cluster_centers_)
 
 
-def test_n_init_keeps_the_best_run():
-    X, _ = make_blobs(2000, 2, 10, seed=11, spread=1.5)
+def test_n_init_keeps_the_best_run(space):
+    X = space.to(make_blobs(2000, 2, 10, seed=11, spread=1.5)[0])
     runs = [
         KMeans(10, init="random", n_init=1, random_state=np.random.default_rng(s)).fit(X)
         for s in range(5)

@@ -216,9 +216,8 @@ class ArrayAPIKind:
             raise ValueError("Sample weights must contain at least one non-zero number.")
         info = xp.finfo(dtype)
         positive = w[w > 0]
-        if (
-            float(xp.max(positive)) <= info.max
-            and float(xp.min(positive)) >= info.smallest_normal
+        if float(xp.max(positive)) <= float(info.max) and float(xp.min(positive)) >= float(
+            info.smallest_normal
         ):
             w = xp.astype(w, dtype)
         return w
