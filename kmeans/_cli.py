@@ -261,7 +261,9 @@ def _fit(args) -> int:
             f"-k {n_clusters}{default} is more than the {n_rows} rows of "
             f"{_data_name(args.data)}"
         )
-    _writable_dir(Path(args.output))
+    output = Path(args.output)
+    created = not output.exists()
+    _writable_dir(output)
 
     # without --seed, draw one and report it, so that the run can be repeated
     seed = args.seed
@@ -270,8 +272,14 @@ def _fit(args) -> int:
     # X is read one minibatch at a time: a memory-mapped .npy is never loaded
     model = cls(random_state=seed, verbose=int(args.verbose), **params)
     start = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):  # progress: apart from the results
-        model.fit(X)
+    try:
+        with contextlib.redirect_stdout(sys.stderr), _data_refused():  # progress
+            model.fit(X)
+    except BaseException:
+        if created:  # nothing is left behind by a fit that failed
+            with contextlib.suppress(OSError):
+                output.rmdir()
+        raise
     elapsed = time.perf_counter() - start
     if names is not None and len(set(names)) == len(names):
         # as a fit on a DataFrame would: `kmeans predict` matches columns by name
@@ -397,7 +405,8 @@ def _predict(args) -> int:
     with warnings.catch_warnings():
         # the columns were matched by name above; X is their array
         warnings.filterwarnings("ignore", "X does not have valid feature names")
-        labels = model.predict(X)
+        with _data_refused():
+            labels = model.predict(X)
     if output is None:
         sys.stdout.write("\n".join(map(str, labels.tolist())) + "\n")
         return 0
@@ -410,6 +419,16 @@ def _predict(args) -> int:
         raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from exc
     _say(f"wrote {labels.size} labels to {output}")
     return 0
+
+
+@contextlib.contextmanager
+def _data_refused():
+    """The estimators refuse data they cannot cluster (zero rows for the cosine
+    metric, say) with a one-line ValueError: a user's error, said as such."""
+    try:
+        yield
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def _model_columns(model, X, names, data: str):

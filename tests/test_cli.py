@@ -610,3 +610,14 @@ def test_the_command_line_does_not_import_sklearn_and_its_models_load_with_it(
     result = run("predict", "py.npz", "points.csv", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert [int(v) for v in result.stdout.split()] == model.labels_.tolist()
+
+
+def test_data_the_estimator_refuses_is_a_user_error(tmp_path):
+    # a zero row has no direction: one line, exit 1, no output folder left behind
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    X[4] = 0
+    np.savetxt(tmp_path / "z.csv", X, delimiter=",")
+    result = run("fit", "z.csv", "-k", "2", "--metric", "cosine", "-o", "out", cwd=tmp_path)
+    assert_error(result, "kmeans fit: error: metric='cosine' needs rows of non-zero norm")
+    assert "please report" not in result.stderr
+    assert not (tmp_path / "out").exists()
