@@ -27,7 +27,14 @@ from .._core import cosine
 from .._core.init import kmeans_plusplus_indices, random_indices
 from .._core.lloyd import kmeans_single_lloyd
 from .._validation import check_sample_weight
-from .memory import DENSE, SPARSE, magnitude_exponent, scale_weights, scaled
+from .memory import (
+    DENSE,
+    SPARSE,
+    InMemoryKind,
+    magnitude_exponent,
+    scaled,
+    weight_facts,
+)
 
 # X validated (and, for extreme magnitudes, scaled), weights, 1/||x|| per row
 Spherical = namedtuple("Spherical", "X weights row_scale exponent", defaults=(0,))
@@ -62,15 +69,10 @@ class CosineKind:
         row_scale = cosine.inverse_norms(X, pool)
         shift = np.zeros(X.shape[1], X.dtype)
         variance = cosine.unit_variance(X, row_scale, pool) if needs_variance else None
-        weight_max = n_positive = None
-        if weights is not None:
-            weight_max, n_positive = weights.max(), int(np.count_nonzero(weights))
         data = Spherical(X, weights, row_scale)
-        return data, shift, variance, weight_max, n_positive
+        return data, shift, variance, *weight_facts(weights)
 
-    @staticmethod
-    def scale_weights(data, exponent: int):
-        return data._replace(weights=scale_weights(data.weights, data.X.dtype, exponent)[0])
+    scale_weights = staticmethod(InMemoryKind.scale_weights)
 
     def initial_centers(self, data, shift, init: str, n_clusters: int, rng, pool):
         method = self.init_methods[init]

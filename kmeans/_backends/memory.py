@@ -101,14 +101,12 @@ class InMemoryKind:
         X = scaled(X, exponent)
         shift = self.column_mean(X, pool)
         variance = self.mean_variance(X, shift, pool) if needs_variance else None
-        weight_max = n_positive = None
-        if weights is not None:
-            weight_max, n_positive = weights.max(), int(np.count_nonzero(weights))
-        data = InMemory(X, weights, exponent)
-        return data, shift, variance, weight_max, n_positive
+        return InMemory(X, weights, exponent), shift, variance, *weight_facts(weights)
 
     @staticmethod
-    def scale_weights(data: InMemory, exponent: int) -> InMemory:
+    def scale_weights(data, exponent: int):
+        """``data`` (any namedtuple with X and weights) with its weights divided by
+        ``2**exponent``."""
         return data._replace(weights=scale_weights(data.weights, data.X.dtype, exponent)[0])
 
     def initial_centers(self, data, shift, init: str, n_clusters: int, rng, pool):
@@ -169,6 +167,13 @@ SPARSE = InMemoryKind(
     sparse.labels_inertia,
     sparse.distances,
 )
+
+
+def weight_facts(weights) -> tuple:
+    """The largest weight and the number of positive ones (None, None for None)."""
+    if weights is None:
+        return None, None
+    return weights.max(), int(np.count_nonzero(weights))
 
 
 def weight_exponent(weight_max) -> int:
