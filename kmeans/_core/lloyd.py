@@ -15,8 +15,12 @@ from . import cosine, sparse
 from .blocks import RowBlocks, is_sparse, mean_variance, scratch, shifted_block
 from .kernel import (
     augmented_coefficients,
+    by_columns,
     centre_terms,
+    column_coefficients,
+    column_rows,
     nearest,
+    nearest_columns,
     partial_sq,
     row_norms_sq,
 )
@@ -79,7 +83,15 @@ def lloyd_pass(
     n_clusters = centers.shape[0]
     width = n_features + 1
     sparse_rows = is_sparse(X)
-    if sparse_rows:
+    # the column layout (kernel.by_columns); its distances include ||x - shift||^2
+    columns = (
+        not (sparse_rows or fold_shift)
+        and row_terms is None
+        and by_columns(n_features, n_clusters)
+    )
+    if columns:
+        coef = column_coefficients(centers, X.dtype)
+    elif sparse_rows:
         # CSR rows are not centred (see kmeans/_core/sparse.py): x against -2 C^T
         coef, constant = centre_terms(centers)
     else:
@@ -99,8 +111,10 @@ def lloyd_pass(
         sums = partition_sums[part]
         if sums is None:
             sums = np.zeros((n_clusters, width))
-        augmented = None if sparse_rows else scratch(blocks, width, X.dtype)
+        augmented = None if sparse_rows or columns else scratch(blocks, width, X.dtype)
         dots = None if sparse_rows else scratch(blocks, n_clusters, X.dtype)
+        if columns:
+            column_buffer = np.empty((n_features + 2) * blocks.block_rows, X.dtype)
         raw = (
             None
             if not fold_shift or rows_in_place
@@ -110,7 +124,13 @@ def lloyd_pass(
         n_changed = 0
         for lo, hi in blocks.blocks(start, stop):
             row_sq = None
-            if sparse_rows:
+            centred = False
+            if columns:
+                by_column = column_rows(X, lo, hi, shift, column_buffer)
+                dist = dots.ravel()[: n_clusters * (hi - lo)].reshape(n_clusters, -1)
+                np.matmul(coef, by_column, out=dist)
+                new, min_sq = nearest_columns(dist, values=with_inertia)
+            elif sparse_rows:
                 block = X[lo:hi]
                 block_dots = partial_sq(block, coef, constant)
                 if with_inertia:
@@ -136,7 +156,8 @@ def lloyd_pass(
                         if row_terms is None
                         else row_terms[lo:hi]
                     )
-            new, min_sq, _ = nearest(block_dots, row_sq, values=with_inertia)
+            if not columns:
+                new, min_sq, _ = nearest(block_dots, row_sq, values=with_inertia)
             w = None if sample_weight is None else sample_weight[lo:hi]
             if with_inertia:
                 inertia += float(min_sq.sum() if w is None else min_sq @ w)
@@ -149,7 +170,12 @@ def lloyd_pass(
                 _move_sparse(sums, block, moved, new, old, w)
                 labels[lo:hi] = new
                 continue
-            if stateless or moved.size == hi - lo:
+            if columns and (stateless or moved.size == hi - lo):
+                moved_rows = by_column[:width].T  # [x - shift, 1], F-ordered
+                if w is not None:
+                    moved_rows = (moved_rows * w[:, None]).astype(X.dtype, copy=False)
+                new_moved, old_moved = new, old.astype(np.intp)
+            elif stateless or moved.size == hi - lo:
                 if not centred:
                     _augment(X, lo, hi, shift, xa)
                 moved_rows = xa
