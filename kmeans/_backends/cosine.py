@@ -79,8 +79,7 @@ class CosineKind:
         if method is kmeans_plusplus_indices:
             method = functools.partial(method, row_scale=data.row_scale)
         indices = method(data.X, shift, data.weights, n_clusters, rng, pool)
-        centers = self.rows(data.X, indices) * data.row_scale[indices, None]
-        return centers.astype(data.X.dtype, copy=False)
+        return cosine.scale_rows(self.rows(data.X, indices), data.row_scale[indices])
 
     def run(self, data, shift, centers, algorithm, *, max_iter, tol, variance, pool,
             callback):  # fmt: skip
