@@ -29,6 +29,7 @@ otherwise (data larger than memory) every pass reads it from its source.
 from __future__ import annotations
 
 import contextlib
+import copy
 import operator
 import os
 import sys
@@ -164,17 +165,29 @@ class _Rows:
         self.persisted = persist
         sizes = np.asarray(X.chunks[0], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        keep = np.flatnonzero(sizes)
+        self._keep = np.flatnonzero(sizes)
         x = X.to_delayed()[:, 0]
-        w = [None] * len(x) if weights is None else weights.to_delayed()
-        self.x = [x[i] for i in keep]
-        self.w = [w[i] for i in keep]
-        self.sizes = sizes[keep]
-        self.offsets = offsets[keep]
+        self.x = [x[i] for i in self._keep]
+        self.w = self._chunks_of(weights)
+        self.sizes = sizes[self._keep]
+        self.offsets = offsets[self._keep]
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
         self.weight_totals = None  # per chunk, set by statistics()
         self.exponent = 0  # X is read divided by 2**exponent (set by statistics())
+
+    def _chunks_of(self, weights) -> list:
+        w = [None] * len(self._keep) if weights is None else weights.to_delayed()
+        return [w[i] for i in self._keep] if weights is not None else w
+
+    def with_weights(self, weights) -> _Rows:
+        """The same rows (and everything known of them) with other weights, a dask
+        array in X's row chunks."""
+        if self.persisted:
+            weights = weights.persist()
+        rows = copy.copy(self)
+        rows.weights, rows.w = weights, self._chunks_of(weights)
+        return rows
 
     def __len__(self) -> int:
         return len(self.x)
@@ -291,9 +304,7 @@ def scale_weights(rows, exponent: int):
     if not exponent:
         return rows
     scale = rows.dtype.type(np.ldexp(1.0, -exponent))
-    scaled = _Rows(rows.X, rows.weights * scale, persist=rows.persisted)
-    scaled.weight_totals = rows.weight_totals
-    return scaled
+    return rows.with_weights(rows.weights * scale)
 
 
 # -- Lloyd -----------------------------------------------------------------------
