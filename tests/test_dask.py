@@ -283,6 +283,17 @@ def test_distributed_agrees_with_numpy(client, blobs):
     np.testing.assert_array_equal(got.predict(X).compute(), expected.labels_)
 
 
+def test_save_and_load_a_model_fitted_on_dask(sync, blobs, tmp_path):
+    from kmeans import load
+
+    km = KMeans(5, random_state=0).fit(da.from_array(blobs, chunks=1000))
+    km.save(tmp_path / "model.npz")  # labels_, a dask array, fetched
+    loaded = load(tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded.labels_, km.labels_.compute())
+    np.testing.assert_array_equal(loaded.cluster_centers_, km.cluster_centers_)
+    np.testing.assert_array_equal(loaded.predict(blobs), km.labels_.compute())
+
+
 def test_import_does_not_import_dask():
     code = (
         "import sys, numpy as np, kmeans; "
