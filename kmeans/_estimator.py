@@ -164,11 +164,10 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         if getattr(self, "metric", "euclidean") != "cosine":
             return kernels
         spherical = cosine_kind(kernels)
-        if spherical is None:
+        if spherical is None:  # every kind has one; a new kind must say so
             raise TypeError(
                 f"metric='cosine' does not accept {kernels.description} yet: pass "
-                "NumPy or scipy.sparse data (X.compute() for a dask array that fits "
-                "in memory), or use metric='euclidean'."
+                "NumPy data, or use metric='euclidean'."
             )
         return spherical
 

@@ -106,16 +106,18 @@ def scale_rows(rows: np.ndarray, row_scale, dtype=None) -> np.ndarray:
     return product.astype(rows.dtype if dtype is None else dtype, copy=False)
 
 
-def run_terms(sample_weight, row_scale):
+def run_terms(sample_weight, row_scale, dtype=None):
     """What a spherical Lloyd pass reads in place of the weights and ``||x||^2``
     (:func:`~kmeans._core.lloyd.lloyd_pass`'s ``row_terms``), as arrays of
     ``row_scale``'s library: the weights ``w/||x||``, so that each row counts as
     its unit vector in the sums, and ``2||x|| - 1``, so that the inertia comes
     out as ``2 w (1 - cos)`` against unit centres (halved by :func:`end_step`).
-    The caller casts them to X's dtype."""
+    Cast to ``dtype`` (X's) when given; arrays of other libraries, which cast
+    with their namespace, are returned as computed."""
     unit_weights = row_scale if sample_weight is None else sample_weight * row_scale
     # w/||x|| (||c||^2 - 2 x.c + 2||x|| - ||c||^2) = 2 w (1 - cos) for unit c
-    return unit_weights, 2 / row_scale - 1
+    terms = unit_weights, 2 / row_scale - 1
+    return terms if dtype is None else tuple(a.astype(dtype) for a in terms)
 
 
 def end_step(new_centers: np.ndarray, centers: np.ndarray, inertia):

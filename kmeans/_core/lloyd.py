@@ -298,9 +298,7 @@ def kmeans_single_lloyd(
     partition_sums = new_partition_sums(blocks, n_clusters, n_features)
     row_terms = None
     if row_scale is not None:
-        sample_weight, row_terms = (
-            a.astype(X.dtype) for a in cosine.run_terms(sample_weight, row_scale)
-        )
+        sample_weight, row_terms = cosine.run_terms(sample_weight, row_scale, X.dtype)
 
     def step(centers):
         sums, weight_sums, inertia, n_changed = lloyd_pass(
