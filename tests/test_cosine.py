@@ -308,6 +308,23 @@ def test_dask_arrays_same_as_numpy():
         assert got.inertia_ == pytest.approx(expected.inertia_, rel=1e-12)
 
 
+def test_every_array_library_same_as_numpy(space):
+    # the array API path (more in tests/test_array_api.py, test_cosine_*)
+    X, _ = directions(400, 6, 3, seed=16)
+    init = X[:3]
+    expected = KMeans(3, init=init, metric="cosine").fit(X)
+    km = KMeans(3, init=init, metric="cosine").fit(space.to(X))
+    np.testing.assert_array_equal(space.host(km.labels_), expected.labels_)
+    assert km.n_iter_ == expected.n_iter_
+    np.testing.assert_allclose(
+        space.host(km.cluster_centers_), expected.cluster_centers_, atol=1e-12
+    )
+    assert km.inertia_ == pytest.approx(expected.inertia_, rel=1e-12)
+    np.testing.assert_allclose(
+        space.host(km.transform(space.to(X))), expected.transform(X), atol=1e-12
+    )
+
+
 # -- errors ---------------------------------------------------------------------------
 
 
