@@ -16,6 +16,20 @@ def make_blobs(n_samples, n_features, n_clusters, *, seed=0, spread=1.0, dtype=n
     return X.astype(dtype), labels
 
 
+def directions(n_samples=600, n_features=16, n_clusters=5, *, seed=0, dtype=np.float64):
+    """Rows around ``n_clusters`` random directions, of random lengths (0.1-10),
+    and their true labels: data for metric="cosine"."""
+    rng = np.random.default_rng(seed)
+    means = rng.standard_normal((n_clusters, n_features))
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    labels = rng.integers(n_clusters, size=n_samples)
+    X = means[labels] + 0.25 * rng.standard_normal((n_samples, n_features)) / np.sqrt(
+        n_features
+    )
+    X *= rng.uniform(0.1, 10, size=(n_samples, 1))
+    return X.astype(dtype), labels
+
+
 @pytest.fixture(params=DTYPES, ids=["float64", "float32"])
 def dtype(request):
     return request.param

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import directions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,20 +21,6 @@ from kmeans._exceptions import InvalidParameterError
 sparse = pytest.importorskip("scipy.sparse")
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def directions(n_samples=600, n_features=16, n_clusters=5, *, seed=0, dtype=np.float64):
-    """Rows around ``n_clusters`` random directions, of random lengths (0.1-10),
-    and their true labels."""
-    rng = np.random.default_rng(seed)
-    means = rng.standard_normal((n_clusters, n_features))
-    means /= np.linalg.norm(means, axis=1, keepdims=True)
-    labels = rng.integers(n_clusters, size=n_samples)
-    X = means[labels] + 0.25 * rng.standard_normal((n_samples, n_features)) / np.sqrt(
-        n_features
-    )
-    X *= rng.uniform(0.1, 10, size=(n_samples, 1))
-    return X.astype(dtype), labels
 
 
 def reference(X, init, weights=None, max_iter=300, tol=1e-4):
@@ -304,11 +291,38 @@ def test_minibatch_partial_fit_and_sparse():
     np.testing.assert_allclose(one.cluster_centers_[j], cj / np.linalg.norm(cj), atol=1e-13)
 
 
-def test_dask_is_refused_clearly():
+def test_dask_arrays_same_as_numpy():
+    # more in tests/test_dask.py (test_cosine_*)
+    dask = pytest.importorskip("dask")
     da = pytest.importorskip("dask.array")
-    X, _ = directions(100, 4, 2)
-    with pytest.raises(TypeError, match="metric='cosine' does not accept dask"):
-        KMeans(2, metric="cosine").fit(da.from_array(X, chunks=50))
+    X, _ = directions(500, 6, 3, seed=15)
+    init = X[:3]
+    expected = KMeans(3, init=init, metric="cosine").fit(X)
+    with dask.config.set(scheduler="synchronous"):
+        got = KMeans(3, init=init, metric="cosine").fit(da.from_array(X, chunks=150))
+        np.testing.assert_array_equal(got.labels_.compute(), expected.labels_)
+        assert got.n_iter_ == expected.n_iter_
+        np.testing.assert_allclose(
+            got.cluster_centers_, expected.cluster_centers_, atol=1e-12
+        )
+        assert got.inertia_ == pytest.approx(expected.inertia_, rel=1e-12)
+
+
+def test_every_array_library_same_as_numpy(space):
+    # the array API path (more in tests/test_array_api.py, test_cosine_*)
+    X, _ = directions(400, 6, 3, seed=16)
+    init = X[:3]
+    expected = KMeans(3, init=init, metric="cosine").fit(X)
+    km = KMeans(3, init=init, metric="cosine").fit(space.to(X))
+    np.testing.assert_array_equal(space.host(km.labels_), expected.labels_)
+    assert km.n_iter_ == expected.n_iter_
+    np.testing.assert_allclose(
+        space.host(km.cluster_centers_), expected.cluster_centers_, atol=1e-12
+    )
+    assert km.inertia_ == pytest.approx(expected.inertia_, rel=1e-12)
+    np.testing.assert_allclose(
+        space.host(km.transform(space.to(X))), expected.transform(X), atol=1e-12
+    )
 
 
 # -- errors ---------------------------------------------------------------------------

@@ -25,7 +25,29 @@ from .sparse import row_blocks
 
 
 class ZeroRowError(ValueError):
-    """A row of zero norm has no direction: its cosine is undefined."""
+    """A row of zero norm has no direction: its cosine is undefined.
+
+    Raised for rows of X by :func:`zero_rows_error`, with the number of zero rows
+    (``n_zero``) and the first indices (``rows``), so that a caller that reads X
+    in pieces (the Dask chunks) can say where they are in the whole.
+    """
+
+    n_zero = 0
+    rows = None
+
+
+def zero_rows_error(n_zero: int, rows) -> ZeroRowError:
+    """The error for ``n_zero`` rows of X that are all zeros, ``rows`` their first
+    indices (five are shown): the one message of every data kind."""
+    rows = [int(i) for i in rows[:5]]
+    shown = ", ".join(str(i) for i in rows) + (", ..." if n_zero > 5 else "")
+    error = ZeroRowError(
+        f"metric='cosine' needs rows of non-zero norm: {n_zero} row(s) of X "
+        f"are all zeros (rows {shown}). A zero vector has no direction; drop "
+        "those rows or give them another metric."
+    )
+    error.n_zero, error.rows = n_zero, rows
+    return error
 
 
 def _blocks(X, width: int, pool) -> RowBlocks:
@@ -54,8 +76,8 @@ def _norms(rows) -> np.ndarray:
     return norms
 
 
-def inverse_norms(X, pool) -> np.ndarray:
-    """``1 / ||x||`` of every row, float64; a :class:`ZeroRowError` for a zero row."""
+def row_norms(X, pool) -> np.ndarray:
+    """``||x||`` of every row, float64 (zero for a row of zeros)."""
     out = np.empty(X.shape[0])
     blocks = _blocks(X, 1, pool)
 
@@ -64,16 +86,45 @@ def inverse_norms(X, pool) -> np.ndarray:
             out[lo:hi] = _norms(X[lo:hi])
 
     blocks.map(run)
-    zero = np.flatnonzero(out == 0)
+    return out
+
+
+def inverse_norms(X, pool) -> np.ndarray:
+    """``1 / ||x||`` of every row, float64; a :class:`ZeroRowError` for a zero row."""
+    norms = row_norms(X, pool)
+    zero = np.flatnonzero(norms == 0)
     if zero.size:
-        shown = ", ".join(str(i) for i in zero[:5]) + (", ..." if zero.size > 5 else "")
-        raise ZeroRowError(
-            f"metric='cosine' needs rows of non-zero norm: {zero.size} row(s) of X "
-            f"are all zeros (rows {shown}). A zero vector has no direction; drop "
-            "those rows or give them another metric."
-        )
+        raise zero_rows_error(zero.size, zero)
     with np.errstate(over="ignore"):
-        return 1.0 / out
+        return 1.0 / norms
+
+
+def scale_rows(rows: np.ndarray, row_scale, dtype=None) -> np.ndarray:
+    """Gathered rows times their ``1/||x||``: unit vectors, in ``dtype`` (default
+    the rows'), for initial centres and the k-means++ and k-means|| seeds."""
+    product = rows * row_scale[:, None]
+    return product.astype(rows.dtype if dtype is None else dtype, copy=False)
+
+
+def run_terms(sample_weight, row_scale, dtype=None):
+    """What a spherical Lloyd pass reads in place of the weights and ``||x||^2``
+    (:func:`~kmeans._core.lloyd.lloyd_pass`'s ``row_terms``), as arrays of
+    ``row_scale``'s library: the weights ``w/||x||``, so that each row counts as
+    its unit vector in the sums, and ``2||x|| - 1``, so that the inertia comes
+    out as ``2 w (1 - cos)`` against unit centres (halved by :func:`end_step`).
+    Cast to ``dtype`` (X's) when given; arrays of other libraries, which cast
+    with their namespace, are returned as computed."""
+    unit_weights = row_scale if sample_weight is None else sample_weight * row_scale
+    # w/||x|| (||c||^2 - 2 x.c + 2||x|| - ||c||^2) = 2 w (1 - cos) for unit c
+    terms = unit_weights, 2 / row_scale - 1
+    return terms if dtype is None else tuple(a.astype(dtype) for a in terms)
+
+
+def end_step(new_centers: np.ndarray, centers: np.ndarray, inertia):
+    """The end of a spherical Lloyd iteration after the Euclidean update from the
+    sums of unit rows: the centres normalised (a cluster whose sum is zero keeps
+    its centre) and the inertia of :func:`run_terms` halved."""
+    return normalise(new_centers, centers), None if inertia is None else inertia / 2
 
 
 def unit_rows(rows):
@@ -114,27 +165,37 @@ def normalise(centers: np.ndarray, fallback: np.ndarray | None = None) -> np.nda
     return out
 
 
-def dissimilarity(partial, centers_sq, row_scale) -> np.ndarray:
+def dissimilarity(partial, centers_sq, row_scale, xp=np):
     """``1 - cos`` from the kernel's ``partial = ||c||^2 - 2 x.c`` (any shape
     broadcasting with ``centers_sq`` and ``row_scale = 1/||x||``), clamped to
-    [0, 2]."""
+    [0, 2]; arrays of the namespace ``xp`` (NumPy, or a device's)."""
     cos = (centers_sq - partial) * (0.5 * row_scale)
-    return np.clip(1.0 - cos, 0.0, 2.0)
+    return xp.clip(1.0 - cos, 0.0, 2.0)
+
+
+def unit_sum(X, row_scale, pool) -> np.ndarray:
+    """``sum x/||x||`` over the rows, float64."""
+    if is_sparse(X):
+        return np.asarray(X.T @ row_scale, dtype=np.float64)
+    blocks = _blocks(X, 1, pool)
+
+    def run(start: int, stop: int) -> np.ndarray:
+        return row_scale[start:stop] @ X[start:stop].astype(np.float64, copy=False)
+
+    return np.sum(blocks.map(run), axis=0)
+
+
+def variance_of_units(total: np.ndarray, n_samples: int) -> float:
+    """Mean over features of the variance of unit rows whose sum is ``total``:
+    ``(1 - ||mean||^2) / n_features``."""
+    mean = total / n_samples
+    return max(0.0, 1.0 - float(mean @ mean)) / total.shape[0]
 
 
 def unit_variance(X, row_scale, pool) -> float:
     """Mean over features of the variance of the unit rows ``x/||x||`` (what
-    ``tol`` is relative to): ``(1 - ||mean||^2) / n_features``, one pass."""
-    if is_sparse(X):
-        mean = np.asarray(X.T @ row_scale, dtype=np.float64) / X.shape[0]
-    else:
-        blocks = _blocks(X, 1, pool)
-
-        def run(start: int, stop: int) -> np.ndarray:
-            return row_scale[start:stop] @ X[start:stop].astype(np.float64, copy=False)
-
-        mean = np.sum(blocks.map(run), axis=0) / X.shape[0]
-    return max(0.0, 1.0 - float(mean @ mean)) / X.shape[1]
+    ``tol`` is relative to), one pass."""
+    return variance_of_units(unit_sum(X, row_scale, pool), X.shape[0])
 
 
 def labels_inertia(X, centers, sample_weight, row_scale, pool, labels_out=None):

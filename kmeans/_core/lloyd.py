@@ -324,11 +324,7 @@ def kmeans_single_lloyd(
     partition_sums = new_partition_sums(blocks, n_clusters, n_features)
     row_terms = None
     if row_scale is not None:
-        # sums of w x/||x||: each row counts as its unit vector
-        unit_weights = row_scale if sample_weight is None else sample_weight * row_scale
-        sample_weight = unit_weights.astype(X.dtype)
-        # w/||x|| (||c||^2 - 2 x.c + 2||x|| - ||c||^2) = 2 w (1 - cos) for unit c
-        row_terms = (2 / row_scale - 1).astype(X.dtype)
+        sample_weight, row_terms = cosine.run_terms(sample_weight, row_scale, X.dtype)
 
     def step(centers):
         sums, weight_sums, inertia, n_changed = lloyd_pass(
@@ -348,8 +344,7 @@ def kmeans_single_lloyd(
             X, shift, sample_weight, centers, labels, sums, weight_sums, blocks, row_scale
         )
         if row_scale is not None:
-            new_centers = cosine.normalise(new_centers, centers)
-            inertia = None if inertia is None else inertia / 2
+            new_centers, inertia = cosine.end_step(new_centers, centers, inertia)
         return new_centers, n_changed, inertia
 
     return iterate(step, centers_init, max_iter=max_iter, tol=tol, callback=callback)
