@@ -735,7 +735,9 @@ def _parallel_chunk(
     else:
         d2, nearest = state[0].copy(), state[1].copy()
     blocks = RowBlocks(n, len(new), d, X.itemsize, None, max_partitions=1)
-    neg2_t, new_sq = centre_terms(new)
+    # metric="cosine": -2 x.c alone (cosine.unit_terms), whatever the row's norm
+    terms = centre_terms if row_scale is None else cosine.unit_terms
+    neg2_t, new_sq = terms(new)
     buffer = scratch(blocks, d, X.dtype)
     dots = scratch(blocks, len(new), X.dtype)
     for lo, hi in blocks.blocks(0, n):
@@ -746,7 +748,7 @@ def _parallel_chunk(
         else:
             partial = partial_sq(X[lo:hi], neg2_t, new_sq, out=dots[: hi - lo])
             label, best, _ = _nearest(partial)
-            min_sq = 2 * cosine.dissimilarity(best, new_sq[label], row_scale[lo:hi])
+            min_sq = 2 * cosine.dissimilarity(best, row_scale[lo:hi])
         closer = np.flatnonzero(min_sq < d2[lo:hi]) + lo
         d2[closer] = min_sq[closer - lo]
         nearest[closer] = label[closer - lo] + first_id
