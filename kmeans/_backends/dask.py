@@ -851,6 +851,12 @@ def _recluster(candidates, weights, n_clusters, rng, kind=DENSE):
     scaled as fit scales them: a power of two changes no result, and candidate
     weights are sums of X's weights, whose sum is finite."""
     best = None
+    # metric="cosine": a run counts as better by more than rounding only. Runs
+    # often find the same partition in another order, at inertias a few ulps
+    # apart, and the candidates of X * s are those of X to rounding: the first
+    # of such ties wins, so that the fit does not depend on the rows' scale.
+    # (The Euclidean kind keeps the strict comparison.)
+    tie = 0.0 if kind is DENSE else 1e-10
     with kind.session() as pool:
         data, shift, variance, _, _ = kind.statistics(candidates, weights, True, pool)
         for _ in range(_LOCAL_RUNS):
@@ -861,7 +867,7 @@ def _recluster(candidates, weights, n_clusters, rng, kind=DENSE):
             )  # fmt: skip
             centers = result.centers + shift
             inertia = kind.final_labels(data, centers, pool)[1]
-            if best is None or inertia < best[1]:
+            if best is None or inertia < best[1] * (1 - tie):
                 best = centers, inertia
     # candidates of extreme magnitude were read scaled (never, in practice)
     return np.ldexp(best[0], getattr(data, "exponent", 0)).astype(candidates.dtype)

@@ -65,14 +65,15 @@ def _norms(rows) -> np.ndarray:
     """Euclidean norms of a block of rows, in float64; a row whose squares
     underflow or overflow (beyond 1e+-154) is measured scaled by its largest
     magnitude instead."""
-    if is_sparse(rows):
-        counts = np.diff(rows.indptr)
-        owner = np.repeat(np.arange(rows.shape[0]), counts)
-        values = rows.data.astype(np.float64)
-        sq = np.bincount(owner, weights=values * values, minlength=rows.shape[0])
-    else:
-        sq = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
-    with np.errstate(over="ignore"):
+    # squares beyond float64's range are measured again below
+    with np.errstate(over="ignore", under="ignore"):
+        if is_sparse(rows):
+            counts = np.diff(rows.indptr)
+            owner = np.repeat(np.arange(rows.shape[0]), counts)
+            values = rows.data.astype(np.float64)
+            sq = np.bincount(owner, weights=values * values, minlength=rows.shape[0])
+        else:
+            sq = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
         norms = np.sqrt(sq)
     for i in np.flatnonzero(~((norms > 0) & (norms < np.inf))):
         row = rows_of(rows, [i])[0].astype(np.float64)
