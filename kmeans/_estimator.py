@@ -633,9 +633,9 @@ class KMeans(_BaseKMeans):
           relative to the variance of the unit rows. The data are not centred
           (a shift changes angles); the algorithm is "lloyd" (Hamerly's and
           Elkan's bounds are Euclidean: asked for, they fall back to it with a
-          RuntimeWarning); ``refine`` is not available. Rows of norm below
-          about 1e-15 are labelled by rounding (the assignment reads
-          ``1 - 2 x.c``): scale them up.
+          RuntimeWarning); ``refine`` is not available. The assignment reads
+          ``-2 x.c`` alone against unit centres, so rows of any norm (below
+          1e-15 too) are labelled as their directions say.
 
         A parameter rather than an estimator of its own, as Spark MLlib's
         ``distanceMeasure`` and faiss's ``spherical``: everything else (init,

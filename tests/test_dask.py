@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import directions, make_blobs
+from conftest import TINY_AND_HUGE, assert_scale_free, directions, make_blobs
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -537,6 +537,23 @@ def test_cosine_extreme_magnitudes(sync, rays, exponent):
     _assert_same(expected, got, rtol=1e-12)
     np.testing.assert_array_equal(
         got.predict(da.from_array(X, 700)).compute(), expected.labels_
+    )
+
+
+@pytest.mark.parametrize("scale", TINY_AND_HUGE)
+def test_cosine_rows_of_any_norm_read_as_their_directions(sync, rays, scale):
+    # #15: the chunks' passes, k-means|| and final labels read -2 x.c alone
+    chunks = COSINE_CHUNKINGS["uneven"]
+    one = KMeans(5, metric="cosine", random_state=0).fit(da.from_array(rays, chunks))
+    Xs = da.from_array(rays * scale, chunks)
+    other = KMeans(5, metric="cosine", random_state=0).fit(Xs)
+    assert_scale_free(one, other, scale, lambda a: np.asarray(a))
+    np.testing.assert_array_equal(other.predict(Xs).compute(), one.labels_.compute())
+    np.testing.assert_allclose(
+        other.transform(Xs).compute(),
+        one.transform(da.from_array(rays, chunks)).compute(),
+        rtol=0,
+        atol=1e-12,
     )
 
 

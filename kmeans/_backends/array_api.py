@@ -301,10 +301,15 @@ class ArrayAPIKind:
 
     # -- the assignment kernel ---------------------------------------------------------
 
-    def _coefficients(self, centers_dev):
-        """``[-2 C^T; ||c||^2]``: rows ``[x, 1]`` times it give ``||c||^2 - 2 x.c``."""
+    def _coefficients(self, centers_dev, unit: bool = False):
+        """``[-2 C^T; ||c||^2]``: rows ``[x, 1]`` times it give ``||c||^2 - 2 x.c``.
+        ``unit`` (metric="cosine", unit centres): ``[-2 C^T; 0]``, their ``||c||^2
+        - 1`` taken as exactly 0 (:func:`kmeans._core.cosine.unit_terms`)."""
         xp = self.xp
-        norms = xp.sum(centers_dev * centers_dev, axis=1)
+        if unit:
+            norms = xp.zeros_like(centers_dev[:, 0])
+        else:
+            norms = xp.sum(centers_dev * centers_dev, axis=1)
         return xp.concat([-2 * centers_dev.T, norms[None, :]], axis=0)
 
     def _augmented(self, rows, shift_dev):
@@ -420,7 +425,9 @@ class ArrayAPIKind:
         }
 
         def step(centers):
-            coef = self._coefficients(self.to_device(centers, X.dtype))
+            coef = self._coefficients(
+                self.to_device(centers, X.dtype), data.row_scale is not None
+            )
             parts, inertia = [], 0.0  # summed on the device: no wait per block
             for lo, hi in _blocks(n, max(k, d + 1)):
                 labels, best = self._assign(
@@ -482,9 +489,7 @@ class ArrayAPIKind:
         unit candidates, ``row_sq`` all 2) the squared chord ``2 - 2 cos``, as
         :func:`kmeans._core.init.kmeans_plusplus_indices` measures it."""
         xp = self.xp
-        coef = self._coefficients(candidates)
-        if row_scale is not None:  # -2 x.c alone
-            coef = xp.concat([coef[:-1, :], xp.zeros_like(coef[-1:, :])], axis=0)
+        coef = self._coefficients(candidates, row_scale is not None)  # cosine: -2 x.c
         potential, minima = 0.0, []
         for lo, hi in _blocks(X.shape[0], max(candidates.shape[0], X.shape[1] + 1)):
             partial = self._augmented(X[lo:hi, :], shift_dev) @ coef
@@ -705,19 +710,13 @@ class CosineArrayAPIKind(ArrayAPIKind):
         return data, shift, variance, weight_max, n_positive
 
     def _partials(self, X, centers):
-        """Per block of rows: its bounds and ``||c||^2 - 2 x.c`` for every centre
-        (in float64 where the device has it), with ``||c||^2``."""
+        """Per block of rows: its bounds and ``-2 x.c`` for every unit centre (in
+        float64 where the device has it): :func:`kmeans._core.cosine.unit_terms`."""
         xp = self.xp
         centers = xp.astype(self._own(centers, "cluster_centers_"), self.wide)
         neg2_t = -2 * centers.T
-        centers_sq = xp.sum(centers * centers, axis=1)
         for lo, hi in _blocks(X.shape[0], max(centers.shape[0], X.shape[1])):
-            yield (
-                lo,
-                hi,
-                xp.astype(X[lo:hi, :], self.wide) @ neg2_t + centers_sq,
-                centers_sq,
-            )
+            yield lo, hi, xp.astype(X[lo:hi, :], self.wide) @ neg2_t
 
     def _labels_inertia(self, X, centers, weights, row_scale):
         """Labels (int32, on the device) of the most similar centres, ``sum w (1 -
@@ -726,16 +725,10 @@ class CosineArrayAPIKind(ArrayAPIKind):
         xp = self.xp
 
         def blocks():
-            for lo, hi, partial, centers_sq in self._partials(X, centers):
+            for lo, hi, partial in self._partials(X, centers):
                 labels = xp.argmin(partial, axis=1)
                 best = xp.min(partial, axis=1)
-                own_sq = xp.take(centers_sq, labels)
-                yield (
-                    lo,
-                    hi,
-                    labels,
-                    cosine.dissimilarity(best, own_sq, row_scale[lo:hi], xp),
-                )
+                yield lo, hi, labels, cosine.dissimilarity(best, row_scale[lo:hi], xp)
 
         return self._labelled(blocks(), centers.shape[0], weights)
 
@@ -758,10 +751,8 @@ class CosineArrayAPIKind(ArrayAPIKind):
         X, row_scale = self._readable(X)
         dtype = self._own(centers, "cluster_centers_").dtype
         parts = [
-            xp.astype(
-                cosine.dissimilarity(partial, centers_sq, row_scale[lo:hi, None], xp), dtype
-            )
-            for lo, hi, partial, centers_sq in self._partials(X, centers)
+            xp.astype(cosine.dissimilarity(partial, row_scale[lo:hi, None], xp), dtype)
+            for lo, hi, partial in self._partials(X, centers)
         ]
         return xp.concat(parts, axis=0)
 

@@ -735,7 +735,9 @@ def _parallel_chunk(
     else:
         d2, nearest = state[0].copy(), state[1].copy()
     blocks = RowBlocks(n, len(new), d, X.itemsize, None, max_partitions=1)
-    neg2_t, new_sq = centre_terms(new)
+    # metric="cosine": -2 x.c alone (cosine.unit_terms), whatever the row's norm
+    terms = centre_terms if row_scale is None else cosine.unit_terms
+    neg2_t, new_sq = terms(new)
     buffer = scratch(blocks, d, X.dtype)
     dots = scratch(blocks, len(new), X.dtype)
     for lo, hi in blocks.blocks(0, n):
@@ -746,7 +748,7 @@ def _parallel_chunk(
         else:
             partial = partial_sq(X[lo:hi], neg2_t, new_sq, out=dots[: hi - lo])
             label, best, _ = _nearest(partial)
-            min_sq = 2 * cosine.dissimilarity(best, new_sq[label], row_scale[lo:hi])
+            min_sq = 2 * cosine.dissimilarity(best, row_scale[lo:hi])
         closer = np.flatnonzero(min_sq < d2[lo:hi]) + lo
         d2[closer] = min_sq[closer - lo]
         nearest[closer] = label[closer - lo] + first_id
@@ -849,6 +851,12 @@ def _recluster(candidates, weights, n_clusters, rng, kind=DENSE):
     scaled as fit scales them: a power of two changes no result, and candidate
     weights are sums of X's weights, whose sum is finite."""
     best = None
+    # metric="cosine": a run counts as better by more than rounding only. Runs
+    # often find the same partition in another order, at inertias a few ulps
+    # apart, and the candidates of X * s are those of X to rounding: the first
+    # of such ties wins, so that the fit does not depend on the rows' scale.
+    # (The Euclidean kind keeps the strict comparison.)
+    tie = 0.0 if kind is DENSE else 1e-10
     with kind.session() as pool:
         data, shift, variance, _, _ = kind.statistics(candidates, weights, True, pool)
         for _ in range(_LOCAL_RUNS):
@@ -859,7 +867,7 @@ def _recluster(candidates, weights, n_clusters, rng, kind=DENSE):
             )  # fmt: skip
             centers = result.centers + shift
             inertia = kind.final_labels(data, centers, pool)[1]
-            if best is None or inertia < best[1]:
+            if best is None or inertia < best[1] * (1 - tie):
                 best = centers, inertia
     # candidates of extreme magnitude were read scaled (never, in practice)
     return np.ldexp(best[0], getattr(data, "exponent", 0)).astype(candidates.dtype)

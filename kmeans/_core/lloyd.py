@@ -72,8 +72,11 @@ def lloyd_pass(
     rows are longer than the number of centres, and accurate only where the shift
     is small beside the spread of the data (see :func:`kmeans_single_lloyd`).
 
-    ``row_terms`` (one per row) replace ``||x - shift||^2`` in the inertia: the
-    cosine runs' terms (see :func:`kmeans_single_lloyd`).
+    ``row_terms`` (one per row) make the pass spherical (the cosine runs' terms,
+    see :func:`kmeans_single_lloyd`): they replace ``||x - shift||^2`` in the
+    inertia, and the unit centres' ``||c||^2`` is replaced by ``||c||^2 - 1``,
+    taken as exactly 0 (:func:`~kmeans._core.cosine.unit_terms`), so that the
+    rows are measured by ``-2 x.c`` alone, whatever their norm.
 
     Returns the weighted sums of the shifted rows per cluster, the total weight per
     cluster (float64), the inertia with respect to ``centers`` (None unless
@@ -93,9 +96,12 @@ def lloyd_pass(
         coef = column_coefficients(centers, X.dtype)
     elif sparse_rows:
         # CSR rows are not centred (see kmeans/_core/sparse.py): x against -2 C^T
-        coef, constant = centre_terms(centers)
+        terms = centre_terms if row_terms is None else cosine.unit_terms
+        coef, constant = terms(centers)
     else:
         coef = augmented_coefficients(centers, X.dtype)  # multiplies [x - shift, 1]
+        if row_terms is not None:
+            coef[n_features] = 0  # ||c||^2 - 1 of unit centres
     if fold_shift:
         neg2_t = np.ascontiguousarray(coef[:n_features])
         constant = coef[n_features] - shift @ neg2_t  # ||c||^2 + 2 shift.c
