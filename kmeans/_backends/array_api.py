@@ -318,17 +318,23 @@ class ArrayAPIKind:
         ones = xp.ones((rows.shape[0], 1), dtype=rows.dtype, device=self.device)
         return xp.concat([rows - shift_dev, ones], axis=1)
 
+    def _nearest(self, partial, values: bool = True):
+        """The one nearest-centre reduction of the device path: the lowest
+        entry of each row of ``partial`` (ties to the lowest index) and, with
+        ``values``, the entry itself."""
+        xp = self.xp
+        labels = xp.argmin(partial, axis=1)
+        return labels, (xp.min(partial, axis=1) if values else None)
+
     def _assign(self, xa, coef, with_sq: bool, row_terms=None):
         """The assignment kernel: nearest centre of each augmented row (ties to
         the lowest index) and, with ``with_sq``, the squared distance to it
         (with ``row_terms`` in place of ``||x - shift||^2``: the spherical runs',
         see :func:`kmeans._core.cosine.run_terms`)."""
         xp = self.xp
-        partial = xa @ coef
-        labels = xp.argmin(partial, axis=1)
+        labels, best = self._nearest(xa @ coef, with_sq)
         if not with_sq:
             return labels, None
-        best = xp.min(partial, axis=1)
         if row_terms is None:
             body = xa[:, :-1]
             row_terms = xp.sum(body * body, axis=1)
@@ -726,8 +732,7 @@ class CosineArrayAPIKind(ArrayAPIKind):
 
         def blocks():
             for lo, hi, partial in self._partials(X, centers):
-                labels = xp.argmin(partial, axis=1)
-                best = xp.min(partial, axis=1)
+                labels, best = self._nearest(partial)
                 yield lo, hi, labels, cosine.dissimilarity(best, row_scale[lo:hi], xp)
 
         return self._labelled(blocks(), centers.shape[0], weights)
