@@ -23,9 +23,10 @@ process, one after the other. Run from the repository root::
 
     python benchmarks/cosine.py
 
-It writes ``benchmarks/cosine_results/<date>-n<starts>[-m<mixtures>-s<seeds>].json``
-and prints Markdown tables (mean and spread over seeds). ``--threads 1`` runs
-every method on one thread: stable times on a shared machine.
+It writes ``benchmarks/cosine_results/<date>-n<starts>[-m<mixtures>-s<seeds>]
+[-t<threads>].json`` and prints Markdown tables (mean and spread over seeds).
+``--threads 1`` runs every method on one thread: stable times on a shared
+machine.
 """
 
 from __future__ import annotations
@@ -182,6 +183,8 @@ def main(argv=None):
     name = f"{datetime.date.today().isoformat()}-n{args.n_init}"
     if len(mixtures) < len(MIXTURES) or len(seeds) < len(SEEDS):
         name += f"-m{len(mixtures)}-s{len(seeds)}"
+    if args.threads is not None:
+        name += f"-t{args.threads}"
     path = out / f"{name}.json"
     meta = {
         "kmeans": kmeans.__version__,
