@@ -164,11 +164,10 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         if getattr(self, "metric", "euclidean") != "cosine":
             return kernels
         spherical = cosine_kind(kernels)
-        if spherical is None:
+        if spherical is None:  # every kind has one; a new kind must say so
             raise TypeError(
                 f"metric='cosine' does not accept {kernels.description} yet: pass "
-                "NumPy or scipy.sparse data (X.compute() for a dask array that fits "
-                "in memory), or use metric='euclidean'."
+                "NumPy data, or use metric='euclidean'."
             )
         return spherical
 
@@ -641,11 +640,14 @@ class KMeans(_BaseKMeans):
           (a shift changes angles); the algorithm is "lloyd" (Hamerly's and
           Elkan's bounds are Euclidean: asked for, they fall back to it with a
           RuntimeWarning); ``refine="swap"`` splits and merges clusters (see
-          ``refine``); dask arrays are not available.
+          ``refine``; NumPy and SciPy data). The assignment reads ``-2 x.c``
+          alone against unit centres, so rows of any norm (below 1e-15 too) are
+          labelled as their directions say.
 
         A parameter rather than an estimator of its own, as Spark MLlib's
         ``distanceMeasure`` and faiss's ``spherical``: everything else (init,
-        ``n_init``, weights, sparse data, :meth:`save`, the command line's
+        ``n_init``, weights, sparse data, dask arrays with "k-means||",
+        array-API arrays on their device, :meth:`save`, the command line's
         ``--metric``) is the same, and model selection can search over it.
 
         .. versionadded:: 0.3
@@ -695,8 +697,17 @@ class KMeans(_BaseKMeans):
     then runs on the Dask scheduler in use (a ``distributed.Client`` if one was
     created), one pass over X per Lloyd iteration, and ``predict`` and
     ``transform`` return lazy dask arrays. From the same initial centres the
-    result is NumPy's up to rounding; ``algorithm`` is Lloyd's, ``refine`` is not
-    available. See :mod:`kmeans._backends.dask` and the README's "Scaling out".
+    result is NumPy's up to rounding, with either ``metric``; ``algorithm`` is
+    Lloyd's, ``refine`` is not available. See :mod:`kmeans._backends.dask` and the
+    README's "Scaling out".
+
+    X may also be an array of another library that follows the Python array API
+    standard (PyTorch, CuPy, JAX, array-api-strict; with the
+    ``kmeans[array-api]`` extra): the fit computes in its namespace and on its
+    device, with either ``metric``, and ``cluster_centers_``, ``labels_``,
+    ``predict`` and ``transform`` are arrays of that library on that device. See
+    :mod:`kmeans._backends.array_api` and the README's "GPU and other array
+    libraries".
 
     With scikit-learn installed, KMeans is a scikit-learn estimator (clusterer
     and transformer): it passes scikit-learn's estimator checks and has

@@ -22,7 +22,7 @@ import numpy as np
 
 from ._backends import is_array_api, to_numpy
 from ._exceptions import InvalidParameterError, ModelFileError, warn
-from ._validation import check_random_state, validate_int, validate_real
+from ._validation import check_random_state, is_dask_array, validate_int, validate_real
 from ._version import __version__
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "read", "save"]
@@ -101,7 +101,10 @@ def save(model, path: str | os.PathLike) -> None:
         }
         for name in _FITTED_ARRAYS:
             if hasattr(model, name):
-                arrays[name] = to_numpy(getattr(model, name))  # device: to host
+                value = getattr(model, name)
+                if is_dask_array(value):  # labels_ of a fit on Dask, kept by the workers
+                    value = value.compute()
+                arrays[name] = to_numpy(value)  # device: to host
         names = getattr(model, "feature_names_in_", None)
         if names is not None:
             arrays["feature_names_in_"] = np.asarray(names, dtype=str)

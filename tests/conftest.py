@@ -16,6 +16,41 @@ def make_blobs(n_samples, n_features, n_clusters, *, seed=0, spread=1.0, dtype=n
     return X.astype(dtype), labels
 
 
+def directions(n_samples=600, n_features=16, n_clusters=5, *, seed=0, dtype=np.float64):
+    """Rows around ``n_clusters`` random directions, of random lengths (0.1-10),
+    and their true labels: data for metric="cosine"."""
+    rng = np.random.default_rng(seed)
+    means = rng.standard_normal((n_clusters, n_features))
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    labels = rng.integers(n_clusters, size=n_samples)
+    X = means[labels] + 0.25 * rng.standard_normal((n_samples, n_features)) / np.sqrt(
+        n_features
+    )
+    X *= rng.uniform(0.1, 10, size=(n_samples, 1))
+    return X.astype(dtype), labels
+
+
+# metric="cosine" reads every row at the precision of its direction (#15): these
+# factors, applied to all of X, change nothing; rows of norm below 1e-15 included
+TINY_AND_HUGE = [2.0**-60, 1e-16, 1e-18, 1e-200, 1e200]
+
+
+def assert_scale_free(one, other, scale, host=np.asarray, atol=1e-12):
+    """``other``, fitted on X * ``scale``, is ``one``, fitted on X from the same
+    random_state: the same labels and iterations, the same centres (bit for bit
+    for a power of two, else to ``atol``) and inertia. ``host`` brings an output
+    to NumPy."""
+    np.testing.assert_array_equal(host(other.labels_), host(one.labels_))
+    assert getattr(other, "n_steps_", other.n_iter_) == getattr(
+        one, "n_steps_", one.n_iter_
+    )
+    atol = 0 if np.frexp(scale)[0] == 0.5 else atol
+    np.testing.assert_allclose(
+        host(other.cluster_centers_), host(one.cluster_centers_), rtol=0, atol=atol
+    )
+    assert other.inertia_ == pytest.approx(one.inertia_, rel=max(atol, 1e-12))
+
+
 @pytest.fixture(params=DTYPES, ids=["float64", "float32"])
 def dtype(request):
     return request.param

@@ -9,7 +9,7 @@ rounding. Skipped as a whole without array-api-compat (the core CI leg).
 
 import numpy as np
 import pytest
-from conftest import make_blobs
+from conftest import directions, make_blobs
 
 compat = pytest.importorskip("array_api_compat")
 
@@ -157,12 +157,15 @@ def test_dispatch_follows_the_input_after_a_fit(space, blobs):
     assert_on(on_host.predict(to(blobs)), xp, device)
 
 
-def test_callback_sees_the_numpy_numbers(space, blobs):
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_callback_sees_the_numpy_numbers(space, blobs, metric):
     xp, device, to = space
     seen = {"numpy": [], "device": []}
-    init = blobs[:4]
-    for key, X in (("numpy", blobs), ("device", to(blobs))):
-        KMeans(4, init=init, callback=lambda info, key=key: seen[key].append(info)).fit(X)
+    data = blobs if metric == "euclidean" else directions(600, 5, 4, seed=3)[0]
+    for key, X in (("numpy", data), ("device", to(data))):
+        KMeans(
+            4, init=data[:4], metric=metric, callback=lambda i, key=key: seen[key].append(i)
+        ).fit(X)
     moved = {key: [i.n_reassigned for i in infos] for key, infos in seen.items()}
     assert moved["device"] == moved["numpy"]
     np.testing.assert_allclose(
@@ -278,3 +281,149 @@ def test_float32_data_with_weights_beyond_float32(space, scale):
     km = KMeans(3, random_state=0).fit(to(X), sample_weight=to(w))
     np.testing.assert_array_equal(host(km.labels_), reference.labels_)
     assert km.inertia_ == pytest.approx(reference.inertia_, rel=1e-6)
+
+
+# -- metric="cosine" (#15) ----------------------------------------------------------
+
+
+@pytest.fixture
+def rays():
+    """Rows around 4 directions in 5-D, of lengths 0.1-10."""
+    return directions(600, 5, 4, seed=3)[0]
+
+
+def assert_same_cosine(km, ref, rtol=1e-12):
+    assert km.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(host(km.labels_), ref.labels_)
+    centers = host(km.cluster_centers_)
+    assert centers.dtype == ref.cluster_centers_.dtype
+    np.testing.assert_allclose(centers, ref.cluster_centers_, rtol=0, atol=rtol)
+    np.testing.assert_allclose(np.linalg.norm(centers, axis=1), 1, atol=rtol)
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cosine_same_run_as_numpy_from_the_same_init(space, rays, dtype):
+    xp, device, to = space
+    X = rays.astype(dtype)
+    init = X[[0, 1, 2, 3]]
+    ref = KMeans(4, init=init, tol=0, metric="cosine").fit(X)
+    Xd = to(X)
+    km = KMeans(4, init=init, tol=0, metric="cosine").fit(Xd)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert_same_cosine(km, ref, rtol)
+    for attribute in (km.cluster_centers_, km.labels_):
+        assert_on(attribute, xp, device)
+    labels, distances = km.predict(Xd), km.transform(Xd)
+    assert_on(labels, xp, device)
+    assert_on(distances, xp, device)
+    assert labels.dtype == xp.int32
+    np.testing.assert_array_equal(host(labels), ref.predict(X))
+    assert host(distances).dtype == dtype
+    np.testing.assert_allclose(host(distances), ref.transform(X), rtol=0, atol=rtol)
+    w = np.arange(len(X)) % 3
+    assert km.score(Xd, sample_weight=to(w)) == pytest.approx(
+        ref.score(X, sample_weight=w), rel=rtol
+    )
+    refit = KMeans(4, init=to(init), tol=0, metric="cosine")
+    assert_on(refit.fit_transform(Xd), xp, device)
+    assert_on(refit.fit_predict(Xd), xp, device)
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_cosine_seeded_inits_and_weights_as_numpy(space, rays, init):
+    # the same draws from the same random_state: k-means++ by the squared chord
+    xp, device, to = space
+    w = np.random.default_rng(0).random(len(rays))
+    params = {"init": init, "tol": 1e-3, "random_state": 7, "metric": "cosine"}
+    ref = KMeans(4, n_init=1, **params).fit(rays, sample_weight=w)
+    km = KMeans(4, n_init=1, **params).fit(to(rays), sample_weight=to(w))
+    assert_same_cosine(km, ref)
+    # the best of three starts: the NumPy path's inertia (starts that reach one
+    # partition tie to rounding, so which of them is kept may differ)
+    ref = KMeans(4, n_init=3, **params).fit(rays, sample_weight=w)
+    km = KMeans(4, n_init=3, **params).fit(to(rays), sample_weight=to(w))
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-12)
+    again = KMeans(4, n_init=3, **params).fit(to(rays), sample_weight=to(w))
+    np.testing.assert_array_equal(host(again.cluster_centers_), host(km.cluster_centers_))
+    np.testing.assert_array_equal(host(again.labels_), host(km.labels_))
+
+
+def test_cosine_small_blocks_and_an_empty_cluster(space, rays, monkeypatch):
+    xp, device, to = space
+    if compat.is_jax_namespace(xp):
+        pytest.skip(
+            "JAX: 60 blocks per pass, slow eager; the namespace-generic code "
+            "is run on array-api-strict and PyTorch"
+        )
+    monkeypatch.setattr(array_api, "BLOCK_ELEMENTS", 64)  # blocks of ~10 rows
+    X = rays.copy()
+    X[:, 0] = np.abs(X[:, 0]) + 1  # every row has x_0 > 0
+    init = np.vstack([X[:3], [[-1.0, 0, 0, 0, 0]]])  # no row's most similar centre
+    ref = KMeans(4, init=init, tol=0, metric="cosine").fit(X)
+    km = KMeans(4, init=init, tol=0, metric="cosine").fit(to(X))
+    assert_same_cosine(km, ref)
+    assert len(np.unique(ref.labels_)) == 4
+
+
+def test_cosine_zero_rows_same_message_as_numpy(space, rays):
+    xp, device, to = space
+    X = rays.copy()
+    X[[4, 300]] = 0
+    fitted = KMeans(4, metric="cosine", random_state=0).fit(rays)
+    for method in ("fit", "predict", "transform", "score"):
+        model = KMeans(4, metric="cosine") if method == "fit" else fitted
+        with pytest.raises(ValueError) as on_numpy:
+            getattr(model, method)(X)
+        with pytest.raises(ValueError) as on_device:
+            getattr(model, method)(to(X))
+        assert str(on_device.value) == str(on_numpy.value)
+        assert "2 row(s) of X are all zeros (rows 4, 300)" in str(on_device.value)
+
+
+@pytest.mark.parametrize("exponent", [-1000, 1000])
+def test_cosine_extreme_magnitudes(space, rays, exponent):
+    xp, device, to = space
+    ref = KMeans(4, init=rays[:4], metric="cosine").fit(rays)
+    X = to(np.ldexp(rays, exponent))
+    km = KMeans(4, init=rays[:4], metric="cosine").fit(X)
+    assert_same_cosine(km, ref)
+    np.testing.assert_array_equal(host(km.predict(X)), ref.labels_)
+    np.testing.assert_allclose(host(km.transform(X)), ref.transform(rays), atol=1e-12)
+
+
+def test_cosine_minibatch_takes_numpy_only(space, rays):
+    # as for the Euclidean metric: fitted on the host, it predicts device arrays
+    xp, device, to = space
+    with pytest.raises(TypeError, match="MiniBatchKMeans does not take"):
+        MiniBatchKMeans(4, metric="cosine").fit(to(rays))
+    mbk = MiniBatchKMeans(4, metric="cosine", random_state=0).fit(rays)
+    labels = mbk.predict(to(rays))
+    assert_on(labels, xp, device)
+    np.testing.assert_array_equal(host(labels), mbk.predict(rays))
+    np.testing.assert_allclose(
+        host(mbk.transform(to(rays))), mbk.transform(rays), atol=1e-12
+    )
+    with pytest.raises(TypeError, match="MiniBatchKMeans does not take"):
+        mbk.partial_fit(to(rays))
+
+
+def test_cosine_save_and_load(space, rays, tmp_path):
+    xp, device, to = space
+    km = KMeans(4, metric="cosine", random_state=0).fit(to(rays))
+    km.save(tmp_path / "model.npz")
+    loaded = load(tmp_path / "model.npz")
+    assert loaded.metric == "cosine"
+    np.testing.assert_array_equal(loaded.cluster_centers_, host(km.cluster_centers_))
+    labels = loaded.predict(to(rays))
+    assert_on(labels, xp, device)
+    np.testing.assert_array_equal(host(labels), host(km.labels_))
+
+
+def test_cosine_device_without_float64(rays):
+    xp, device = _strict("no_float64")()
+    X = rays.astype(np.float32)
+    ref = KMeans(4, init=X[:4], tol=0, metric="cosine").fit(X)
+    km = KMeans(4, init=X[:4], tol=0, metric="cosine").fit(xp.asarray(X, device=device))
+    assert km.cluster_centers_.dtype == xp.float32
+    assert_same_cosine(km, ref, rtol=1e-5)

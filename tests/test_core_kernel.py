@@ -4,8 +4,11 @@ and results that are bit-identical whatever the number of threads."""
 import numpy as np
 import pytest
 from conftest import make_blobs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kmeans import KMeans, kmeans_plusplus
+from kmeans._core import kernel
 from kmeans._core.blocks import (
     RowBlocks,
     blas_threads,
@@ -194,3 +197,100 @@ def test_bad_thread_count_setting(value, monkeypatch):
     monkeypatch.setenv("KMEANS_NUM_THREADS", value)
     with pytest.raises(ValueError, match="KMEANS_NUM_THREADS must be"):
         effective_n_threads()
+
+
+# --- the column layout (narrow data, few centres) ---------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n_clusters=st.integers(1, 24),
+    n_rows=st.integers(1, 40),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    levels=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_nearest_columns_is_argmin_with_ties_to_the_lowest_index(
+    n_clusters, n_rows, dtype, levels, seed
+):
+    rng = np.random.default_rng(seed)
+    # few distinct values: many exact ties, and zeros; far apart in float64's last
+    # bits, so that only ties can tell the index from the value
+    values = rng.uniform(0, 1e3, levels).round(6).astype(dtype)
+    values[0] = 0
+    dist = rng.choice(values, size=(n_clusters, n_rows))
+    expected_labels = dist.argmin(axis=0)
+    expected_sq = dist.min(axis=0)
+    labels, nearest_sq = kernel.nearest_columns(dist.copy(), values=True)
+    np.testing.assert_array_equal(labels, expected_labels)
+    np.testing.assert_array_equal(nearest_sq, expected_sq)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nearest_columns_near_ties_and_float32_bits(dtype):
+    # float32 keeps every bit: neighbours one ulp apart keep their order; float64
+    # gives up its last ceil(log2 k) bits, so one ulp counts as a tie (lowest
+    # index) but a relative gap of 2**-40 does not
+    base = dtype(7.25)
+    up = np.nextafter(base, dtype(np.inf))
+    dist = np.array([[up, base, base], [base, up, base]], dtype)
+    labels, _ = kernel.nearest_columns(dist.copy())
+    np.testing.assert_array_equal(labels, [1, 0, 0] if dtype == np.float32 else [0, 0, 0])
+    far = dtype(base * (1 + 2.0**-40)) if dtype == np.float64 else np.nextafter(up, 9)
+    dist = np.array([[far, base], [base, far]], dtype)
+    np.testing.assert_array_equal(kernel.nearest_columns(dist)[0], [1, 0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nearest_columns_clamps_distances_rounded_below_zero(dtype):
+    dist = np.array(
+        [[3.0, -1e-30, 0.0, -0.0, 2.0], [-2e-6, -3e-30, -0.0, 0.0, 1e-30]], dtype
+    )
+    labels, nearest_sq = kernel.nearest_columns(dist.copy())
+    # clamped: the first three columns tie at zero (lowest index), -0.0 is zero
+    np.testing.assert_array_equal(labels, [1, 0, 0, 0, 1])
+    assert (nearest_sq >= 0).all()
+    np.testing.assert_array_equal(nearest_sq, np.maximum(dist.min(axis=0), 0))
+
+
+def _row_layout_only(monkeypatch):
+    monkeypatch.setattr(kernel, "COLUMN_MAX_CLUSTERS", 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(("n_features", "n_clusters"), [(1, 3), (2, 8), (3, 20), (8, 24)])
+def test_column_layout_gives_the_row_layout_fit(
+    dtype, weighted, n_features, n_clusters, monkeypatch
+):
+    assert kernel.by_columns(n_features, n_clusters)
+    X, truth = make_blobs(3000, n_features, n_clusters, seed=n_clusters, dtype=dtype)
+    w = np.random.default_rng(1).uniform(0.5, 2, len(X)) if weighted else None
+    init = np.stack([X[truth == j][0] for j in range(n_clusters)])
+
+    def fit():
+        return KMeans(n_clusters, init=init, n_init=1, algorithm="lloyd").fit(
+            X, sample_weight=w
+        )
+
+    columns = fit()
+    labels = columns.predict(X)
+    with monkeypatch.context() as patch:
+        _row_layout_only(patch)
+        assert not kernel.by_columns(n_features, n_clusters)
+        rows = fit()
+        np.testing.assert_array_equal(labels, rows.predict(X))
+    np.testing.assert_array_equal(columns.labels_, rows.labels_)
+    assert columns.n_iter_ == rows.n_iter_
+    np.testing.assert_allclose(columns.cluster_centers_, rows.cluster_centers_, rtol=1e-12)
+    np.testing.assert_allclose(columns.inertia_, rows.inertia_, rtol=1e-12)
+
+
+def test_column_layout_on_integer_grid_ties():
+    # every row of the grid is equidistant from two or four centres: exact ties,
+    # which must go to the lowest index as argmin sends them
+    grid = np.stack(np.meshgrid(np.arange(-4, 5), np.arange(-4, 5)), -1).reshape(-1, 2)
+    centers = np.array([[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]])
+    labels, _ = labels_inertia(grid.astype(float), centers, None, None)
+    exact = ((grid[:, None, :] - centers[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(labels, exact.argmin(axis=1))

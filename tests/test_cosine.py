@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_AND_HUGE, assert_scale_free, directions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,20 +21,6 @@ from kmeans._exceptions import InvalidParameterError
 sparse = pytest.importorskip("scipy.sparse")
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def directions(n_samples=600, n_features=16, n_clusters=5, *, seed=0, dtype=np.float64):
-    """Rows around ``n_clusters`` random directions, of random lengths (0.1-10),
-    and their true labels."""
-    rng = np.random.default_rng(seed)
-    means = rng.standard_normal((n_clusters, n_features))
-    means /= np.linalg.norm(means, axis=1, keepdims=True)
-    labels = rng.integers(n_clusters, size=n_samples)
-    X = means[labels] + 0.25 * rng.standard_normal((n_samples, n_features)) / np.sqrt(
-        n_features
-    )
-    X *= rng.uniform(0.1, 10, size=(n_samples, 1))
-    return X.astype(dtype), labels
 
 
 def reference(X, init, weights=None, max_iter=300, tol=1e-4):
@@ -232,6 +219,62 @@ def test_extreme_magnitudes():
         assert b.inertia_ == pytest.approx(a.inertia_, rel=1e-12)
 
 
+@pytest.mark.parametrize("scale", TINY_AND_HUGE)
+@pytest.mark.parametrize("cls", [KMeans, MiniBatchKMeans])
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+def test_rows_of_any_norm_read_as_their_directions(kind, cls, scale):
+    # #15: next to ||c||^2 = 1, -2 x.c was lost to rounding below norms of 1e-15
+    # (hundreds of 3000 rows mislabelled at 1e-16, one cluster at 1e-18)
+    X, _ = directions(1500, 12, 5, seed=17)
+    make = np.asarray if kind == "dense" else sparse.csr_array
+    one = cls(5, metric="cosine", random_state=0).fit(make(X))
+    other = cls(5, metric="cosine", random_state=0).fit(make(X * scale))
+    assert_scale_free(one, other, scale)
+    np.testing.assert_array_equal(other.predict(make(X * scale)), one.labels_)
+    assert other.score(make(X * scale)) == pytest.approx(one.score(make(X)), rel=1e-12)
+    np.testing.assert_allclose(
+        other.transform(make(X * scale)), one.transform(make(X)), rtol=0, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("scale", [2.0**-40, 1e-9])
+def test_float32_rows_of_any_norm_read_as_their_directions(scale):
+    # float32 centres have ||c||^2 = 1 to 1e-7: 1 - 2 x.c lost rows below ~1e-7
+    X, _ = directions(1500, 12, 5, seed=18, dtype=np.float32)
+    one = KMeans(5, metric="cosine", random_state=0).fit(X)
+    other = KMeans(5, metric="cosine", random_state=0).fit(X * np.float32(scale))
+    assert_scale_free(one, other, scale, atol=1e-6)
+
+
+def test_every_array_library_reads_rows_of_any_norm(space):
+    X, _ = directions(600, 8, 4, seed=19)
+    one = KMeans(4, metric="cosine", random_state=0).fit(space.to(X))
+    for scale in TINY_AND_HUGE:
+        other = KMeans(4, metric="cosine", random_state=0).fit(space.to(X * scale))
+        assert_scale_free(one, other, scale, space.host)
+        np.testing.assert_allclose(
+            space.host(other.transform(space.to(X * scale))),
+            space.host(one.transform(space.to(X))),
+            rtol=0,
+            atol=1e-12,
+        )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**20),
+    exponent=st.floats(-250, 250),
+    power_of_two=st.booleans(),
+)
+def test_invariant_to_a_scale_of_any_magnitude(seed, exponent, power_of_two):
+    X, _ = directions(150, 5, 4, seed=seed)
+    scale = 2.0 ** round(exponent * 3.32) if power_of_two else 10.0**exponent
+    one = KMeans(4, metric="cosine", random_state=seed).fit(X)
+    other = KMeans(4, metric="cosine", random_state=seed).fit(X * scale)
+    assert_scale_free(one, other, scale)
+    np.testing.assert_allclose(one.transform(X), other.transform(X * scale), atol=1e-12)
+
+
 # -- data kinds ---------------------------------------------------------------------
 
 
@@ -304,11 +347,38 @@ def test_minibatch_partial_fit_and_sparse():
     np.testing.assert_allclose(one.cluster_centers_[j], cj / np.linalg.norm(cj), atol=1e-13)
 
 
-def test_dask_is_refused_clearly():
+def test_dask_arrays_same_as_numpy():
+    # more in tests/test_dask.py (test_cosine_*)
+    dask = pytest.importorskip("dask")
     da = pytest.importorskip("dask.array")
-    X, _ = directions(100, 4, 2)
-    with pytest.raises(TypeError, match="metric='cosine' does not accept dask"):
-        KMeans(2, metric="cosine").fit(da.from_array(X, chunks=50))
+    X, _ = directions(500, 6, 3, seed=15)
+    init = X[:3]
+    expected = KMeans(3, init=init, metric="cosine").fit(X)
+    with dask.config.set(scheduler="synchronous"):
+        got = KMeans(3, init=init, metric="cosine").fit(da.from_array(X, chunks=150))
+        np.testing.assert_array_equal(got.labels_.compute(), expected.labels_)
+        assert got.n_iter_ == expected.n_iter_
+        np.testing.assert_allclose(
+            got.cluster_centers_, expected.cluster_centers_, atol=1e-12
+        )
+        assert got.inertia_ == pytest.approx(expected.inertia_, rel=1e-12)
+
+
+def test_every_array_library_same_as_numpy(space):
+    # the array API path (more in tests/test_array_api.py, test_cosine_*)
+    X, _ = directions(400, 6, 3, seed=16)
+    init = X[:3]
+    expected = KMeans(3, init=init, metric="cosine").fit(X)
+    km = KMeans(3, init=init, metric="cosine").fit(space.to(X))
+    np.testing.assert_array_equal(space.host(km.labels_), expected.labels_)
+    assert km.n_iter_ == expected.n_iter_
+    np.testing.assert_allclose(
+        space.host(km.cluster_centers_), expected.cluster_centers_, atol=1e-12
+    )
+    assert km.inertia_ == pytest.approx(expected.inertia_, rel=1e-12)
+    np.testing.assert_allclose(
+        space.host(km.transform(space.to(X))), expected.transform(X), atol=1e-12
+    )
 
 
 # -- errors ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import make_blobs
+from conftest import TINY_AND_HUGE, assert_scale_free, directions, make_blobs
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -257,14 +257,15 @@ def test_callback_sees_every_iteration(sync, blobs):
     np.testing.assert_allclose([i.inertia for i in seen], [i.inertia for i in ref])
 
 
-def test_same_result_on_every_scheduler(client, blobs):
-    X = da.from_array(blobs, chunks=(1100, 3))
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_same_result_on_every_scheduler(client, blobs, rays, metric):
+    X = da.from_array(blobs if metric == "euclidean" else rays, chunks=(1100, 3))
     results = {}
     for scheduler in ["synchronous", "threads", "distributed"]:
         config = {} if scheduler == "distributed" else {"scheduler": scheduler}
         with dask.config.set(config), warnings.catch_warnings():
             warnings.simplefilter("error")  # e.g. a hidden single-machine compute
-            km = KMeans(5, random_state=3).fit(X)
+            km = KMeans(5, random_state=3, metric=metric).fit(X)
             results[scheduler] = (km.cluster_centers_, km.labels_.compute(), km.n_iter_)
     reference = results.pop("synchronous")
     for centers, labels, n_iter in results.values():
@@ -281,6 +282,17 @@ def test_distributed_agrees_with_numpy(client, blobs):
     got = KMeans(5, init=init).fit(X, sample_weight=da.from_array(weights, 1000))
     _assert_same(expected, got)
     np.testing.assert_array_equal(got.predict(X).compute(), expected.labels_)
+
+
+def test_save_and_load_a_model_fitted_on_dask(sync, blobs, tmp_path):
+    from kmeans import load
+
+    km = KMeans(5, random_state=0).fit(da.from_array(blobs, chunks=1000))
+    km.save(tmp_path / "model.npz")  # labels_, a dask array, fetched
+    loaded = load(tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded.labels_, km.labels_.compute())
+    np.testing.assert_array_equal(loaded.cluster_centers_, km.cluster_centers_)
+    np.testing.assert_array_equal(loaded.predict(blobs), km.labels_.compute())
 
 
 def test_import_does_not_import_dask():
@@ -378,3 +390,251 @@ def test_estimator_imports_no_backend():
         "import sys, kmeans._estimator; assert 'kmeans._backends.dask' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- metric="cosine" (#15) ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rays():
+    """Rows around 5 directions in 8-D, of lengths 0.1-10."""
+    return directions(3000, 8, 5, seed=21)[0]
+
+
+def _assert_same_cosine(numpy_fit, dask_fit, X, chunks, atol=1e-12):
+    _assert_same(numpy_fit, dask_fit, rtol=atol)
+    np.testing.assert_allclose(np.linalg.norm(dask_fit.cluster_centers_, axis=1), 1)
+    Xd = da.from_array(X, chunks=chunks)
+    np.testing.assert_array_equal(dask_fit.predict(Xd).compute(), numpy_fit.predict(X))
+    np.testing.assert_allclose(
+        dask_fit.transform(Xd).compute(), numpy_fit.transform(X), rtol=0, atol=atol
+    )
+    assert dask_fit.score(Xd) == pytest.approx(numpy_fit.score(X), rel=atol)
+
+
+COSINE_CHUNKINGS = {
+    "uneven": ((500, 1000, 0, 1000, 500), 8),
+    "single-block": 3000,
+    "column-split": (700, 3),
+}
+
+
+@pytest.mark.parametrize("chunks", COSINE_CHUNKINGS.values(), ids=COSINE_CHUNKINGS.keys())
+@pytest.mark.parametrize("tol", [0.0, 1e-4])
+def test_cosine_same_init_same_result_as_numpy(sync, rays, chunks, tol):
+    init = rays[[0, 1, 2, 3, 4]]
+    numpy_fit, dask_fit = _both(
+        rays, chunks, n_clusters=5, init=init, tol=tol, metric="cosine"
+    )
+    assert numpy_fit.n_iter_ > 2
+    _assert_same_cosine(numpy_fit, dask_fit, rays, chunks)
+
+
+@pytest.mark.parametrize("dask_weights", [True, False], ids=["dask", "numpy"])
+def test_cosine_sample_weight(sync, rays, dask_weights):
+    weights = np.random.default_rng(2).uniform(0, 5, len(rays))
+    weights[::5] = 0
+    init = rays[10:15]
+    expected = KMeans(5, init=init, metric="cosine").fit(rays, sample_weight=weights)
+    given = da.from_array(weights, chunks=700) if dask_weights else weights
+    X = da.from_array(rays, chunks=900)
+    got = KMeans(5, init=init, metric="cosine").fit(X, sample_weight=given)
+    _assert_same(expected, got, rtol=1e-12)
+    assert got.score(X, sample_weight=given) == pytest.approx(
+        expected.score(rays, sample_weight=weights), rel=1e-12
+    )
+    # the inertia is sum w (1 - cos), by its definition
+    cos = rays @ got.cluster_centers_.T / np.linalg.norm(rays, axis=1)[:, None]
+    assert got.inertia_ == pytest.approx(weights @ (1 - cos.max(axis=1)), rel=1e-12)
+
+
+def test_cosine_float32_agrees_and_stays_float32(sync, rays):
+    X = rays.astype(np.float32)
+    numpy_fit, dask_fit = _both(X, 1000, n_clusters=5, init=X[:5], tol=0, metric="cosine")
+    _assert_same(numpy_fit, dask_fit, rtol=1e-5)
+    assert dask_fit.transform(da.from_array(X[:10])).dtype == np.float32
+
+
+def test_cosine_random_init_draws_the_rows_numpy_draws(sync, rays):
+    params = {"n_clusters": 5, "init": "random", "n_init": 3, "random_state": 7}
+    _assert_same(*_both(rays, 700, metric="cosine", **params), rtol=1e-12)
+
+
+def test_cosine_empty_cluster_is_refilled_as_in_memory(sync, rays, passes):
+    X = rays.copy()
+    X[:, 0] = np.abs(X[:, 0]) + 1  # every row has x_0 > 0
+    init = np.vstack([X[:4], -np.eye(8)[:1]])  # the last centre is no row's choice
+    numpy_fit, dask_fit = _both(X, 1000, n_clusters=5, init=init, tol=0, metric="cosine")
+    _assert_same_cosine(numpy_fit, dask_fit, X, 1000)
+    # stats + iterations + one least-similar-rows pass + final labels; then the
+    # predict's lazy graph, transform's and score's pass
+    assert passes[0] == dask_fit.n_iter_ + 3 + 1
+    assert len(np.unique(dask_fit.labels_.compute())) == 5
+
+
+def test_cosine_kmeans_parallel_by_the_cosine_dissimilarity(sync):
+    metrics = pytest.importorskip("sklearn.metrics")
+    X, truth = directions(6000, 16, 8, seed=22)
+    Xd = da.from_array(X, chunks=1500)
+    km = KMeans(8, metric="cosine", random_state=0).fit(Xd)
+    assert metrics.adjusted_rand_score(truth, km.labels_.compute()) > 0.99
+    np.testing.assert_allclose(np.linalg.norm(km.cluster_centers_, axis=1), 1)
+    # the draws weigh directions only: rows of any length, the same seeds and fit
+    lengths = np.random.default_rng(0).uniform(1e-3, 1e3, (len(X), 1))
+    other = KMeans(8, metric="cosine", random_state=0).fit(
+        da.from_array(X * lengths, chunks=1500)
+    )
+    np.testing.assert_array_equal(other.labels_.compute(), km.labels_.compute())
+    np.testing.assert_allclose(other.cluster_centers_, km.cluster_centers_, atol=1e-12)
+    # reproducible, and "k-means||" is the same init
+    again = KMeans(8, metric="cosine", init="k-means||", random_state=0).fit(Xd)
+    np.testing.assert_array_equal(again.cluster_centers_, km.cluster_centers_)
+
+
+def test_cosine_passes_over_the_data(sync, rays):
+    X = da.from_array(rays, chunks=500)  # 6 chunks
+    with _CountChunkTasks() as counter:
+        km = KMeans(5, metric="cosine", random_state=0).fit(X)
+    c = counter.counts
+    assert c["_cosine_stats_chunk"] == 6  # one pass: norms, unit sums, checks
+    assert c["_parallel_chunk"] == 6 * 6
+    assert c["_lloyd_chunk"] == 6 * km.n_iter_
+    assert c["_cosine_labels_inertia_chunk"] == 6
+    assert "_stats_chunk" not in c
+
+
+def test_cosine_zero_rows_same_message_as_in_memory(sync, rays):
+    X = rays.copy()
+    X[[7, 2100, 2101]] = 0
+    with pytest.raises(ValueError) as in_memory:
+        KMeans(5, metric="cosine").fit(X)
+    with pytest.raises(ValueError) as on_dask:
+        KMeans(5, metric="cosine").fit(da.from_array(X, chunks=1000))
+    assert str(on_dask.value) == str(in_memory.value)
+    assert "3 row(s) of X are all zeros (rows 7, 2100, 2101)" in str(on_dask.value)
+    km = KMeans(5, metric="cosine", random_state=0).fit(rays)
+    with pytest.raises(ValueError) as in_memory:
+        km.score(X)
+    with pytest.raises(ValueError) as on_dask:
+        km.score(da.from_array(X, chunks=1000))
+    assert str(on_dask.value) == str(in_memory.value)
+    # lazy results raise when computed, for the chunk computed, by X's row numbers
+    only_late = rays.copy()
+    only_late[2100] = 0
+    for lazy in (km.predict, km.transform):
+        with pytest.raises(
+            ValueError, match=r"1 row\(s\) of X are all zeros \(rows 2100\)"
+        ):
+            lazy(da.from_array(only_late, chunks=1000)).compute()
+
+
+@pytest.mark.parametrize("exponent", [-1000, 1000])
+def test_cosine_extreme_magnitudes(sync, rays, exponent):
+    init = rays[:5]
+    expected = KMeans(5, init=init, metric="cosine").fit(rays)
+    X = np.ldexp(rays, exponent)
+    got = KMeans(5, init=init, metric="cosine").fit(da.from_array(X, chunks=1000))
+    _assert_same(expected, got, rtol=1e-12)
+    np.testing.assert_array_equal(
+        got.predict(da.from_array(X, 700)).compute(), expected.labels_
+    )
+
+
+@pytest.mark.parametrize("scale", TINY_AND_HUGE)
+def test_cosine_rows_of_any_norm_read_as_their_directions(sync, rays, scale):
+    # #15: the chunks' passes, k-means|| and final labels read -2 x.c alone
+    chunks = COSINE_CHUNKINGS["uneven"]
+    one = KMeans(5, metric="cosine", random_state=0).fit(da.from_array(rays, chunks))
+    Xs = da.from_array(rays * scale, chunks)
+    other = KMeans(5, metric="cosine", random_state=0).fit(Xs)
+    assert_scale_free(one, other, scale, lambda a: np.asarray(a))
+    np.testing.assert_array_equal(other.predict(Xs).compute(), one.labels_.compute())
+    np.testing.assert_allclose(
+        other.transform(Xs).compute(),
+        one.transform(da.from_array(rays, chunks)).compute(),
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("exponent", [-1000, -400, 1000])
+def test_cosine_chunks_of_extreme_magnitude_read_as_in_memory(sync, rays, exponent):
+    # a chunk of extreme magnitude beside ordinary ones: its scales are those of
+    # the in-memory path (a second pass, once the whole's exponent is known)
+    from kmeans._backends.cosine import COSINE_DENSE
+
+    X = rays.copy()
+    X[1000:2000] = np.ldexp(X[1000:2000], exponent)
+    with kd.session():
+        rows, shift, variance, _, _ = kd.cosine_statistics(
+            da.from_array(X, chunks=1000), None, True, None
+        )
+        row_scale = np.concatenate(dask.compute(*rows.row_scale))
+    data, _, expected_variance, _, _ = COSINE_DENSE.statistics(X, None, True, None)
+    np.testing.assert_array_equal(row_scale, data.row_scale)
+    assert variance == pytest.approx(expected_variance, rel=1e-12)
+    assert not shift.any() and rows.exponent == 0
+    # the same rows read (scaled alike)
+    np.testing.assert_array_equal(np.concatenate(dask.compute(*rows.x)), data.X)
+
+
+def test_cosine_callback_and_algorithms(sync, rays):
+    seen, ref = [], []
+    X = da.from_array(rays, chunks=1000)
+    with pytest.warns(
+        RuntimeWarning, match="dask arrays with metric='cosine'; using 'lloyd'"
+    ):
+        km = KMeans(
+            5, init=rays[:5], metric="cosine", algorithm="elkan", callback=seen.append
+        ).fit(X)
+    KMeans(5, init=rays[:5], metric="cosine", callback=ref.append).fit(rays)
+    assert len(seen) == km.n_iter_ == len(ref)
+    assert [i.n_reassigned for i in seen] == [i.n_reassigned for i in ref]
+    np.testing.assert_allclose(
+        [i.inertia for i in seen], [i.inertia for i in ref], rtol=1e-12
+    )
+    with pytest.raises(TypeError, match="refine='swap' does not accept dask arrays"):
+        KMeans(5, metric="cosine", refine="swap").fit(X)
+
+
+def test_cosine_minibatch_as_for_the_euclidean_metric(sync, rays):
+    from kmeans import MiniBatchKMeans
+
+    X = da.from_array(rays, chunks=1000)
+    with pytest.raises(TypeError, match="MiniBatchKMeans does not take dask arrays"):
+        MiniBatchKMeans(5, metric="cosine").fit(X)
+    fitted = MiniBatchKMeans(5, metric="cosine", random_state=0).fit(rays)
+    labels = fitted.predict(X)  # a fitted model predicts dask arrays, lazily
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), fitted.predict(rays))
+
+
+def test_cosine_save_load_and_fit_transform(sync, rays, tmp_path):
+    from kmeans import load
+
+    X = da.from_array(rays, chunks=1000)
+    km = KMeans(5, metric="cosine", random_state=1)
+    distances = km.fit_transform(X)
+    assert isinstance(distances, da.Array)
+    np.testing.assert_allclose(distances.compute(), km.transform(rays), atol=1e-12)
+    assert isinstance(km.fit_predict(X), da.Array)
+    km.save(tmp_path / "model.npz")
+    loaded = load(tmp_path / "model.npz")
+    assert loaded.metric == "cosine"
+    np.testing.assert_array_equal(loaded.predict(rays), km.labels_.compute())
+
+
+def test_cosine_distributed_agrees_with_numpy(client, rays):
+    weights = np.random.default_rng(3).uniform(0.5, 2, len(rays))
+    init = rays[20:25]
+    expected = KMeans(5, init=init, metric="cosine").fit(rays, sample_weight=weights)
+    X = da.from_array(rays, chunks=((700, 800, 1500), 8))
+    got = KMeans(5, init=init, metric="cosine").fit(
+        X, sample_weight=da.from_array(weights, 1000)
+    )
+    _assert_same(expected, got, rtol=1e-12)
+    np.testing.assert_array_equal(got.predict(X).compute(), expected.labels_)
+    Z = rays.copy()
+    Z[1234] = 0
+    with pytest.raises(ValueError, match=r"rows 1234\)"):
+        KMeans(5, metric="cosine").fit(da.from_array(Z, chunks=1000))

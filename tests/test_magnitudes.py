@@ -144,6 +144,23 @@ def test_dask_arrays_far_from_unit_scale(k):
         assert np.isfinite(km.transform(data).compute()).all()
 
 
+@pytest.mark.parametrize("k", [900, -1000])
+def test_dask_arrays_far_from_unit_scale_with_weights(k):
+    # the weights' scaling kept the data's: centres and inertia of X's scale
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    Xk = np.ldexp(_blobs(), k)
+    w = np.random.default_rng(0).uniform(1, 3, len(Xk))
+    reference = KMeans(3, init=Xk[[0, 40, 80]]).fit(Xk, sample_weight=w)
+    with dask.config.set(scheduler="synchronous"):
+        km = KMeans(3, init=Xk[[0, 40, 80]]).fit(
+            da.from_array(Xk, chunks=50), sample_weight=w
+        )
+    np.testing.assert_array_equal(km.labels_.compute(), reference.labels_)
+    np.testing.assert_allclose(km.cluster_centers_, reference.cluster_centers_, rtol=1e-12)
+    assert km.inertia_ == pytest.approx(reference.inertia_, rel=1e-12)
+
+
 @pytest.mark.parametrize("library", ["array_api_strict", "torch"])
 @pytest.mark.parametrize("k", [0, 900, -1000])
 def test_array_api_arrays_far_from_unit_scale(library, k):

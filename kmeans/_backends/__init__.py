@@ -24,6 +24,10 @@ A data kind has ``description`` (for messages), ``algorithms`` and
   None)`` for centres in the original frame.
 - ``predict(X, centers, pool)``, ``distances(X, centers, pool)``, ``score(X,
   centers, sample_weight, pool)``: a fitted model's uses, X from ``check``.
+
+Each kind has a twin for ``metric="cosine"`` with the same interface
+(:func:`kmeans._backends.cosine.cosine_kind`: those of ``DENSE`` and ``SPARSE``
+there, a kind's own ``cosine_twin`` for the Dask and array API kinds).
 """
 
 from __future__ import annotations

@@ -24,7 +24,13 @@ host: k-means++ candidates are found by ``searchsorted`` in the device's
 cumulative sums of the potentials, and only their indices come back. Sample
 weights are copied to the host once per fit (O(n), not O(n d)) when given, for
 the first seed and "random" init, drawn as on NumPy. Data of extreme magnitude
-(beyond 2**±300 in float64) are not rescaled as on NumPy.
+(beyond 2**±300 in float64) are read scaled by a power of two, as on NumPy.
+
+metric="cosine" is :class:`CosineArrayAPIKind` (``cosine_twin``): the same run,
+relocation and k-means++ on the device, reading ``1/||x||`` per row (computed
+once per fit, on the device) as the NumPy path's :mod:`kmeans._core.cosine`
+reads it: sums of the unit rows, unit centres, the squared chord ``2 - 2 cos``
+for k-means++, ``1 - cos`` for the inertia, ``transform`` and empty clusters.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from .._core import cosine
 from .._core.lloyd import iterate
 from .._core.sampling import weighted_choice
 from .._core.update import relocate_and_average
@@ -47,8 +54,11 @@ from .memory import exponent_for
 # is 64 MiB in float32, large enough for a full-speed product on a GPU.
 BLOCK_ELEMENTS = 2**24
 
-# X read divided by 2**exponent (extreme magnitudes, as in memory)
-XPData = namedtuple("XPData", "X weights host_weights exponent", defaults=(0,))
+# X read divided by 2**exponent (extreme magnitudes, as in memory); metric="cosine":
+# 1/||x|| per row on the device (and no exponent: nothing is scaled back)
+XPData = namedtuple(
+    "XPData", "X weights host_weights exponent row_scale", defaults=(0, None)
+)
 
 
 def array_api_compat():
@@ -104,6 +114,11 @@ class ArrayAPIKind:
     @property
     def description(self) -> str:
         return f"{self.xp.__name__.split('.')[-1]} arrays"
+
+    @property
+    def cosine_twin(self) -> CosineArrayAPIKind:
+        """The kind for metric="cosine" (see kmeans/_backends/cosine.py)."""
+        return CosineArrayAPIKind(self.xp, self.device)
 
     @staticmethod
     def session():
@@ -263,13 +278,18 @@ class ArrayAPIKind:
             xs = X[lo:hi, :] - shift_dev
             square += float(xp.sum(xp.astype(xs * xs, self.wide)))
         variance = square / (n * d)
-        weight_max = n_positive = host_weights = None
-        if weights is not None:
-            host_weights = to_numpy(weights)
-            weight_max = float(host_weights.max())
-            n_positive = int(np.count_nonzero(host_weights))
+        host_weights, weight_max, n_positive = self._weight_facts(weights)
         data = XPData(X, weights, host_weights, exponent)
         return data, shift, variance, weight_max, n_positive
+
+    @staticmethod
+    def _weight_facts(weights):
+        """The weights on the host (once per fit), the largest and the positive
+        ones; None each without weights."""
+        if weights is None:
+            return None, None, None
+        host_weights = to_numpy(weights)
+        return host_weights, float(host_weights.max()), int(np.count_nonzero(host_weights))
 
     def scale_weights(self, data: XPData, exponent: int) -> XPData:
         if data.weights is None or not exponent:
@@ -281,10 +301,15 @@ class ArrayAPIKind:
 
     # -- the assignment kernel ---------------------------------------------------------
 
-    def _coefficients(self, centers_dev):
-        """``[-2 C^T; ||c||^2]``: rows ``[x, 1]`` times it give ``||c||^2 - 2 x.c``."""
+    def _coefficients(self, centers_dev, unit: bool = False):
+        """``[-2 C^T; ||c||^2]``: rows ``[x, 1]`` times it give ``||c||^2 - 2 x.c``.
+        ``unit`` (metric="cosine", unit centres): ``[-2 C^T; 0]``, their ``||c||^2
+        - 1`` taken as exactly 0 (:func:`kmeans._core.cosine.unit_terms`)."""
         xp = self.xp
-        norms = xp.sum(centers_dev * centers_dev, axis=1)
+        if unit:
+            norms = xp.zeros_like(centers_dev[:, 0])
+        else:
+            norms = xp.sum(centers_dev * centers_dev, axis=1)
         return xp.concat([-2 * centers_dev.T, norms[None, :]], axis=0)
 
     def _augmented(self, rows, shift_dev):
@@ -293,17 +318,21 @@ class ArrayAPIKind:
         ones = xp.ones((rows.shape[0], 1), dtype=rows.dtype, device=self.device)
         return xp.concat([rows - shift_dev, ones], axis=1)
 
-    def _assign(self, xa, coef, with_sq: bool):
+    def _assign(self, xa, coef, with_sq: bool, row_terms=None):
         """The assignment kernel: nearest centre of each augmented row (ties to
-        the lowest index) and, with ``with_sq``, the squared distance to it."""
+        the lowest index) and, with ``with_sq``, the squared distance to it
+        (with ``row_terms`` in place of ``||x - shift||^2``: the spherical runs',
+        see :func:`kmeans._core.cosine.run_terms`)."""
         xp = self.xp
         partial = xa @ coef
         labels = xp.argmin(partial, axis=1)
         if not with_sq:
             return labels, None
         best = xp.min(partial, axis=1)
-        body = xa[:, :-1]
-        return labels, xp.maximum(best + xp.sum(body * body, axis=1), 0)
+        if row_terms is None:
+            body = xa[:, :-1]
+            row_terms = xp.sum(body * body, axis=1)
+        return labels, xp.maximum(best + row_terms, 0)
 
     def _one_hot(self, labels, n_clusters: int, dtype):
         xp = self.xp
@@ -312,30 +341,31 @@ class ArrayAPIKind:
 
     # -- the update ---------------------------------------------------------------------
 
-    def _moved_sums(self, data: XPData, shift_dev, sums, new, old, n_clusters: int):
+    def _moved_sums(self, X, weights, shift_dev, sums, new, old, n_clusters: int):
         """``sums`` (k x (d + 1), on the device) with the rows whose label changed
         from ``old`` to ``new`` moved between clusters: one product per block of a
-        (+1, -1) one-hot matrix by the weighted rows ``[x - shift, 1]``. Fixed
-        blocks and no atomics: the same inputs give the same sums."""
+        (+1, -1) one-hot matrix by the rows ``[x - shift, 1]`` times ``weights``.
+        Fixed blocks and no atomics: the same inputs give the same sums."""
         xp = self.xp
         (moved,) = xp.nonzero(new != old)
-        for lo, hi in _blocks(moved.shape[0], max(n_clusters, data.X.shape[1] + 1)):
+        for lo, hi in _blocks(moved.shape[0], max(n_clusters, X.shape[1] + 1)):
             index = moved[lo:hi]
             rows = xp.astype(
-                self._augmented(xp.take(data.X, index, axis=0), shift_dev), self.wide
+                self._augmented(xp.take(X, index, axis=0), shift_dev), self.wide
             )
-            if data.weights is not None:
-                rows = rows * xp.astype(xp.take(data.weights, index), self.wide)[:, None]
+            if weights is not None:
+                rows = rows * xp.astype(xp.take(weights, index), self.wide)[:, None]
             delta = self._one_hot(xp.take(new, index), n_clusters, self.wide)
             delta = delta - self._one_hot(xp.take(old, index), n_clusters, self.wide)
             sums = sums + delta.T @ rows
         return sums
 
-    def _relocate(self, data, shift, centers, labels, sums, weight_sums):
+    def _relocate(self, data, weights, shift, centers, labels, sums, weight_sums):
         """:func:`kmeans._core.update.update_centers` with device data: empty
         clusters take the rows farthest from their centre (ties to the lower
-        index, rows of zero weight never), found on the device; only those rows
-        and a few counts come to the host."""
+        index, rows of zero weight never), found on the device; only those rows,
+        their ``weights`` (the run's) and a few counts come to the host. With
+        ``data.row_scale`` (metric="cosine") the rows of least cosine similarity."""
         xp = self.xp
         empty = np.flatnonzero(weight_sums == 0)
         if not empty.size:
@@ -345,11 +375,16 @@ class ArrayAPIKind:
         centers_dev = self.to_device(centers, X.dtype)
         parts = []
         for lo, hi in _blocks(X.shape[0], X.shape[1]):
-            diff = X[lo:hi, :] - shift_dev - xp.take(centers_dev, labels[lo:hi], axis=0)
-            parts.append(xp.sum(diff * diff, axis=1))
+            own = xp.take(centers_dev, labels[lo:hi], axis=0)
+            if data.row_scale is None:
+                diff = X[lo:hi, :] - shift_dev - own
+                parts.append(xp.sum(diff * diff, axis=1))
+            else:  # 1 - cos, as kmeans/_core/update.py measures it
+                dots = xp.sum(xp.astype(X[lo:hi, :] * own, self.wide), axis=1)
+                parts.append(1.0 - dots * data.row_scale[lo:hi])
         dist = xp.concat(parts)
-        if data.weights is not None:
-            dist = xp.where(data.weights > 0, dist, xp.zeros_like(dist))
+        if weights is not None:
+            dist = xp.where(weights > 0, dist, xp.zeros_like(dist))
         order = xp.argsort(dist, descending=True, stable=True)[: empty.size]
         far = to_numpy(order)
         far = far[to_numpy(xp.take(dist, order)) > 0]
@@ -357,10 +392,10 @@ class ArrayAPIKind:
         far_rows = to_numpy(xp.take(X, far_dev, axis=0)) - shift
         far_labels = to_numpy(xp.take(labels, far_dev))
         rows_left = np.zeros(len(centers), np.int64)
-        counted = labels if data.weights is None else xp.where(data.weights > 0, labels, -1)
+        counted = labels if weights is None else xp.where(weights > 0, labels, -1)
         for cluster in np.unique(far_labels):
             rows_left[cluster] = int(xp.sum(xp.astype(counted == int(cluster), xp.int64)))
-        far_weights = None if data.host_weights is None else data.host_weights[far]
+        far_weights = None if weights is None else to_numpy(xp.take(weights, far_dev))
         return relocate_and_average(
             centers, sums, weight_sums, empty, far_rows, far_labels, far_weights, rows_left
         )
@@ -370,27 +405,40 @@ class ArrayAPIKind:
     def run(self, data: XPData, shift, centers, algorithm, *, max_iter, tol, variance,
             pool, callback):  # fmt: skip
         """One Lloyd run from ``centers`` (host, shifted frame) by the NumPy path's
-        driver and stopping rule; ``algorithm`` is "lloyd"."""
+        driver and stopping rule; ``algorithm`` is "lloyd". With ``data.row_scale``
+        (metric="cosine") spherical, as on NumPy: the sums are of the unit rows
+        (weights ``w/||x||``), each new centre is normalised."""
         xp = self.xp
         X = data.X
         n, d = X.shape
         k = centers.shape[0]
         shift_dev = self.to_device(shift, X.dtype)
+        weights, row_terms = data.weights, None
+        if data.row_scale is not None:
+            centers = cosine.normalise(centers)
+            weights, row_terms = (
+                xp.astype(a, X.dtype) for a in cosine.run_terms(weights, data.row_scale)
+            )
         state = {
             "labels": xp.full((n,), -1, dtype=xp.int64, device=self.device),
             "sums": xp.zeros((k, d + 1), dtype=self.wide, device=self.device),
         }
 
         def step(centers):
-            coef = self._coefficients(self.to_device(centers, X.dtype))
+            coef = self._coefficients(
+                self.to_device(centers, X.dtype), data.row_scale is not None
+            )
             parts, inertia = [], 0.0  # summed on the device: no wait per block
             for lo, hi in _blocks(n, max(k, d + 1)):
                 labels, best = self._assign(
-                    self._augmented(X[lo:hi, :], shift_dev), coef, callback is not None
+                    self._augmented(X[lo:hi, :], shift_dev),
+                    coef,
+                    callback is not None,
+                    None if row_terms is None else row_terms[lo:hi],
                 )
                 parts.append(labels)
                 if best is not None:
-                    w = None if data.weights is None else data.weights[lo:hi]
+                    w = None if weights is None else weights[lo:hi]
                     best = best if w is None else best * w
                     inertia = inertia + xp.sum(xp.astype(best, self.wide))
             new = xp.astype(xp.concat(parts), xp.int64)
@@ -398,43 +446,55 @@ class ArrayAPIKind:
             n_changed = int(xp.sum(xp.astype(new != old, xp.int64)))
             if n_changed:
                 state["sums"] = self._moved_sums(
-                    data, shift_dev, state["sums"], new, old, k
+                    X, weights, shift_dev, state["sums"], new, old, k
                 )
             state["labels"] = new
             # O(k d) to the host, once per iteration
             sums = to_numpy(state["sums"]).astype(np.float64)
             new_centers = self._relocate(
-                data, shift, centers, new, sums[:, :d], sums[:, d].copy()
+                data, weights, shift, centers, new, sums[:, :d], sums[:, d].copy()
             )
-            return new_centers, n_changed, math.nan if callback is None else float(inertia)
+            inertia = math.nan if callback is None else float(inertia)
+            if data.row_scale is not None:
+                new_centers, inertia = cosine.end_step(new_centers, centers, inertia)
+            return new_centers, n_changed, inertia
 
         return iterate(step, centers, max_iter=max_iter, tol=tol, callback=callback)
 
     # -- initial centres -----------------------------------------------------------------
 
     def initial_centers(self, data: XPData, shift, init: str, n_clusters: int, rng, pool):
-        """Initial centres (host, shifted frame): rows drawn by ``init``."""
+        """Initial centres (host, shifted frame): rows drawn by ``init`` (for
+        metric="cosine", as unit vectors)."""
         if init == "random":
             n = data.X.shape[0]
             indices = weighted_choice(rng, data.host_weights, n, n_clusters, replace=False)
         else:
             indices = self.plusplus_indices(data, shift, n_clusters, rng)
-        return self.rows(data.X, indices) - shift
+        if data.row_scale is None:
+            return self.rows(data.X, indices) - shift
+        index = self.to_device(indices, self.xp.int64)
+        row_scale = to_numpy(self.xp.take(data.row_scale, index))
+        return cosine.scale_rows(self.rows(data.X, indices), row_scale)
 
     def rows(self, X, indices) -> np.ndarray:
         """Rows of X at host ``indices``, on the host."""
         xp = self.xp
         return to_numpy(xp.take(X, self.to_device(indices, xp.int64), axis=0))
 
-    def _potentials(self, X, shift_dev, row_sq, w, candidates, closest):
+    def _potentials(self, X, shift_dev, row_sq, w, candidates, closest, row_scale=None):
         """For each candidate (rows of the device array ``candidates``), the
         weighted sum of ``min(closest, ||x - candidate||^2)``, and those minima
-        (rows x candidates), block by block."""
+        (rows x candidates), block by block. With ``row_scale`` (``1/||x||``,
+        unit candidates, ``row_sq`` all 2) the squared chord ``2 - 2 cos``, as
+        :func:`kmeans._core.init.kmeans_plusplus_indices` measures it."""
         xp = self.xp
-        coef = self._coefficients(candidates)
+        coef = self._coefficients(candidates, row_scale is not None)  # cosine: -2 x.c
         potential, minima = 0.0, []
         for lo, hi in _blocks(X.shape[0], max(candidates.shape[0], X.shape[1] + 1)):
             partial = self._augmented(X[lo:hi, :], shift_dev) @ coef
+            if row_scale is not None:
+                partial = xp.astype(partial * row_scale[lo:hi, None], X.dtype)
             sq = xp.maximum(partial + row_sq[lo:hi, None], 0)
             sq = xp.minimum(sq, closest[lo:hi, None])
             weighted = sq if w is None else sq * w[lo:hi, None]
@@ -471,20 +531,34 @@ class ArrayAPIKind:
             w = data.weights / xp.max(data.weights)
             host_w = data.host_weights / data.host_weights.max()
         shift_dev = self.to_device(shift, X.dtype)
-        parts = []
-        for lo, hi in _blocks(n, X.shape[1]):
-            xs = X[lo:hi, :] - shift_dev
-            parts.append(xp.sum(xs * xs, axis=1))
-        row_sq = xp.concat(parts)
+        row_scale = data.row_scale
+        if row_scale is None:
+            parts = []
+            for lo, hi in _blocks(n, X.shape[1]):
+                xs = X[lo:hi, :] - shift_dev
+                parts.append(xp.sum(xs * xs, axis=1))
+            row_sq = xp.concat(parts)
+        else:  # metric="cosine": unit rows, at squared chord 2 - 2 cos
+            row_sq = xp.full((n,), 2.0, dtype=X.dtype, device=self.device)
+
+        def seeds(index):
+            rows = xp.take(X, index, axis=0)
+            if row_scale is None:
+                return rows - shift_dev
+            return xp.astype(rows * xp.take(row_scale, index)[:, None], X.dtype)
+
         indices = [int(weighted_choice(rng, host_w, n))]
         inf = xp.full((n,), math.inf, dtype=X.dtype, device=self.device)
-        first = X[indices[0] : indices[0] + 1, :] - shift_dev
-        closest = self._potentials(X, shift_dev, row_sq, None, first, inf)[1][:, 0]
+        first = seeds(self.to_device(indices, xp.int64))
+        closest = self._potentials(X, shift_dev, row_sq, None, first, inf, row_scale)[1][
+            :, 0
+        ]
         for _ in range(1, n_clusters):
             candidates = self._draw(rng, closest, w, host_w, n_trials)
-            index = self.to_device(candidates, xp.int64)
-            rows = xp.take(X, index, axis=0) - shift_dev
-            potentials, minima = self._potentials(X, shift_dev, row_sq, w, rows, closest)
+            rows = seeds(self.to_device(candidates, xp.int64))
+            potentials, minima = self._potentials(
+                X, shift_dev, row_sq, w, rows, closest, row_scale
+            )
             best = int(np.argmin(potentials))
             indices.append(int(candidates[best]))
             closest = minima[:, best]
@@ -507,20 +581,31 @@ class ArrayAPIKind:
         k = centers.shape[0]
         shift, shifted, coef = self._centre_frame(centers)
         X = xp.astype(X, shifted.dtype)
-        parts, inertia = [], 0.0
-        sizes = xp.zeros((k,), dtype=xp.int64, device=self.device)
-        for lo, hi in _blocks(X.shape[0], max(k, X.shape[1] + 1)):
-            xa = self._augmented(X[lo:hi, :], shift)
-            labels = self._assign(xa, coef, False)[0]
-            diff = xp.astype(xa[:, :-1] - xp.take(shifted, labels, axis=0), self.wide)
-            sq = xp.sum(diff * diff, axis=1)
+
+        def blocks():
+            for lo, hi in _blocks(X.shape[0], max(k, X.shape[1] + 1)):
+                xa = self._augmented(X[lo:hi, :], shift)
+                labels = self._assign(xa, coef, False)[0]
+                diff = xp.astype(xa[:, :-1] - xp.take(shifted, labels, axis=0), self.wide)
+                yield lo, hi, labels, xp.sum(diff * diff, axis=1)
+
+        return self._labelled(blocks(), k, weights)
+
+    def _labelled(self, blocks, n_clusters: int, weights):
+        """Labels (int32, on the device), the weighted sum of the values and the
+        cluster sizes (host) from ``blocks``: (lo, hi, labels, values) per block
+        of rows, the values in the wide dtype."""
+        xp = self.xp
+        parts, total = [], 0.0
+        sizes = xp.zeros((n_clusters,), dtype=xp.int64, device=self.device)
+        for lo, hi, labels, values in blocks:
             if weights is not None:
-                sq = sq * xp.astype(weights[lo:hi], self.wide)
-            inertia = inertia + xp.sum(sq)
-            sizes = sizes + xp.sum(self._one_hot(labels, k, xp.int64), axis=0)
+                values = values * xp.astype(weights[lo:hi], self.wide)
+            total = total + xp.sum(values)
+            sizes = sizes + xp.sum(self._one_hot(labels, n_clusters, xp.int64), axis=0)
             parts.append(labels)
         labels = xp.astype(xp.concat(parts), xp.int32)
-        return labels, float(inertia), to_numpy(sizes)
+        return labels, float(total), to_numpy(sizes)
 
     def final_labels(self, data: XPData, centers, pool, out=None):
         return self.labels_inertia(data.X, self.to_device(centers), data.weights)
@@ -557,6 +642,119 @@ class ArrayAPIKind:
             sq = xp.where(self._one_hot(labels, k, xp.bool), own[:, None], sq)
             parts.append(xp.astype(xp.sqrt(sq), dtype))
         return self._times_power_of_two(xp.concat(parts, axis=0), exponent)
+
+
+@dataclass(frozen=True, eq=False)
+class CosineArrayAPIKind(ArrayAPIKind):
+    """The data kind for metric="cosine" on arrays of namespace ``xp`` on
+    ``device`` (see kmeans/_backends/cosine.py): spherical k-means, computed
+    there as the Euclidean kind computes (its run, relocation and k-means++
+    read ``XPData.row_scale``), with the NumPy path's rules
+    (:mod:`kmeans._core.cosine`). X is neither normalised nor copied: its
+    ``1/||x||`` are computed once per fit, on the device; a row of zeros is
+    refused with the NumPy path's error. No shift; data of extreme magnitude
+    are read scaled, and nothing is scaled back (cosines do not change)."""
+
+    @property
+    def description(self) -> str:
+        return f"{super().description} with metric='cosine'"
+
+    @property
+    def cosine_twin(self):
+        return self
+
+    def _inverse_norms(self, X):
+        """``1/||x||`` of every row, on the device (float64 where it has it); the
+        NumPy path's :class:`~kmeans._core.cosine.ZeroRowError` for zero rows.
+        Rows whose squares underflow or overflow are measured on the host by
+        :func:`kmeans._core.cosine.row_norms` (only those rows come back)."""
+        xp = self.xp
+        parts = []
+        for lo, hi in _blocks(X.shape[0], X.shape[1]):
+            rows = xp.astype(X[lo:hi, :], self.wide)
+            parts.append(xp.sqrt(xp.sum(rows * rows, axis=1)))
+        norms = xp.concat(parts)
+        unsure = ~((norms > 0) & (norms < math.inf))
+        if bool(xp.any(unsure)):
+            (index,) = xp.nonzero(unsure)
+            host = to_numpy(norms)
+            host[to_numpy(index)] = cosine.row_norms(
+                to_numpy(xp.take(X, index, axis=0)), None
+            )
+            norms = self.to_device(host, self.wide)
+        (zero,) = xp.nonzero(norms == 0)
+        n_zero = zero.shape[0]
+        if n_zero:
+            raise cosine.zero_rows_error(n_zero, to_numpy(zero[: min(n_zero, 5)]))
+        return 1.0 / norms
+
+    def _readable(self, X):
+        """X divided by a power of two where its magnitudes are extreme, and its
+        ``1/||x||``."""
+        X = self._times_power_of_two(X, -self._exponent(X))
+        return X, self._inverse_norms(X)
+
+    def statistics(self, X, sample_weight, needs_variance: bool, pool):
+        xp = self.xp
+        n, d = X.shape
+        weights = self.check_weights(sample_weight, n, X.dtype)
+        X, row_scale = self._readable(X)
+        total = xp.zeros((d,), dtype=self.wide, device=self.device)
+        for lo, hi in _blocks(n, d):
+            rows = xp.astype(X[lo:hi, :], self.wide) * row_scale[lo:hi, None]
+            total = total + xp.sum(rows, axis=0)
+        variance = cosine.variance_of_units(to_numpy(total).astype(np.float64), n)
+        host_weights, weight_max, n_positive = self._weight_facts(weights)
+        data = XPData(X, weights, host_weights, 0, row_scale)
+        shift = np.zeros(d, self.host_dtype(X))
+        return data, shift, variance, weight_max, n_positive
+
+    def _partials(self, X, centers):
+        """Per block of rows: its bounds and ``-2 x.c`` for every unit centre (in
+        float64 where the device has it): :func:`kmeans._core.cosine.unit_terms`."""
+        xp = self.xp
+        centers = xp.astype(self._own(centers, "cluster_centers_"), self.wide)
+        neg2_t = -2 * centers.T
+        for lo, hi in _blocks(X.shape[0], max(centers.shape[0], X.shape[1])):
+            yield lo, hi, xp.astype(X[lo:hi, :], self.wide) @ neg2_t
+
+    def _labels_inertia(self, X, centers, weights, row_scale):
+        """Labels (int32, on the device) of the most similar centres, ``sum w (1 -
+        cos)`` and cluster sizes (host): :func:`kmeans._core.cosine.labels_inertia`
+        on the device."""
+        xp = self.xp
+
+        def blocks():
+            for lo, hi, partial in self._partials(X, centers):
+                labels = xp.argmin(partial, axis=1)
+                best = xp.min(partial, axis=1)
+                yield lo, hi, labels, cosine.dissimilarity(best, row_scale[lo:hi], xp)
+
+        return self._labelled(blocks(), centers.shape[0], weights)
+
+    def final_labels(self, data: XPData, centers, pool, out=None):
+        return self._labels_inertia(data.X, centers, data.weights, data.row_scale)
+
+    def predict(self, X, centers, pool):
+        X, row_scale = self._readable(X)
+        return self._labels_inertia(X, centers, None, row_scale)[0]
+
+    def score(self, X, centers, sample_weight, pool) -> float:
+        weights = self.check_weights(sample_weight, X.shape[0], X.dtype)
+        X, row_scale = self._readable(X)
+        return -self._labels_inertia(X, centers, weights, row_scale)[1]
+
+    def distances(self, X, centers, pool):
+        """``1 - cos`` to every centre, computed in float64 where the device has
+        it, returned in the centres' dtype."""
+        xp = self.xp
+        X, row_scale = self._readable(X)
+        dtype = self._own(centers, "cluster_centers_").dtype
+        parts = [
+            xp.astype(cosine.dissimilarity(partial, row_scale[lo:hi, None], xp), dtype)
+            for lo, hi, partial in self._partials(X, centers)
+        ]
+        return xp.concat(parts, axis=0)
 
 
 def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials, owner):

@@ -1,5 +1,8 @@
 """The cosine data kinds: dense or CSR data in memory, read by spherical k-means.
 
+(Dask arrays and array-API arrays have theirs in their own modules,
+``cosine_twin``: :mod:`kmeans._backends.dask`, :mod:`kmeans._backends.array_api`.)
+
 :func:`cosine_kind` wraps :data:`~kmeans._backends.memory.DENSE` or ``SPARSE``
 into the same data-kind interface, so that ``KMeans._fit`` (and
 ``MiniBatchKMeans``) drive a cosine fit as they drive a Euclidean one: the
@@ -81,8 +84,7 @@ class CosineKind:
         if method is kmeans_plusplus_indices:
             method = functools.partial(method, row_scale=data.row_scale)
         indices = method(data.X, shift, data.weights, n_clusters, rng, pool)
-        centers = self.rows(data.X, indices) * data.row_scale[indices, None]
-        return centers.astype(data.X.dtype, copy=False)
+        return cosine.scale_rows(self.rows(data.X, indices), data.row_scale[indices])
 
     def run(self, data, shift, centers, algorithm, *, max_iter, tol, variance, pool,
             callback):  # fmt: skip
@@ -132,10 +134,11 @@ COSINE_SPARSE = CosineKind(SPARSE)
 
 
 def cosine_kind(kind):
-    """The cosine twin of the in-memory data kind ``kind``, or None for another
-    kind (Dask, array API), which does not offer the cosine metric yet."""
+    """The cosine twin of the data kind ``kind``: the ones here for data in
+    memory, a kind's own ``cosine_twin`` for the others (Dask, array API); None
+    for a kind without one."""
     if kind is DENSE:
         return COSINE_DENSE
     if kind is SPARSE:
         return COSINE_SPARSE
-    return None
+    return getattr(kind, "cosine_twin", None)

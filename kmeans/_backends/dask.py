@@ -24,34 +24,37 @@ over X goes through :func:`_pass`.
 
 X itself is persisted once per fit when it fits in half of the cluster's memory;
 otherwise (data larger than memory) every pass reads it from its source.
+
+metric="cosine" has its twin kind here, ``cosine_twin`` (:class:`_CosineDask`):
+the same passes with the in-memory cosine kernels (:mod:`kmeans._core.cosine`),
+each chunk's ``1/||x||`` computed once in the statistics pass and kept on its
+worker beside the labels.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import operator
 import os
 import sys
 
 import numpy as np
 
+from .._core import cosine
 from .._core.blocks import (
     RowBlocks,
     _blas_controller,
-    column_mean,
     mean_variance,
     scratch,
     shifted_block,
-    thread_pool,
 )
 from .._core.dense import labels_inertia as _labels_inertia
-from .._core.init import kmeans_plusplus_indices
 from .._core.kernel import centre_terms, partial_sq, row_norms_sq
 from .._core.kernel import nearest as _nearest
 from .._core.lloyd import (
     LloydRun,
     iterate,
-    kmeans_single_lloyd,
     lloyd_pass,
     shift_is_foldable,
 )
@@ -75,6 +78,7 @@ from .._validation import (
     validate_real,
     weight_summary,
 )
+from .cosine import COSINE_DENSE
 from .memory import DENSE, exponent_for, largest_magnitude, magnitude_exponent, scaled
 
 __all__ = ["kmeans_parallel"]
@@ -150,6 +154,11 @@ def _memory_budget() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2
 
 
+def _unit_rows(X, local, row_scale):
+    """The rows ``local`` of a chunk as unit vectors."""
+    return cosine.scale_rows(X[local], row_scale[local])
+
+
 class _Rows:
     """X's row chunks (and the weights'), as delayed objects, empty ones dropped."""
 
@@ -164,24 +173,53 @@ class _Rows:
         self.persisted = persist
         sizes = np.asarray(X.chunks[0], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        keep = np.flatnonzero(sizes)
+        self._keep = np.flatnonzero(sizes)
         x = X.to_delayed()[:, 0]
-        w = [None] * len(x) if weights is None else weights.to_delayed()
-        self.x = [x[i] for i in keep]
-        self.w = [w[i] for i in keep]
-        self.sizes = sizes[keep]
-        self.offsets = offsets[keep]
+        self.x = [x[i] for i in self._keep]
+        self.w = self._chunks_of(weights)
+        self.sizes = sizes[self._keep]
+        self.offsets = offsets[self._keep]
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
         self.weight_totals = None  # per chunk, set by statistics()
         self.exponent = 0  # X is read divided by 2**exponent (set by statistics())
+        # metric="cosine": 1/||x|| per chunk, delayed (kept on the workers), set by
+        # cosine_statistics()
+        self.row_scale = None
+
+    def _chunks_of(self, weights) -> list:
+        w = [None] * len(self._keep) if weights is None else weights.to_delayed()
+        return [w[i] for i in self._keep] if weights is not None else w
+
+    def with_weights(self, weights) -> _Rows:
+        """The same rows (and everything known of them) with other weights, a dask
+        array in X's row chunks."""
+        if self.persisted:
+            weights = weights.persist()
+        rows = copy.copy(self)
+        rows.weights, rows.w = weights, self._chunks_of(weights)
+        return rows
 
     def __len__(self) -> int:
         return len(self.x)
 
+    def row_scales(self) -> list:
+        """The chunks' ``1/||x||`` (None each for Euclidean rows)."""
+        return [None] * len(self) if self.row_scale is None else self.row_scale
+
+    def scaled(self, exponent: int) -> _Rows:
+        """The rows of X read divided by ``2**exponent`` (lazily; X itself for 0),
+        as in memory for data of extreme magnitude (kmeans/_backends/memory.py)."""
+        if not exponent:
+            return self
+        X = self.X.map_blocks(np.ldexp, -exponent, dtype=self.dtype).astype(self.dtype)
+        rows = _Rows(X, self.weights, persist=self.persisted)
+        rows.weight_totals = self.weight_totals
+        return rows
+
     def take(self, indices) -> np.ndarray:
         """The rows at ``indices`` (a NumPy array, in that order); reads only the
-        chunks that hold them."""
+        chunks that hold them. For metric="cosine", their unit vectors."""
         dask = _dask()
         indices = np.asarray(indices, dtype=np.int64)
         chunk = np.searchsorted(self.offsets, indices, side="right") - 1
@@ -189,7 +227,10 @@ class _Rows:
         parts = []
         for b in np.unique(chunk):
             local = np.sort(indices[chunk == b] - self.offsets[b])
-            parts.append(dask.delayed(operator.getitem)(self.x[b], local))
+            if self.row_scale is None:
+                parts.append(dask.delayed(operator.getitem)(self.x[b], local))
+            else:
+                parts.append(dask.delayed(_unit_rows)(self.x[b], local, self.row_scale[b]))
         (rows,) = dask.compute(parts)
         out = np.empty((len(indices), self.n_features), self.dtype)
         out[order] = np.concatenate(rows)
@@ -263,10 +304,8 @@ def statistics(X, sample_weight, needs_variance, pool):
     parts = _pass([dask.delayed(_stats_chunk)(x, w) for x, w in zip(rows.x, rows.w)])
     exponent = exponent_for(max(p[5] for p in parts), rows.dtype)
     if exponent:
-        # extreme magnitudes, as in memory (kmeans/_backends/memory.py): the
-        # chunks read scaled by 2**-exponent, lazily, and the statistics again
-        X = X.map_blocks(np.ldexp, -exponent, dtype=X.dtype).astype(X.dtype)
-        rows = _Rows(X, rows.weights, persist=rows.persisted)
+        # extreme magnitudes, as in memory: the statistics again, of the rows scaled
+        rows = rows.scaled(exponent)
         tasks = [dask.delayed(_stats_chunk)(x, w) for x, w in zip(rows.x, rows.w)]
         parts = _pass(tasks)
     rows.exponent = exponent
@@ -291,20 +330,97 @@ def scale_weights(rows, exponent: int):
     if not exponent:
         return rows
     scale = rows.dtype.type(np.ldexp(1.0, -exponent))
-    scaled = _Rows(rows.X, rows.weights * scale, persist=rows.persisted)
-    scaled.weight_totals = rows.weight_totals
-    return scaled
+    return rows.with_weights(rows.weights * scale)
+
+
+def _cosine_stats_chunk(X, w, offset, force):
+    """A chunk's ``1/||x||`` (kept on its worker) and its summary: rows, sum of
+    the unit rows, zero rows (how many, the first global indices), the weights'
+    :func:`_weight_chunk` and the largest magnitude. Raises as check_array for
+    NaN or infinity. Without ``force`` a chunk of extreme magnitude leaves its
+    scales and sum to a second pass, once the exponent of the whole is known."""
+    largest = largest_magnitude(X)
+    if not np.isfinite(largest):
+        _check_finite(X, "X")
+    row_scale, total, zero = None, None, (0, [])
+    try:
+        with np.errstate(over="ignore"):
+            row_scale = cosine.inverse_norms(X, None)
+    except cosine.ZeroRowError as error:
+        zero = _zero_rows(error, offset)
+    if row_scale is not None and (force or not exponent_for(largest, X.dtype)):
+        total = cosine.unit_sum(X, row_scale, None)
+    else:
+        row_scale = None
+    weights = None if w is None else _weight_chunk(w)
+    return row_scale, [(len(X), total, zero, weights, largest)]
+
+
+def _add_lists(*parts):
+    return None, [item for part in parts for item in part[1]]
+
+
+def _zero_rows(error, offset: int):
+    """A chunk's zero rows, from its :class:`~kmeans._core.cosine.ZeroRowError`:
+    how many, and the first by X's row numbers (the chunk starts at ``offset``)."""
+    if error.rows is None:
+        raise error
+    return error.n_zero, [i + offset for i in error.rows]
+
+
+def _raise_zero_rows(found) -> None:
+    """The in-memory error for the zero rows ``found`` in the chunks (in order),
+    told for the whole of X; nothing when there are none."""
+    n_zero = sum(n for n, _ in found)
+    if n_zero:
+        raise cosine.zero_rows_error(n_zero, [i for _, rows in found for i in rows])
+
+
+def cosine_statistics(X, sample_weight, needs_variance, pool):
+    """:func:`statistics` for metric="cosine" (kmeans/_backends/cosine.py): the
+    rows with their ``1/||x||`` kept on the workers, no shift, the variance of
+    the unit rows (for ``tol``), the largest weight and the positive ones; zero
+    rows refused as in memory. One pass (two for data of extreme magnitude,
+    which are read scaled; cosines do not change and nothing is scaled back)."""
+    dask = _dask()
+    rows = _Rows(X, _dask_weights(sample_weight, X))
+
+    def one_pass(rows, force):
+        tasks = [
+            dask.delayed(_cosine_stats_chunk)(x, w, int(offset), force)
+            for x, w, offset in zip(rows.x, rows.w, rows.offsets)
+        ]
+        return _pass(tasks, _add_lists)
+
+    tasks, (_, parts) = one_pass(rows, False)
+    weight_max = n_positive = None
+    if rows.weights is not None:
+        rows.weight_totals, weight_max, n_positive = _check_weights([p[3] for p in parts])
+    _raise_zero_rows([p[2] for p in parts])
+    exponent = exponent_for(max(p[4] for p in parts), rows.dtype)
+    if exponent or any(p[1] is None for p in parts):
+        rows = rows.scaled(exponent)
+        tasks, (_, parts) = one_pass(rows, True)
+    rows.row_scale = [dask.delayed(operator.getitem)(t, 0) for t in tasks]
+    total = np.sum([p[1] for p in parts], axis=0)
+    variance = cosine.variance_of_units(total, rows.n_samples)
+    return rows, np.zeros(rows.n_features, rows.dtype), variance, weight_max, n_positive
 
 
 # -- Lloyd -----------------------------------------------------------------------
 
 
-def _lloyd_chunk(X, w, state, centers, shift, fold_shift, with_inertia):
+def _lloyd_chunk(X, w, state, centers, shift, fold_shift, with_inertia, row_scale=None):
     """One Lloyd pass over a chunk, by the in-memory kernel. ``state`` is the
     chunk's (labels, cluster sums, ...) from the previous pass, or None; it is
     copied, not modified. Returns the new state: labels, sums of shape
-    (k, d + 1), inertia (or None) and the number of labels changed."""
+    (k, d + 1), inertia (or None) and the number of labels changed. With
+    ``row_scale`` (``1/||x||``) the pass is spherical, as in memory: the sums are
+    of the unit rows."""
     n, d = X.shape
+    row_terms = None
+    if row_scale is not None:
+        w, row_terms = cosine.run_terms(w, row_scale, X.dtype)
     k = centers.shape[0]
     blocks = RowBlocks(n, k, d, X.itemsize, None, max_partitions=1)
     if state is None:
@@ -323,6 +439,7 @@ def _lloyd_chunk(X, w, state, centers, shift, fold_shift, with_inertia):
         partition_sums=sums,
         with_inertia=with_inertia,
         fold_shift=fold_shift,
+        row_terms=row_terms,
     )
     return labels, sums[0], inertia, n_changed
 
@@ -336,12 +453,17 @@ def _add_lloyd(*states):
     return None, sums, inertia, sum(s[3] for s in states)
 
 
-def _far_chunk(X, w, state, shift, centers, n_rows, offset):
+def _far_chunk(X, w, state, shift, centers, n_rows, offset, row_scale=None):
     """The chunk's candidates for the empty clusters (global indices, distances,
-    shifted rows, labels, weights) and its rows of positive weight per cluster."""
+    shifted rows, labels, weights) and its rows of positive weight per cluster.
+    With ``row_scale``: by ``1 - cos``, the weights those of the unit rows."""
     labels = state[0]
+    if row_scale is not None:
+        w = cosine.run_terms(w, row_scale, X.dtype)[0]
     blocks = RowBlocks(len(X), 1, X.shape[1], X.itemsize, None, max_partitions=1)
-    index, dist = farthest_candidates(X, shift, w, centers, labels, n_rows, blocks)
+    index, dist = farthest_candidates(
+        X, shift, w, centers, labels, n_rows, blocks, row_scale
+    )
     counted = labels if w is None else labels[w > 0]
     rows_left = np.bincount(counted, minlength=centers.shape[0])
     far_w = None if w is None else w[index]
@@ -356,8 +478,10 @@ def _update_centers(rows, states, shift, centers, sums, weight_sums):
         return relocate_and_average(centers, sums, weight_sums)
     dask = _dask()
     tasks = [
-        dask.delayed(_far_chunk)(x, w, state, shift, centers, empty.size, offset)
-        for x, w, state, offset in zip(rows.x, rows.w, states, rows.offsets)
+        dask.delayed(_far_chunk)(x, w, state, shift, centers, empty.size, offset, rs)
+        for x, w, state, offset, rs in zip(
+            rows.x, rows.w, states, rows.offsets, rows.row_scales()
+        )
     ]
     parts = _pass(tasks)
     index, dist, far_rows, far_labels = (
@@ -382,10 +506,15 @@ def run(
 ) -> LloydRun:
     """One run of Lloyd's algorithm on chunks, with the in-memory stopping rules
     (:func:`kmeans._lloyd.iterate`) and shift folding (``variance`` is X's mean
-    variance). Centres in the shifted frame. ``algorithm`` is "lloyd"."""
+    variance). Centres in the shifted frame. ``algorithm`` is "lloyd". Rows
+    with ``1/||x||`` (metric="cosine") run spherical passes, as in memory: unit
+    centres, each new one normalised."""
     dask = _dask()
     states = [None] * len(rows)
     d = rows.n_features
+    spherical = rows.row_scale is not None
+    if spherical:
+        centers_init = cosine.normalise(centers_init)
     fold_shift = (
         rows.dtype == np.float64
         and len(centers_init) < d
@@ -397,15 +526,17 @@ def run(
         shared = dask.delayed(centers)  # one key, sent once, read by every task
         tasks = [
             dask.delayed(_lloyd_chunk)(
-                x, w, state, shared, shift, fold_shift, callback is not None
+                x, w, state, shared, shift, fold_shift, callback is not None, rs
             )
-            for x, w, state in zip(rows.x, rows.w, states)
+            for x, w, state, rs in zip(rows.x, rows.w, states, rows.row_scales())
         ]
         states, total = _pass(tasks, _add_lloyd)
         _, sums, inertia, n_changed = total
         new_centers = _update_centers(
             rows, states, shift, centers, sums[:, :d], sums[:, d].copy()
         )
+        if spherical:
+            new_centers, inertia = cosine.end_step(new_centers, centers, inertia)
         return new_centers, n_changed, inertia
 
     return iterate(step, centers_init, max_iter=max_iter, tol=tol, callback=callback)
@@ -425,6 +556,36 @@ def _labels_inertia_chunk(X, w, centers):
     return labels, inertia, np.bincount(labels, minlength=centers.shape[0])
 
 
+@contextlib.contextmanager
+def _rows_from(offset: int):
+    """A zero-row error of a chunk whose first row is row ``offset`` of X, told
+    with X's row numbers."""
+    try:
+        yield
+    except cosine.ZeroRowError as error:
+        raise cosine.zero_rows_error(*_zero_rows(error, offset)) from None
+
+
+def _cosine_labels_inertia_chunk(X, w, centers, row_scale):
+    """:func:`_labels_inertia_chunk` for metric="cosine", with the chunk's
+    ``1/||x||`` from the fit."""
+    labels, inertia = cosine.labels_inertia(X, centers, w, row_scale, None)
+    return labels, inertia, np.bincount(labels, minlength=centers.shape[0])
+
+
+def _cosine_score_chunk(X, w, centers, offset):
+    """A chunk's ``sum w (1 - cos)`` by the in-memory cosine kind, or its zero
+    rows (how many, the first by X's row numbers)."""
+    try:
+        return None, COSINE_DENSE.labels_inertia(X, centers, w, None)[1], []
+    except cosine.ZeroRowError as error:
+        return None, 0.0, [_zero_rows(error, offset)]
+
+
+def _add_score(*parts):
+    return None, sum(p[1] for p in parts), [z for p in parts for z in p[2]]
+
+
 def _add_inertia(*parts):
     return None, sum(p[1] for p in parts), np.sum([p[2] for p in parts], axis=0)
 
@@ -437,9 +598,16 @@ def final_labels(rows: _Rows, centers, pool, out=None):
 
     dask = _dask()
     shared = dask.delayed(centers)
-    tasks = [
-        dask.delayed(_labels_inertia_chunk)(x, w, shared) for x, w in zip(rows.x, rows.w)
-    ]
+    if rows.row_scale is None:
+        tasks = [
+            dask.delayed(_labels_inertia_chunk)(x, w, shared)
+            for x, w in zip(rows.x, rows.w)
+        ]
+    else:
+        tasks = [
+            dask.delayed(_cosine_labels_inertia_chunk)(x, w, shared, rs)
+            for x, w, rs in zip(rows.x, rows.w, rows.row_scale)
+        ]
     tasks, (_, inertia, sizes) = _pass(tasks, _add_inertia)
     pieces = [
         da.from_delayed(dask.delayed(operator.getitem)(t, 0), (size,), np.int32)
@@ -457,7 +625,7 @@ def initial_centers(rows: _Rows, shift, init: str, n_clusters: int, rng, pool):
             (w,) = _dask().compute(rows.weights)
             w = w.astype(np.float64)
         indices = _weighted_choice(rng, w, rows.n_samples, n_clusters, replace=False)
-        return rows.take(indices) - shift
+        return rows.take(indices) - shift  # for metric="cosine": unit rows
     return kmeans_parallel_centers(rows, shift, n_clusters, rng, 2.0, 5)
 
 
@@ -499,8 +667,9 @@ def distances(X, centers, pool):
     )
 
 
-def score(X, centers, sample_weight, pool) -> float:
-    """Minus the weighted inertia of X: one pass (and one over dask weights)."""
+def score(X, centers, sample_weight, pool, *, spherical: bool = False) -> float:
+    """Minus the weighted inertia of X: one pass (and one over dask weights).
+    ``spherical``: the cosine one (metric="cosine")."""
     weights = _dask_weights(sample_weight, X)
     if is_dask_array(sample_weight):
         dask = _dask()
@@ -508,17 +677,48 @@ def score(X, centers, sample_weight, pool) -> float:
             dask.compute([dask.delayed(_weight_chunk)(w) for w in weights.to_delayed()])[0]
         )
     rows = _Rows(_checked(X), weights, persist=False)
-    return -final_labels(rows, centers, None)[1]
+    if not spherical:
+        return -final_labels(rows, centers, None)[1]
+    dask = _dask()
+    shared = dask.delayed(centers)
+    tasks = [
+        dask.delayed(_cosine_score_chunk)(x, w, shared, int(offset))
+        for x, w, offset in zip(rows.x, rows.w, rows.offsets)
+    ]
+    _, (_, inertia, zero) = _pass(tasks, _add_score)
+    _raise_zero_rows(zero)
+    return -inertia
+
+
+# -- metric="cosine" on a fitted model ---------------------------------------------
+
+
+def _cosine_chunk(X, centers, offsets, method, block_id=None):
+    """The in-memory cosine kind's ``method`` (predict, distances) on a chunk,
+    zero rows told by X's row numbers."""
+    with _rows_from(offsets[block_id[0]]):
+        return getattr(COSINE_DENSE, method)(X, centers, None)
+
+
+def _cosine_map(X, centers, method, **kwargs):
+    """Lazy ``method`` of the in-memory cosine kind over the chunks of X."""
+    offsets = tuple(int(o) for o in np.cumsum((0, *X.chunks[0])))
+    shared = _dask().delayed(centers)
+    return _checked(X).map_blocks(_cosine_chunk, shared, offsets, method, **kwargs)
 
 
 # -- k-means|| -------------------------------------------------------------------
 
 
-def _parallel_chunk(X, w, state, shift, new, first_id, n_ids, ell, seed, step, chunk):
+def _parallel_chunk(
+    X, w, state, shift, new, first_id, n_ids, ell, seed, step, chunk, row_scale=None
+):
     """One k-means|| pass over a chunk.
 
     Updates the chunk's squared distance to the nearest candidate (and which one)
-    against the ``new`` candidates only (shifted frame, ids from ``first_id``),
+    against the ``new`` candidates only (shifted frame, ids from ``first_id``;
+    with ``row_scale``, metric="cosine": the squared chord ``2 - 2 cos`` to unit
+    candidates, as k-means++ in memory, and the drawn rows as unit vectors),
     then draws the next round's candidates: row i is kept if ``u_i * phi <
     ell * w_i * d2_i`` with ``phi`` the total over X, known only after this pass;
     with this chunk's total ``phi_b <= phi`` in its place the rows kept here are a
@@ -535,13 +735,20 @@ def _parallel_chunk(X, w, state, shift, new, first_id, n_ids, ell, seed, step, c
     else:
         d2, nearest = state[0].copy(), state[1].copy()
     blocks = RowBlocks(n, len(new), d, X.itemsize, None, max_partitions=1)
-    neg2_t, new_sq = centre_terms(new)
+    # metric="cosine": -2 x.c alone (cosine.unit_terms), whatever the row's norm
+    terms = centre_terms if row_scale is None else cosine.unit_terms
+    neg2_t, new_sq = terms(new)
     buffer = scratch(blocks, d, X.dtype)
     dots = scratch(blocks, len(new), X.dtype)
     for lo, hi in blocks.blocks(0, n):
-        xs = shifted_block(X, lo, hi, shift, buffer)
-        partial = partial_sq(xs, neg2_t, new_sq, out=dots[: hi - lo])
-        label, min_sq, _ = _nearest(partial, row_norms_sq(xs))
+        if row_scale is None:
+            xs = shifted_block(X, lo, hi, shift, buffer)
+            partial = partial_sq(xs, neg2_t, new_sq, out=dots[: hi - lo])
+            label, min_sq, _ = _nearest(partial, row_norms_sq(xs))
+        else:
+            partial = partial_sq(X[lo:hi], neg2_t, new_sq, out=dots[: hi - lo])
+            label, best, _ = _nearest(partial)
+            min_sq = 2 * cosine.dissimilarity(best, row_scale[lo:hi])
         closer = np.flatnonzero(min_sq < d2[lo:hi]) + lo
         d2[closer] = min_sq[closer - lo]
         nearest[closer] = label[closer - lo] + first_id
@@ -553,7 +760,11 @@ def _parallel_chunk(X, w, state, shift, new, first_id, n_ids, ell, seed, step, c
     u = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(step, chunk)))
     u = u.random(n)
     drawn = np.flatnonzero(u * phi < ell * mass)
-    return (d2, nearest), phi, weights, (u[drawn], mass[drawn], X[drawn] - shift)
+    if row_scale is None:
+        found = X[drawn] - shift
+    else:
+        found = _unit_rows(X, drawn, row_scale)
+    return (d2, nearest), phi, weights, (u[drawn], mass[drawn], found)
 
 
 def _add_parallel(*parts):
@@ -580,7 +791,7 @@ def _parallel_candidates(rows, shift, n_clusters, rng, ell, n_rounds):
     dask = _dask()
     seed = int(rng.integers(2**63))
     first = _first_index(rows, rng)
-    candidates = [rows.take([first]) - shift]
+    candidates = [rows.take([first]) - shift]  # for metric="cosine": a unit row
     states = [None] * len(rows)
     step = 0
     while True:
@@ -589,9 +800,11 @@ def _parallel_candidates(rows, shift, n_clusters, rng, ell, n_rounds):
         shared = dask.delayed(new)
         tasks = [
             dask.delayed(_parallel_chunk)(
-                x, w, state, shift, shared, n_ids - len(new), n_ids, ell, seed, step, b
+                x, w, state, shift, shared, n_ids - len(new), n_ids, ell, seed, step, b, rs
             )
-            for b, (x, w, state) in enumerate(zip(rows.x, rows.w, states))
+            for b, (x, w, state, rs) in enumerate(
+                zip(rows.x, rows.w, states, rows.row_scales())
+            )
         ]
         results, (_, phi, weights, _) = _pass(tasks, _add_parallel)
         states = [dask.delayed(operator.getitem)(r, 0) for r in results]
@@ -626,38 +839,38 @@ def kmeans_parallel_centers(
                 RuntimeWarning,
             )
         return np.resize(candidates, (n_clusters, candidates.shape[1]))
-    return _recluster(candidates, weights.astype(candidates.dtype), n_clusters, rng)
+    # metric="cosine": unit candidates, reclustered by spherical k-means
+    kind = DENSE if rows.row_scale is None else COSINE_DENSE
+    return _recluster(candidates, weights.astype(candidates.dtype), n_clusters, rng, kind)
 
 
-def _recluster(candidates, weights, n_clusters, rng):
+def _recluster(candidates, weights, n_clusters, rng, kind=DENSE):
     """The best (lowest inertia) of ``_LOCAL_RUNS`` runs of weighted k-means++ and
-    Lloyd on the candidates, by the in-memory kernels with KMeans' defaults
-    (max_iter=300, tol=1e-4). Weights are not scaled as fit scales them: a power
-    of two changes no result, and candidate weights are sums of X's weights, whose
-    sum is finite."""
+    Lloyd on the candidates, by the in-memory data kind ``kind`` (dense, or its
+    cosine twin) with KMeans' defaults (max_iter=300, tol=1e-4). Weights are not
+    scaled as fit scales them: a power of two changes no result, and candidate
+    weights are sums of X's weights, whose sum is finite."""
     best = None
-    with thread_pool() as pool:
-        shift = column_mean(candidates, pool)
-        variance = mean_variance(candidates, shift, pool)
+    # metric="cosine": a run counts as better by more than rounding only. Runs
+    # often find the same partition in another order, at inertias a few ulps
+    # apart, and the candidates of X * s are those of X to rounding: the first
+    # of such ties wins, so that the fit does not depend on the rows' scale.
+    # (The Euclidean kind keeps the strict comparison.)
+    tie = 0.0 if kind is DENSE else 1e-10
+    with kind.session() as pool:
+        data, shift, variance, _, _ = kind.statistics(candidates, weights, True, pool)
         for _ in range(_LOCAL_RUNS):
-            indices = kmeans_plusplus_indices(
-                candidates, shift, weights, n_clusters, rng, pool
-            )
-            result = kmeans_single_lloyd(
-                candidates,
-                shift,
-                weights,
-                candidates[indices] - shift,
-                max_iter=300,
-                tol=1e-4 * variance,
-                pool=pool,
-                variance=variance,
-            )
+            centers = kind.initial_centers(data, shift, "k-means++", n_clusters, rng, pool)
+            result = kind.run(
+                data, shift, centers, "lloyd", max_iter=300, tol=1e-4 * variance,
+                variance=variance, pool=pool, callback=None,
+            )  # fmt: skip
             centers = result.centers + shift
-            inertia = _labels_inertia(candidates, centers, weights, pool)[1]
-            if best is None or inertia < best[1]:
+            inertia = kind.final_labels(data, centers, pool)[1]
+            if best is None or inertia < best[1] * (1 - tie):
                 best = centers, inertia
-    return best[0]
+    # candidates of extreme magnitude were read scaled (never, in practice)
+    return np.ldexp(best[0], getattr(data, "exponent", 0)).astype(candidates.dtype)
 
 
 def kmeans_parallel(
@@ -753,3 +966,50 @@ def kmeans_parallel(
             rows, shift, n_clusters, rng, oversampling_factor, n_rounds
         )
     return (centers + shift).astype(X.dtype)
+
+
+# -- metric="cosine": the data kind ------------------------------------------------
+
+
+class _CosineDask:
+    """The cosine twin of this module's data kind (see
+    :mod:`kmeans._backends.cosine`): spherical k-means on the chunks by the
+    in-memory cosine kernels, driven by ``KMeans._fit`` as the Euclidean kind.
+
+    :func:`cosine_statistics` keeps each chunk's ``1/||x||`` on its worker (X is
+    never normalised nor copied), and every pass reads them: :func:`run`'s
+    spherical Lloyd passes, k-means|| by the squared chord ``2 - 2 cos`` with
+    the unit candidates reclustered by the in-memory cosine kind, the final
+    labels and inertia ``sum w (1 - cos)``. ``predict``, ``transform`` and
+    ``score`` run the in-memory cosine kind on each chunk.
+    """
+
+    description = "dask arrays with metric='cosine'"
+    algorithms = algorithms
+    init_methods = init_methods
+    session = staticmethod(session)
+    check = staticmethod(check)
+    statistics = staticmethod(cosine_statistics)
+    scale_weights = staticmethod(scale_weights)
+    initial_centers = staticmethod(initial_centers)
+    run = staticmethod(run)
+    final_labels = staticmethod(final_labels)
+
+    @staticmethod
+    def predict(X, centers, pool):
+        """Lazy labels of the most similar centres."""
+        return _cosine_map(X, centers, "predict", drop_axis=1, dtype=np.int32)
+
+    @staticmethod
+    def distances(X, centers, pool):
+        """Lazy ``1 - cos`` to every centre."""
+        chunks = (X.chunks[0], (centers.shape[0],))
+        return _cosine_map(X, centers, "distances", chunks=chunks, dtype=centers.dtype)
+
+    @staticmethod
+    def score(X, centers, sample_weight, pool) -> float:
+        """Minus ``sum w (1 - cos)``: one pass."""
+        return score(X, centers, sample_weight, pool, spherical=True)
+
+
+cosine_twin = _CosineDask()

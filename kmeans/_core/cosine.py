@@ -4,8 +4,13 @@ Dhillon & Modha (2001): each row goes to the centre of highest cosine
 similarity, each centre is the normalised weighted mean of its rows' unit
 vectors. Nothing here copies or normalises X; with unit centres ``c``:
 
-- **assignment**: ``argmin ||c||^2 - 2 x.c = argmax x.c`` whatever ``||x||``, so
-  the assignment kernel (:mod:`.kernel`) labels the rows as they are;
+- **assignment**: ``argmax x.c``, whatever ``||x||``: the assignment kernel
+  (:mod:`.kernel`) labels the rows as they are, with the constant
+  ``||c||^2 - 1`` of unit centres, taken as its exact value 0, in place of
+  ``||c||^2`` (:func:`unit_terms`). The same argmin (1 is taken from every
+  centre's term), but ``-2 x.c`` alone scales with the row: next to ``||c||^2
+  = 1`` it would be lost to rounding for rows of norm below ~1e-15, and a
+  computed ``||c||^2 - 1`` (a few ulps) would still outweigh it there;
 - **update**: ``sum w x/||x||`` is the scatter-add of :mod:`.update` with the
   weights ``w/||x||`` (:func:`inverse_norms`, computed once per fit, O(n)), then
   each centre is normalised (:func:`normalise`);
@@ -25,7 +30,29 @@ from .sparse import row_blocks
 
 
 class ZeroRowError(ValueError):
-    """A row of zero norm has no direction: its cosine is undefined."""
+    """A row of zero norm has no direction: its cosine is undefined.
+
+    Raised for rows of X by :func:`zero_rows_error`, with the number of zero rows
+    (``n_zero``) and the first indices (``rows``), so that a caller that reads X
+    in pieces (the Dask chunks) can say where they are in the whole.
+    """
+
+    n_zero = 0
+    rows = None
+
+
+def zero_rows_error(n_zero: int, rows) -> ZeroRowError:
+    """The error for ``n_zero`` rows of X that are all zeros, ``rows`` their first
+    indices (five are shown): the one message of every data kind."""
+    rows = [int(i) for i in rows[:5]]
+    shown = ", ".join(str(i) for i in rows) + (", ..." if n_zero > 5 else "")
+    error = ZeroRowError(
+        f"metric='cosine' needs rows of non-zero norm: {n_zero} row(s) of X "
+        f"are all zeros (rows {shown}). A zero vector has no direction; drop "
+        "those rows or give them another metric."
+    )
+    error.n_zero, error.rows = n_zero, rows
+    return error
 
 
 def _blocks(X, width: int, pool) -> RowBlocks:
@@ -38,14 +65,15 @@ def _norms(rows) -> np.ndarray:
     """Euclidean norms of a block of rows, in float64; a row whose squares
     underflow or overflow (beyond 1e+-154) is measured scaled by its largest
     magnitude instead."""
-    if is_sparse(rows):
-        counts = np.diff(rows.indptr)
-        owner = np.repeat(np.arange(rows.shape[0]), counts)
-        values = rows.data.astype(np.float64)
-        sq = np.bincount(owner, weights=values * values, minlength=rows.shape[0])
-    else:
-        sq = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
-    with np.errstate(over="ignore"):
+    # squares beyond float64's range are measured again below
+    with np.errstate(over="ignore", under="ignore"):
+        if is_sparse(rows):
+            counts = np.diff(rows.indptr)
+            owner = np.repeat(np.arange(rows.shape[0]), counts)
+            values = rows.data.astype(np.float64)
+            sq = np.bincount(owner, weights=values * values, minlength=rows.shape[0])
+        else:
+            sq = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
         norms = np.sqrt(sq)
     for i in np.flatnonzero(~((norms > 0) & (norms < np.inf))):
         row = rows_of(rows, [i])[0].astype(np.float64)
@@ -54,8 +82,8 @@ def _norms(rows) -> np.ndarray:
     return norms
 
 
-def inverse_norms(X, pool) -> np.ndarray:
-    """``1 / ||x||`` of every row, float64; a :class:`ZeroRowError` for a zero row."""
+def row_norms(X, pool) -> np.ndarray:
+    """``||x||`` of every row, float64 (zero for a row of zeros)."""
     out = np.empty(X.shape[0])
     blocks = _blocks(X, 1, pool)
 
@@ -64,16 +92,55 @@ def inverse_norms(X, pool) -> np.ndarray:
             out[lo:hi] = _norms(X[lo:hi])
 
     blocks.map(run)
-    zero = np.flatnonzero(out == 0)
+    return out
+
+
+def inverse_norms(X, pool) -> np.ndarray:
+    """``1 / ||x||`` of every row, float64; a :class:`ZeroRowError` for a zero row."""
+    norms = row_norms(X, pool)
+    zero = np.flatnonzero(norms == 0)
     if zero.size:
-        shown = ", ".join(str(i) for i in zero[:5]) + (", ..." if zero.size > 5 else "")
-        raise ZeroRowError(
-            f"metric='cosine' needs rows of non-zero norm: {zero.size} row(s) of X "
-            f"are all zeros (rows {shown}). A zero vector has no direction; drop "
-            "those rows or give them another metric."
-        )
+        raise zero_rows_error(zero.size, zero)
     with np.errstate(over="ignore"):
-        return 1.0 / out
+        return 1.0 / norms
+
+
+def scale_rows(rows: np.ndarray, row_scale, dtype=None) -> np.ndarray:
+    """Gathered rows times their ``1/||x||``: unit vectors, in ``dtype`` (default
+    the rows'), for initial centres and the k-means++ and k-means|| seeds."""
+    product = rows * row_scale[:, None]
+    return product.astype(rows.dtype if dtype is None else dtype, copy=False)
+
+
+def unit_terms(centers: np.ndarray):
+    """The coefficients of :func:`~kmeans._core.kernel.partial_sq` for unit
+    centres: ``-2 C^T`` and the constant ``||c||^2 - 1``, taken as exactly 0, so
+    that the kernel gives ``-2 x.c``, which scales with each row (see the
+    module's docstring). In the centres' dtype."""
+    neg2_t, _ = centre_terms(centers)
+    return neg2_t, np.zeros(centers.shape[0], centers.dtype)
+
+
+def run_terms(sample_weight, row_scale, dtype=None):
+    """What a spherical Lloyd pass reads in place of the weights and ``||x||^2``
+    (:func:`~kmeans._core.lloyd.lloyd_pass`'s ``row_terms``, with which it
+    measures unit centres by ``-2 x.c`` alone), as arrays of ``row_scale``'s
+    library: the weights ``w/||x||``, so that each row counts as its unit vector
+    in the sums, and ``2||x||``, so that the inertia comes out as ``2 w (1 -
+    cos)`` (halved by :func:`end_step`). Cast to ``dtype`` (X's) when given;
+    arrays of other libraries, which cast with their namespace, are returned as
+    computed."""
+    unit_weights = row_scale if sample_weight is None else sample_weight * row_scale
+    # w/||x|| (-2 x.c + 2||x||) = 2 w (1 - cos): no term of order 1 beside x.c
+    terms = unit_weights, 2 / row_scale
+    return terms if dtype is None else tuple(a.astype(dtype) for a in terms)
+
+
+def end_step(new_centers: np.ndarray, centers: np.ndarray, inertia):
+    """The end of a spherical Lloyd iteration after the Euclidean update from the
+    sums of unit rows: the centres normalised (a cluster whose sum is zero keeps
+    its centre) and the inertia of :func:`run_terms` halved."""
+    return normalise(new_centers, centers), None if inertia is None else inertia / 2
 
 
 def unit_rows(rows):
@@ -114,27 +181,36 @@ def normalise(centers: np.ndarray, fallback: np.ndarray | None = None) -> np.nda
     return out
 
 
-def dissimilarity(partial, centers_sq, row_scale) -> np.ndarray:
-    """``1 - cos`` from the kernel's ``partial = ||c||^2 - 2 x.c`` (any shape
-    broadcasting with ``centers_sq`` and ``row_scale = 1/||x||``), clamped to
-    [0, 2]."""
-    cos = (centers_sq - partial) * (0.5 * row_scale)
-    return np.clip(1.0 - cos, 0.0, 2.0)
+def dissimilarity(partial, row_scale, xp=np):
+    """``1 - cos`` from the kernel's ``partial = -2 x.c`` against unit centres
+    (:func:`unit_terms`; any shape broadcasting with ``row_scale = 1/||x||``),
+    clamped to [0, 2]; arrays of the namespace ``xp`` (NumPy, or a device's)."""
+    return xp.clip(1.0 + partial * (0.5 * row_scale), 0.0, 2.0)
+
+
+def unit_sum(X, row_scale, pool) -> np.ndarray:
+    """``sum x/||x||`` over the rows, float64."""
+    if is_sparse(X):
+        return np.asarray(X.T @ row_scale, dtype=np.float64)
+    blocks = _blocks(X, 1, pool)
+
+    def run(start: int, stop: int) -> np.ndarray:
+        return row_scale[start:stop] @ X[start:stop].astype(np.float64, copy=False)
+
+    return np.sum(blocks.map(run), axis=0)
+
+
+def variance_of_units(total: np.ndarray, n_samples: int) -> float:
+    """Mean over features of the variance of unit rows whose sum is ``total``:
+    ``(1 - ||mean||^2) / n_features``."""
+    mean = total / n_samples
+    return max(0.0, 1.0 - float(mean @ mean)) / total.shape[0]
 
 
 def unit_variance(X, row_scale, pool) -> float:
     """Mean over features of the variance of the unit rows ``x/||x||`` (what
-    ``tol`` is relative to): ``(1 - ||mean||^2) / n_features``, one pass."""
-    if is_sparse(X):
-        mean = np.asarray(X.T @ row_scale, dtype=np.float64) / X.shape[0]
-    else:
-        blocks = _blocks(X, 1, pool)
-
-        def run(start: int, stop: int) -> np.ndarray:
-            return row_scale[start:stop] @ X[start:stop].astype(np.float64, copy=False)
-
-        mean = np.sum(blocks.map(run), axis=0) / X.shape[0]
-    return max(0.0, 1.0 - float(mean @ mean)) / X.shape[1]
+    ``tol`` is relative to), one pass."""
+    return variance_of_units(unit_sum(X, row_scale, pool), X.shape[0])
 
 
 def labels_inertia(X, centers, sample_weight, row_scale, pool, labels_out=None):
@@ -143,17 +219,16 @@ def labels_inertia(X, centers, sample_weight, row_scale, pool, labels_out=None):
     The one code path for cosine final labels, ``predict`` and ``score``.
     """
     n_samples = X.shape[0]
-    neg2_t, centers_sq = centre_terms(centers.astype(np.float64))
+    neg2_t, constant = unit_terms(centers.astype(np.float64))
     labels = np.empty(n_samples, np.int32) if labels_out is None else labels_out
     blocks = _blocks(X, centers.shape[0], pool)
 
     def run(start: int, stop: int) -> float:
         inertia = 0.0
         for lo, hi in blocks.blocks(start, stop):
-            partial = partial_sq(X[lo:hi], neg2_t, centers_sq)
-            block_labels, best, _ = nearest(partial)
+            block_labels, best, _ = nearest(partial_sq(X[lo:hi], neg2_t, constant))
             labels[lo:hi] = block_labels
-            d = dissimilarity(best, centers_sq[block_labels], row_scale[lo:hi])
+            d = dissimilarity(best, row_scale[lo:hi])
             w = None if sample_weight is None else sample_weight[lo:hi]
             inertia += float(d.sum() if w is None else d @ w)
         return inertia
@@ -165,14 +240,14 @@ def distances(X, centers, row_scale, pool) -> np.ndarray:
     """``1 - cos`` of every row and centre, computed in float64 and returned in
     the centres' dtype."""
     n_samples, n_clusters = X.shape[0], centers.shape[0]
-    neg2_t, centers_sq = centre_terms(centers.astype(np.float64))
+    neg2_t, constant = unit_terms(centers.astype(np.float64))
     out = np.empty((n_samples, n_clusters), centers.dtype)
     blocks = _blocks(X, n_clusters, pool)
 
     def run(start: int, stop: int) -> None:
         for lo, hi in blocks.blocks(start, stop):
-            partial = partial_sq(X[lo:hi], neg2_t, centers_sq)
-            out[lo:hi] = dissimilarity(partial, centers_sq, row_scale[lo:hi, None])
+            partial = partial_sq(X[lo:hi], neg2_t, constant)
+            out[lo:hi] = dissimilarity(partial, row_scale[lo:hi, None])
 
     blocks.map(run)
     return out

@@ -40,6 +40,7 @@ import time
 
 import numpy as np
 
+from . import cosine
 from .blocks import is_sparse
 from .sampling import CumulativeSampler
 from .swap import SwapRun
@@ -143,14 +144,9 @@ class _Sphere:
         return list(self.pool.map(run, starts))
 
     def _assign(self, centers) -> np.ndarray:
-        labels = np.empty(self.X.shape[0], np.intp)
-        centers_t = np.ascontiguousarray(centers.T, dtype=np.float64)
-
-        def run(lo, hi):
-            labels[lo:hi] = np.argmax(self.X[lo:hi] @ centers_t, axis=1)
-
-        self._chunks(run)
-        return labels
+        """The most similar centres, by the one cosine kernel."""
+        labels, _ = cosine.labels_inertia(self.X, centers, None, self.row_scale, self.pool)
+        return labels.astype(np.intp)
 
     def _chunk_sums(self, lo, hi) -> np.ndarray:
         sums = np.zeros((self.centers_shape[0], self.X.shape[1]))

@@ -12,7 +12,17 @@ from __future__ import annotations
 import numpy as np
 
 from .blocks import RowBlocks, scratch, shifted_block
-from .kernel import all_sq, centre_terms, nearest, partial_sq, row_norms_sq
+from .kernel import (
+    all_sq,
+    by_columns,
+    centre_terms,
+    column_coefficients,
+    column_rows,
+    nearest,
+    nearest_columns,
+    partial_sq,
+    row_norms_sq,
+)
 
 
 def labels_inertia(
@@ -32,22 +42,39 @@ def labels_inertia(
     n_clusters = centers.shape[0]
     shift = centers.mean(axis=0)
     shifted = centers - shift
-    neg2_t, centers_sq = centre_terms(shifted)
+    columns = by_columns(n_features, n_clusters)
+    if columns:
+        coef = column_coefficients(shifted, centers.dtype)
+        shifted_t = np.ascontiguousarray(shifted.T)
+    else:
+        neg2_t, centers_sq = centre_terms(shifted)
     labels = np.empty(n_samples, np.int32) if labels_out is None else labels_out
     blocks = RowBlocks(n_samples, n_clusters, n_features, centers.itemsize, pool)
 
     def run(start: int, stop: int) -> float:
         # buffers in the centres' dtype: X of another float dtype is cast block by block
-        Xs = scratch(blocks, n_features, centers.dtype)
+        Xs = scratch(blocks, n_features + 2 * columns, centers.dtype)
         dots = scratch(blocks, n_clusters, centers.dtype)
         inertia = 0.0
         for lo, hi in blocks.blocks(start, stop):
-            xs = shifted_block(X, lo, hi, shift, Xs)
-            partial = partial_sq(xs, neg2_t, centers_sq, out=dots[: hi - lo])
-            block_labels = nearest(partial, values=False)[0]
+            if columns:
+                xs = column_rows(X, lo, hi, shift, Xs.ravel())
+                dist = dots.ravel()[: n_clusters * (hi - lo)].reshape(n_clusters, -1)
+                np.matmul(coef, xs, out=dist)
+                block_labels = nearest_columns(dist, values=False)[0]
+                xs = xs[:n_features]
+                xs -= shifted_t[:, block_labels]
+                # summed row by row as below, to the same bits: n_init's choice of
+                # the best run must not depend on the layout
+                xs = np.ascontiguousarray(xs.T)
+                sq = np.einsum("ij,ij->i", xs, xs, dtype=np.float64)
+            else:
+                xs = shifted_block(X, lo, hi, shift, Xs)
+                partial = partial_sq(xs, neg2_t, centers_sq, out=dots[: hi - lo])
+                block_labels = nearest(partial, values=False)[0]
+                xs -= shifted[block_labels]
+                sq = np.einsum("ij,ij->i", xs, xs, dtype=np.float64)
             labels[lo:hi] = block_labels
-            xs -= shifted[block_labels]
-            sq = np.einsum("ij,ij->i", xs, xs, dtype=np.float64)
             w = None if sample_weight is None else sample_weight[lo:hi]
             inertia += float(sq.sum() if w is None else sq @ w)
         return inertia

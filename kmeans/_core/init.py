@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .blocks import RowBlocks, is_sparse, rows_of, scratch, shifted_block
+from .cosine import scale_rows
 from .kernel import all_sq, centre_terms, partial_sq, row_norms_sq
 from .sampling import CumulativeSampler, weighted_choice
 from .sparse import row_blocks
@@ -136,7 +137,7 @@ def kmeans_plusplus_indices(
         row_sq = np.full(n_samples, 2.0, dtype)
 
         def seeds(indices):
-            return (rows_of(X, indices) * row_scale[indices, None]).astype(dtype)
+            return scale_rows(rows_of(X, indices), row_scale[indices], dtype)
 
     keep = None
     if n_samples * n_local_trials * np.dtype(dtype).itemsize <= _KEEP_CANDIDATES_BYTES:

@@ -15,8 +15,12 @@ from . import cosine, sparse
 from .blocks import RowBlocks, is_sparse, mean_variance, scratch, shifted_block
 from .kernel import (
     augmented_coefficients,
+    by_columns,
     centre_terms,
+    column_coefficients,
+    column_rows,
     nearest,
+    nearest_columns,
     partial_sq,
     row_norms_sq,
 )
@@ -68,8 +72,11 @@ def lloyd_pass(
     rows are longer than the number of centres, and accurate only where the shift
     is small beside the spread of the data (see :func:`kmeans_single_lloyd`).
 
-    ``row_terms`` (one per row) replace ``||x - shift||^2`` in the inertia: the
-    cosine runs' terms (see :func:`kmeans_single_lloyd`).
+    ``row_terms`` (one per row) make the pass spherical (the cosine runs' terms,
+    see :func:`kmeans_single_lloyd`): they replace ``||x - shift||^2`` in the
+    inertia, and the unit centres' ``||c||^2`` is replaced by ``||c||^2 - 1``,
+    taken as exactly 0 (:func:`~kmeans._core.cosine.unit_terms`), so that the
+    rows are measured by ``-2 x.c`` alone, whatever their norm.
 
     Returns the weighted sums of the shifted rows per cluster, the total weight per
     cluster (float64), the inertia with respect to ``centers`` (None unless
@@ -79,11 +86,22 @@ def lloyd_pass(
     n_clusters = centers.shape[0]
     width = n_features + 1
     sparse_rows = is_sparse(X)
-    if sparse_rows:
+    # the column layout (kernel.by_columns); its distances include ||x - shift||^2
+    columns = (
+        not (sparse_rows or fold_shift)
+        and row_terms is None
+        and by_columns(n_features, n_clusters)
+    )
+    if columns:
+        coef = column_coefficients(centers, X.dtype)
+    elif sparse_rows:
         # CSR rows are not centred (see kmeans/_core/sparse.py): x against -2 C^T
-        coef, constant = centre_terms(centers)
+        terms = centre_terms if row_terms is None else cosine.unit_terms
+        coef, constant = terms(centers)
     else:
         coef = augmented_coefficients(centers, X.dtype)  # multiplies [x - shift, 1]
+        if row_terms is not None:
+            coef[n_features] = 0  # ||c||^2 - 1 of unit centres
     if fold_shift:
         neg2_t = np.ascontiguousarray(coef[:n_features])
         constant = coef[n_features] - shift @ neg2_t  # ||c||^2 + 2 shift.c
@@ -99,8 +117,10 @@ def lloyd_pass(
         sums = partition_sums[part]
         if sums is None:
             sums = np.zeros((n_clusters, width))
-        augmented = None if sparse_rows else scratch(blocks, width, X.dtype)
+        augmented = None if sparse_rows or columns else scratch(blocks, width, X.dtype)
         dots = None if sparse_rows else scratch(blocks, n_clusters, X.dtype)
+        if columns:
+            column_buffer = np.empty((n_features + 2) * blocks.block_rows, X.dtype)
         raw = (
             None
             if not fold_shift or rows_in_place
@@ -110,7 +130,13 @@ def lloyd_pass(
         n_changed = 0
         for lo, hi in blocks.blocks(start, stop):
             row_sq = None
-            if sparse_rows:
+            centred = False
+            if columns:
+                by_column = column_rows(X, lo, hi, shift, column_buffer)
+                dist = dots.ravel()[: n_clusters * (hi - lo)].reshape(n_clusters, -1)
+                np.matmul(coef, by_column, out=dist)
+                new, min_sq = nearest_columns(dist, values=with_inertia)
+            elif sparse_rows:
                 block = X[lo:hi]
                 block_dots = partial_sq(block, coef, constant)
                 if with_inertia:
@@ -136,7 +162,8 @@ def lloyd_pass(
                         if row_terms is None
                         else row_terms[lo:hi]
                     )
-            new, min_sq, _ = nearest(block_dots, row_sq, values=with_inertia)
+            if not columns:
+                new, min_sq, _ = nearest(block_dots, row_sq, values=with_inertia)
             w = None if sample_weight is None else sample_weight[lo:hi]
             if with_inertia:
                 inertia += float(min_sq.sum() if w is None else min_sq @ w)
@@ -149,7 +176,12 @@ def lloyd_pass(
                 _move_sparse(sums, block, moved, new, old, w)
                 labels[lo:hi] = new
                 continue
-            if stateless or moved.size == hi - lo:
+            if columns and (stateless or moved.size == hi - lo):
+                moved_rows = by_column[:width].T  # [x - shift, 1], F-ordered
+                if w is not None:
+                    moved_rows = (moved_rows * w[:, None]).astype(X.dtype, copy=False)
+                new_moved, old_moved = new, old.astype(np.intp)
+            elif stateless or moved.size == hi - lo:
                 if not centred:
                     _augment(X, lo, hi, shift, xa)
                 moved_rows = xa
@@ -298,11 +330,7 @@ def kmeans_single_lloyd(
     partition_sums = new_partition_sums(blocks, n_clusters, n_features)
     row_terms = None
     if row_scale is not None:
-        # sums of w x/||x||: each row counts as its unit vector
-        unit_weights = row_scale if sample_weight is None else sample_weight * row_scale
-        sample_weight = unit_weights.astype(X.dtype)
-        # w/||x|| (||c||^2 - 2 x.c + 2||x|| - ||c||^2) = 2 w (1 - cos) for unit c
-        row_terms = (2 / row_scale - 1).astype(X.dtype)
+        sample_weight, row_terms = cosine.run_terms(sample_weight, row_scale, X.dtype)
 
     def step(centers):
         sums, weight_sums, inertia, n_changed = lloyd_pass(
@@ -322,8 +350,7 @@ def kmeans_single_lloyd(
             X, shift, sample_weight, centers, labels, sums, weight_sums, blocks, row_scale
         )
         if row_scale is not None:
-            new_centers = cosine.normalise(new_centers, centers)
-            inertia = None if inertia is None else inertia / 2
+            new_centers, inertia = cosine.end_step(new_centers, centers, inertia)
         return new_centers, n_changed, inertia
 
     return iterate(step, centers_init, max_iter=max_iter, tol=tol, callback=callback)
