@@ -3,21 +3,30 @@
 Each mixture has ground truth: ``k`` mean directions drawn uniformly on the
 sphere in ``d`` dimensions, unequal concentrations (kappa) and unequal cluster
 sizes, and rows of random lengths (cosine k-means must ignore them). Compared,
-with the same seeds and one k-means++ start each:
+with the same seeds and the same number of starts (``--n-init``) each:
 
-- ours: ``KMeans(metric="cosine")`` on the rows as they are;
-- scikit-learn: ``KMeans`` on L2-normalised rows (normalising not timed);
-- faiss (when importable): ``faiss.Kmeans(spherical=True)`` on normalised rows,
-  300 iterations at most, no subsampling.
+- ours: ``KMeans(metric="cosine")`` on the rows as they are (k-means++ starts);
+- ours-swap: the same with ``refine="swap"`` (split-and-merge trials after the
+  best start, ``6 k`` of them; their time is included);
+- scikit-learn: ``KMeans`` on L2-normalised rows (k-means++ starts; normalising
+  not timed);
+- faiss (when importable): ``faiss.Kmeans(spherical=True)`` on normalised rows:
+  its own seeding (random rows), ``nredo`` = the starts, 300 iterations at most
+  (it stops when the objective no longer changes), no subsampling
+  (``max_points_per_centroid`` = n; faiss subsamples to 256 k rows by default).
 
-ARI is sklearn.metrics.adjusted_rand_score against the truth; times are to
-convergence, in the same process, one after the other. Run from the repository
-root::
+ARI is sklearn.metrics.adjusted_rand_score against the truth; the objective is
+``sum (1 - cos)`` of the labels with each cluster's normalised mean as centre
+(the best centres for those labels), so every method is measured alike, and
+relative to that of the true labels; times are to convergence, in the same
+process, one after the other. Run from the repository root::
 
     python benchmarks/cosine.py
 
-It writes ``benchmarks/cosine_results/<date>.json`` and prints a Markdown table
-(mean and spread over seeds).
+It writes ``benchmarks/cosine_results/<date>-n<starts>[-m<mixtures>-s<seeds>]
+[-t<threads>].json`` and prints Markdown tables (mean and spread over seeds).
+``--threads 1`` runs every method on one thread: stable times on a shared
+machine.
 """
 
 from __future__ import annotations
@@ -25,7 +34,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -79,12 +90,31 @@ def timed(fit):
     return labels, time.perf_counter() - start
 
 
+def limit_threads(n_threads: int) -> None:
+    """Every method on ``n_threads`` threads: ours (KMEANS_NUM_THREADS), the
+    OpenMP and BLAS pools of scikit-learn and NumPy (threadpoolctl), faiss's."""
+    from threadpoolctl import threadpool_limits
+
+    os.environ["KMEANS_NUM_THREADS"] = str(n_threads)
+    threadpool_limits(n_threads)
+    if faiss is not None:
+        faiss.omp_set_num_threads(n_threads)
+
+
+def objective(unit, labels, k) -> float:
+    """``sum (1 - cos)`` of unit rows to their cluster's normalised mean."""
+    sums = np.zeros((k, unit.shape[1]))
+    np.add.at(sums, labels, unit.astype(np.float64))
+    return float(len(unit) - np.linalg.norm(sums, axis=1).sum())
+
+
 def run_one(X, k, seed, n_init=1):
-    ours_labels, ours = timed(
-        lambda: KMeans(k, metric="cosine", n_init=n_init, random_state=seed).fit(X).labels_
-    )
+    def ours(refine=None):
+        km = KMeans(k, metric="cosine", n_init=n_init, random_state=seed, refine=refine)
+        return km.fit(X).labels_
+
+    results = {"ours": timed(ours), "ours-swap": timed(lambda: ours("swap"))}
     unit = normalize(X)
-    results = {"ours": (ours_labels, ours)}
     results["sklearn"] = timed(
         lambda: SKKMeans(k, n_init=n_init, random_state=seed).fit(unit).labels_
     )
@@ -111,34 +141,60 @@ def main(argv=None):
     parser.add_argument(
         "--mixtures", type=int, default=len(MIXTURES), help="the first N mixtures"
     )
+    parser.add_argument(
+        "--seeds", type=int, default=len(SEEDS), help="the first N seeds (default 5)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads of every method (default: each library's own choice); 1 "
+        "gives stable times on a shared machine, where OpenMP's spinning "
+        "threads (scikit-learn, faiss) lose most to other processes",
+    )
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        limit_threads(args.threads)
     mixtures = MIXTURES[: 1 if args.quick else args.mixtures]
+    seeds = SEEDS[: args.seeds]
     records = []
     for d, k, n, kappa_range in mixtures:
-        for seed in SEEDS:
+        for seed in seeds:
             X, truth, kappas, counts = vmf_mixture(d, k, n, kappa_range, seed)
             results = run_one(X, k, seed, args.n_init)
             record = {"d": d, "k": k, "n": n, "seed": seed, "n_init": args.n_init}
             record["kappa"] = [float(kappas.min()), float(kappas.max())]
             record["sizes"] = [int(counts.min()), int(counts.max())]
+            unit = normalize(X)
+            record["truth_objective"] = objective(unit, truth, k)
             for name, (labels, seconds) in results.items():
                 record[name] = {
                     "ari": float(adjusted_rand_score(truth, labels)),
+                    "objective": objective(unit, labels, k),
                     "seconds": seconds,
                 }
             records.append(record)
             print(json.dumps(record), flush=True)
-    table = summary(records)
-    print(table)
+    print(summary(records))
+    print()
+    print(objective_summary(records))
     out = Path(__file__).parent / "cosine_results"
     out.mkdir(exist_ok=True)
-    path = out / f"{datetime.date.today().isoformat()}.json"
+    name = f"{datetime.date.today().isoformat()}-n{args.n_init}"
+    if len(mixtures) < len(MIXTURES) or len(seeds) < len(SEEDS):
+        name += f"-m{len(mixtures)}-s{len(seeds)}"
+    if args.threads is not None:
+        name += f"-t{args.threads}"
+    path = out / f"{name}.json"
     meta = {
         "kmeans": kmeans.__version__,
         "numpy": np.__version__,
         "faiss": getattr(faiss, "__version__", None),
         "machine": platform.platform(),
-        "seeds": SEEDS,
+        "seeds": seeds,
+        "threads": args.threads,
+        "command": "python benchmarks/cosine.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     path.write_text(json.dumps({"meta": meta, "runs": records}, indent=1) + "\n")
     print(f"written {path}")
@@ -150,26 +206,50 @@ def _spread(values, fmt):
     return f"{fmt.format(values.mean())} ({low}-{high})"
 
 
-def summary(records) -> str:
-    """Markdown table: per mixture, mean ARI (min-max over seeds) and time
-    ratios (median, min-max)."""
-    names = [m for m in ("ours", "sklearn", "faiss") if m in records[0]]
-    head = "| d | k | n | kappa | sizes |" + "".join(f" ARI {m} |" for m in names)
-    head += " time ours/sklearn |" + (" time ours/faiss |" if "faiss" in names else "")
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+METHODS = ("ours", "ours-swap", "sklearn", "faiss")
+
+
+def _mixture_rows(records):
     keys = sorted({(r["d"], r["k"], r["n"]) for r in records})
     for d, k, n in keys:
-        rows = [r for r in records if (r["d"], r["k"], r["n"]) == (d, k, n)]
+        yield d, k, n, [r for r in records if (r["d"], r["k"], r["n"]) == (d, k, n)]
+
+
+def summary(records) -> str:
+    """Markdown table: per mixture, mean ARI (min-max over seeds) and time
+    ratios to scikit-learn's and faiss's (median, min-max)."""
+    names = [m for m in METHODS if m in records[0]]
+    ratios = [(m, o) for m in ("ours", "ours-swap") for o in ("sklearn", "faiss")]
+    ratios = [(m, o) for m, o in ratios if m in names and o in names]
+    head = "| d | k | n | seeds | kappa | sizes |" + "".join(f" ARI {m} |" for m in names)
+    head += "".join(f" time {m}/{o} |" for m, o in ratios)
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for d, k, n, rows in _mixture_rows(records):
         kappa = (
             f"{min(r['kappa'][0] for r in rows):.0f}-{max(r['kappa'][1] for r in rows):.0f}"
         )
         sizes = f"{min(r['sizes'][0] for r in rows)}-{max(r['sizes'][1] for r in rows)}"
-        line = f"| {d} | {k} | {n} | {kappa} | {sizes} |"
+        line = f"| {d} | {k} | {n} | {len(rows)} | {kappa} | {sizes} |"
         for m in names:
             line += f" {_spread([r[m]['ari'] for r in rows], '{:.3f}')} |"
-        for other in names[1:]:
-            ratios = [r["ours"]["seconds"] / r[other]["seconds"] for r in rows]
-            line += f" {np.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) |"
+        for m, other in ratios:
+            values = [r[m]["seconds"] / r[other]["seconds"] for r in rows]
+            line += f" {np.median(values):.2f}x ({min(values):.2f}-{max(values):.2f}) |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def objective_summary(records) -> str:
+    """Markdown table: per mixture, the objective of each method's labels over
+    that of the true labels, mean (min-max over seeds)."""
+    names = [m for m in METHODS if m in records[0] and "objective" in records[0][m]]
+    head = "| d | k |" + "".join(f" objective/truth {m} |" for m in names)
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for d, k, _, rows in _mixture_rows(records):
+        line = f"| {d} | {k} |"
+        for m in names:
+            values = [r[m]["objective"] / r["truth_objective"] for r in rows]
+            line += f" {_spread(values, '{:.4f}')} |"
         lines.append(line)
     return "\n".join(lines)
 

@@ -605,7 +605,13 @@ class KMeans(_BaseKMeans):
           more often than by uniform draws. Trials touch only the clusters
           near the swap (on small data, n_samples * (n_clusters +
           n_features) <= 2**18, whole-array iterations cost less and are used),
-          with the same result as full Lloyd iterations.
+          with the same result as full Lloyd iterations. With
+          ``metric="cosine"`` a trial swaps clusters rather than rows (a single
+          row is a poor centre on the sphere in high dimensions): the removed
+          centre's cluster goes to the most similar other centres, and a
+          cluster drawn with odds proportional to its share of the objective
+          is split in two along its principal direction; the trial is kept if
+          the objective fell (see :mod:`kmeans._core.cosine_swap`).
 
         .. versionadded:: 0.2
     refine_iter : int, "auto" or None, default="auto"
@@ -633,9 +639,10 @@ class KMeans(_BaseKMeans):
           relative to the variance of the unit rows. The data are not centred
           (a shift changes angles); the algorithm is "lloyd" (Hamerly's and
           Elkan's bounds are Euclidean: asked for, they fall back to it with a
-          RuntimeWarning); ``refine`` is not available. The assignment reads
-          ``-2 x.c`` alone against unit centres, so rows of any norm (below
-          1e-15 too) are labelled as their directions say.
+          RuntimeWarning); ``refine="swap"`` splits and merges clusters (see
+          ``refine``; NumPy and SciPy data). The assignment reads ``-2 x.c``
+          alone against unit centres, so rows of any norm (below 1e-15 too) are
+          labelled as their directions say.
 
         A parameter rather than an estimator of its own, as Spark MLlib's
         ``distanceMeasure`` and faiss's ``spherical``: everything else (init,
@@ -903,7 +910,7 @@ class KMeans(_BaseKMeans):
                 monitor.close()
             if self.refine == "swap" and not monitor.stopped:
                 best, swap = self._refine_swap(
-                    data, shift, variance, best, spare, rng, pool, algorithm
+                    kernels, data, shift, variance, best, spare, rng, pool, algorithm
                 )
 
         centers, labels, inertia, n_iter, sizes = best
@@ -928,7 +935,9 @@ class KMeans(_BaseKMeans):
     def _check_algorithm(self, kernels, n_features: int) -> str:
         """The algorithm of the runs on data of kind ``kernels`` (a warning when
         not the one asked for); refine checked against the kind."""
-        if self.refine is not None and kernels is not DENSE:
+        if self.refine is not None and not (
+            kernels is DENSE or hasattr(kernels, "refine_swap")
+        ):
             raise TypeError(
                 f"refine={self.refine!r} does not accept {kernels.description} yet; "
                 "use refine=None."
@@ -953,18 +962,30 @@ class KMeans(_BaseKMeans):
             algorithm = "lloyd"
         return algorithm
 
-    def _refine_swap(self, data, shift, variance, best, labels, rng, pool, algorithm):
+    def _refine_swap(
+        self, kernels, data, shift, variance, best, labels, rng, pool, algorithm
+    ):  # fmt: skip
         """Random swap from the best run, then a Lloyd run to convergence.
 
         Returns the better of the refined and the original solution (refining
         only lowers the inertia, but rounding could say otherwise) and the swap
-        statistics. ``labels`` is a spare buffer (or None).
+        statistics. ``labels`` is a spare buffer (or None). Data kinds of their
+        own swap (cosine: :mod:`kmeans._core.cosine_swap`) have ``refine_swap``.
         """
         n_trials = self.refine_iter
         if n_trials == "auto":
             n_trials = _SWAP_TRIALS_PER_CLUSTER * self.n_clusters
         if self.n_clusters == 1:
             n_trials = 0  # nothing to swap
+        if hasattr(kernels, "refine_swap"):
+            swap = kernels.refine_swap(
+                data, best[0], rng, max_trials=n_trials, max_seconds=self.refine_time,
+                verbose=self.verbose, pool=pool,
+            )  # fmt: skip
+            run, _ = self._run(
+                kernels, data, shift, swap.centers, variance, pool, labels, algorithm
+            )
+            return (run if run[2] <= best[2] else best), swap
         swap = random_swap(
             data.X,
             shift,

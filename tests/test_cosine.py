@@ -14,7 +14,7 @@ from conftest import TINY_AND_HUGE, assert_scale_free, directions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmeans import KMeans, MiniBatchKMeans, load
+from kmeans import KMeans, MiniBatchKMeans, centroid_index, load
 from kmeans._core.blocks import effective_n_threads
 from kmeans._exceptions import InvalidParameterError
 
@@ -420,18 +420,88 @@ def test_pruned_algorithms_fall_back_to_lloyd(algorithm):
     np.testing.assert_array_equal(pruned.cluster_centers_, lloyd.cluster_centers_)
 
 
-def test_refine_is_refused():
-    with pytest.raises(TypeError, match="refine='swap' does not accept"):
-        KMeans(2, metric="cosine", refine="swap").fit(np.eye(3))
+# -- refine="swap": split-and-merge trials -------------------------------------------
+
+
+def noisy_directions(n_samples, n_features, n_clusters, spread, seed):
+    """Rows around random directions, far apart but each row far from its own
+    (cosine about 0.55 at spread 1.5), clusters of unequal sizes, rows of
+    log-normal lengths: their labels and the true directions."""
+    rng = np.random.default_rng(seed)
+    means = rng.standard_normal((n_clusters, n_features))
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    sizes = rng.dirichlet(np.full(n_clusters, 2.0))
+    labels = rng.choice(n_clusters, size=n_samples, p=sizes)
+    X = means[labels] + spread * rng.standard_normal((n_samples, n_features)) / np.sqrt(
+        n_features
+    )
+    return X * rng.lognormal(0, 1, (n_samples, 1)), labels, means
+
+
+def test_swap_splits_the_cluster_that_holds_two():
+    rng = np.random.default_rng(0)
+    truth = np.repeat(np.arange(3), 50)
+    theta = np.deg2rad([0, 120, 240])[truth] + rng.normal(0, 0.15, truth.size)
+    X = np.c_[np.cos(theta), np.sin(theta)] * rng.uniform(0.5, 5, (truth.size, 1))
+    # a Lloyd fixed point: two centres share the cluster at 0 degrees, the third
+    # sits at 180 degrees, between the two others (cosine 0.5 to both)
+    stuck = np.array([[np.cos(0.1), np.sin(0.1)], [np.cos(-0.1), np.sin(-0.1)], [-1, 0]])
+    plain = KMeans(3, metric="cosine", init=stuck).fit(X)
+    swap = KMeans(3, metric="cosine", init=stuck, refine="swap", random_state=0).fit(X)
+    assert len(set(zip(plain.labels_, truth))) == 4  # two clusters merged, one split
+    assert len(set(zip(swap.labels_, truth))) == 3  # the truth, up to the numbering
+    assert swap.n_swaps_ >= 1 and swap.n_swap_trials_ == 18
+    assert swap.inertia_ < plain.inertia_
+    angles = np.rad2deg(np.arctan2(*swap.cluster_centers_.T[::-1])) % 360
+    np.testing.assert_allclose(np.sort(angles), [0, 120, 240], atol=5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_swap_never_raises_the_objective(seed):
+    X, _, _ = noisy_directions(3000, 64, 12, 1.5, seed)
+    plain = KMeans(12, metric="cosine", random_state=seed).fit(X)
+    swap = KMeans(12, metric="cosine", random_state=seed, refine="swap").fit(X)
+    assert swap.inertia_ <= plain.inertia_
+    assert swap.n_swap_trials_ == 6 * 12
+    assert_unit(swap.cluster_centers_, np.float64)
+    np.testing.assert_array_equal(swap.predict(X), swap.labels_)
+    assert swap.score(X) == pytest.approx(-swap.inertia_, rel=1e-12)
+
+
+def test_swap_finds_the_directions_lloyd_misses():
+    X, _, means = noisy_directions(3000, 64, 12, 1.5, 1)
+    plain = KMeans(12, metric="cosine", random_state=1).fit(X)
+    swap = KMeans(12, metric="cosine", random_state=1, refine="swap").fit(X)
+    assert centroid_index(plain.cluster_centers_, means) >= 2
+    assert centroid_index(swap.cluster_centers_, means) == 0
+    assert swap.inertia_ < plain.inertia_ * 0.97
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_swap_sparse_same_as_dense(dtype):
+    X, _, _ = noisy_directions(2000, 32, 8, 1.5, 5)
+    X = X.astype(dtype)
+    X[np.random.default_rng(0).random(X.shape) < 0.3] = 0
+    weights = np.random.default_rng(1).integers(0, 3, len(X)).astype(dtype)
+    dense = KMeans(8, metric="cosine", random_state=0, refine="swap")
+    dense.fit(X, sample_weight=weights)
+    csr = KMeans(8, metric="cosine", random_state=0, refine="swap")
+    csr.fit(sparse.csr_array(X), sample_weight=weights)
+    assert dense.n_swaps_ == csr.n_swaps_
+    np.testing.assert_array_equal(dense.labels_, csr.labels_)
+    rtol = 1e-5 if dtype == np.float32 else 1e-10
+    assert dense.inertia_ == pytest.approx(csr.inertia_, rel=rtol)
 
 
 # -- threads, persistence, command line ---------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["dense", "sparse", "minibatch"])
+@pytest.mark.parametrize(
+    "kind", ["dense", "sparse", "minibatch", "dense-swap", "sparse-swap"]
+)
 def test_same_bits_whatever_the_thread_count(monkeypatch, kind):
     X, _ = directions(30_000, 16, 12, seed=12)
-    if kind == "sparse":
+    if kind.startswith("sparse"):
         X[np.random.default_rng(0).random(X.shape) < 0.5] = 0
         X = sparse.csr_array(X[np.abs(X).sum(axis=1) > 0])
     weights = np.random.default_rng(1).uniform(0.5, 2, X.shape[0])
@@ -442,7 +512,10 @@ def test_same_bits_whatever_the_thread_count(monkeypatch, kind):
         if kind == "minibatch":
             est = MiniBatchKMeans(12, metric="cosine", random_state=3, batch_size=4096)
         else:
-            est = KMeans(12, metric="cosine", n_init=2, random_state=3, max_iter=30)
+            refine = "swap" if kind.endswith("swap") else None
+            est = KMeans(
+                12, metric="cosine", n_init=2, random_state=3, max_iter=30, refine=refine
+            )
         results.append(est.fit(X, sample_weight=weights))
     for other in results[1:]:
         np.testing.assert_array_equal(results[0].cluster_centers_, other.cluster_centers_)

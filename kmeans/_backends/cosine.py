@@ -13,7 +13,8 @@ kernels are those of :mod:`kmeans._core.cosine`, the Lloyd driver is the one of
   variance of the unit rows;
 - the data carry ``1/||x||`` per row (``InMemory.row_scale``), computed once
   per fit; zero rows are refused;
-- Lloyd only: Hamerly's and Elkan's bounds are Euclidean;
+- Lloyd only: Hamerly's and Elkan's bounds are Euclidean; ``refine="swap"``
+  swaps clusters rather than rows (:mod:`kmeans._core.cosine_swap`);
 - centres, inertia and distances are the cosine ones, independent of the
   rows' scale: data of extreme magnitude may be read scaled (as by the wrapped
   kind) and nothing is scaled back.
@@ -27,6 +28,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._core import cosine
+from .._core.cosine_swap import spherical_swap
 from .._core.init import kmeans_plusplus_indices, random_indices
 from .._core.lloyd import kmeans_single_lloyd
 from .._validation import check_sample_weight
@@ -91,6 +93,17 @@ class CosineKind:
             data.X, shift, data.weights, centers, max_iter=max_iter, tol=tol,
             pool=pool, callback=callback, variance=variance, row_scale=data.row_scale,
         )  # fmt: skip
+
+    def refine_swap(self, data, centers, rng, *, max_trials, max_seconds, verbose, pool):
+        """Split-and-merge swap trials from the unit ``centers`` of the best run
+        (:mod:`kmeans._core.cosine_swap`); the centres returned are unit vectors
+        in X's dtype, for the final Lloyd run."""
+        swap = spherical_swap(
+            data.X, data.weights, data.row_scale, centers.astype(np.float64), rng,
+            max_trials=max_trials, max_seconds=max_seconds, verbose=verbose, pool=pool,
+        )  # fmt: skip
+        swap.centers = swap.centers.astype(data.X.dtype)
+        return swap
 
     def final_labels(self, data, centers, pool, out=None):
         labels, inertia = cosine.labels_inertia(

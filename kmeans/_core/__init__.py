@@ -12,7 +12,8 @@ One fit is, for each data kind (dense NumPy or CSR), the same few pieces:
 - :mod:`.init`: k-means++ and random seeds;
 - :mod:`.lloyd`: the Lloyd pass, the shared iteration driver and stopping rule;
 - :mod:`.pruned`: Hamerly's and Elkan's bounds around the same kernel;
-- :mod:`.minibatch`: the minibatch step; :mod:`.swap`: random swap refinement;
+- :mod:`.minibatch`: the minibatch step; :mod:`.swap`: random swap refinement
+  (:mod:`.cosine_swap`: its split-and-merge twin for cosine k-means);
 - :mod:`.dense` and :mod:`.sparse`: whole-array passes (final labels, predict,
   score, transform) and data statistics.
 
