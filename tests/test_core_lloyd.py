@@ -5,6 +5,7 @@ import pytest
 
 from kmeans import KMeans
 from kmeans._core.blocks import RowBlocks
+from kmeans._core.kernel import by_columns
 from kmeans._core.lloyd import kmeans_single_lloyd, lloyd_pass
 from kmeans._core.update import update_centers
 
@@ -121,3 +122,36 @@ def test_run_stops_when_the_callback_returns_true():
     assert (calls[0]["inertia"], calls[0]["n_reassigned"]) == (181.0, 4)
     assert calls[0]["center_shift"] == pytest.approx((22 / 3 - 1) ** 2)
     np.testing.assert_allclose(run.centers, [[0.0], [22 / 3]])
+
+
+@pytest.mark.parametrize("layout", ["fortran", "read-only", "memmap", "strided"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_column_layout_reads_every_memory_layout_alike(tmp_path, layout, dtype):
+    # narrow data with few centres take the kernel's column layout
+    # (kernel.by_columns), whose block copy must read any layout of X the same
+    assert by_columns(3, 6)
+    rng = np.random.default_rng(4)
+    base = (rng.standard_normal((3000, 3)) + 4 * rng.integers(0, 5, (3000, 1))).astype(
+        dtype
+    )
+    init = base[:6].copy()
+    if layout == "fortran":
+        X = np.asfortranarray(base)
+    elif layout == "read-only":
+        X = base.copy()
+        X.flags.writeable = False
+    elif layout == "memmap":
+        np.save(tmp_path / "x.npy", base)
+        X = np.load(tmp_path / "x.npy", mmap_mode="r")
+    else:
+        wide = np.zeros((3000, 6), dtype)
+        wide[:, ::2] = base
+        X = wide[:, ::2]
+    before = np.array(X, copy=True)
+    reference = KMeans(6, init=init, algorithm="lloyd").fit(base)
+    fitted = KMeans(6, init=init, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(fitted.labels_, reference.labels_)
+    np.testing.assert_array_equal(fitted.cluster_centers_, reference.cluster_centers_)
+    assert fitted.n_iter_ == reference.n_iter_
+    np.testing.assert_array_equal(fitted.predict(X), reference.predict(base))
+    np.testing.assert_array_equal(X, before)
