@@ -186,6 +186,8 @@ _FIT_PARAMS = {
     "tol": "both",
     "metric": "both",
     "algorithm": "KMeans",
+    "refine": "KMeans",
+    "refine_iter": "KMeans",
     "batch_size": "MiniBatchKMeans",
 }
 
@@ -234,8 +236,12 @@ def _outputs(args) -> dict:
 def _fit(args) -> int:
     from ._io import read_table
 
-    if args.minibatch and args.algorithm is not None:
-        raise CommandError("--algorithm does not apply to --minibatch")
+    for option in ("algorithm", "refine", "refine_iter"):
+        if args.minibatch and getattr(args, option) is not None:
+            flag = "--" + option.replace("_", "-")
+            raise CommandError(f"{flag} does not apply to --minibatch")
+    if args.refine_iter is not None and args.refine is None:
+        raise CommandError("--refine-iter needs --refine swap")
     if args.batch_size is not None and not args.minibatch:
         raise CommandError("--batch-size needs --minibatch")
     cls = _estimator_class(args.minibatch)
@@ -361,6 +367,9 @@ def _fit_summary(args, model, names, shape, seed, elapsed, targets) -> dict:
     }
     if args.minibatch:
         summary["n_steps"] = model.n_steps_
+    if getattr(model, "n_swap_trials_", None) is not None:
+        summary["n_swap_trials"] = model.n_swap_trials_
+        summary["n_swaps"] = model.n_swaps_
     return summary
 
 
@@ -377,6 +386,11 @@ def _sizes_text(sizes: list[int], summary_path) -> str:
 def _progress_text(model) -> str:
     if hasattr(model, "n_steps_"):
         return f"{model.n_steps_} minibatches ({model.n_iter_} passes)"
+    if getattr(model, "n_swap_trials_", None) is not None:
+        return (
+            f"{model.n_iter_} iterations after {model.n_swaps_} of "
+            f"{model.n_swap_trials_} swap trials"
+        )
     return f"{model.n_iter_} iterations"
 
 
@@ -520,7 +534,7 @@ def _demo_picture(model, X, args) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     from ._backends.memory import DENSE
-    from ._estimator import METRICS, KMeans
+    from ._estimator import METRICS, REFINE, KMeans
     from ._minibatch import MiniBatchKMeans
     from ._version import __version__
 
@@ -596,6 +610,19 @@ def _parser() -> argparse.ArgumentParser:
         choices=sorted({_default(KMeans, "algorithm"), *DENSE.algorithms}),
         help=f"not with --minibatch (default: the library's "
         f"({_default(KMeans, 'algorithm')}))",
+    )
+    fit.add_argument(
+        "--refine",
+        choices=sorted(REFINE),
+        help="swap: random swap trials after the best run, for a better local "
+        "optimum (KMeans only; default: none)",
+    )
+    fit.add_argument(
+        "--refine-iter",
+        type=_int_in(1, None),
+        metavar="N",
+        help=f"swap trials, with --refine (default: the library's "
+        f"({_default(KMeans, 'refine_iter')}: a number per cluster))",
     )
     fit.add_argument(
         "--minibatch",

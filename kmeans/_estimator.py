@@ -58,7 +58,7 @@ def _auto_algorithm(n_clusters: int, n_features: int) -> str:
     return "hamerly" if n_clusters * n_features >= 200 else "lloyd"
 
 
-_REFINE = {"swap"}
+REFINE = {"swap"}
 # Swap trials per cluster under refine_iter="auto": on the SIPU benchmark sets
 # (k = 8 to 100, 20 seeds, 10 on Birch) the last missing cluster was found by
 # trial 3.6 k at most (A3; Birch1 3.0 k), and by ~1 k on average.
@@ -813,7 +813,7 @@ class KMeans(_BaseKMeans):
                 f"Got {self.callback!r} instead."
             )
         if self.refine is not None:
-            validate_options(self.refine, "refine", owner, _REFINE)
+            validate_options(self.refine, "refine", owner, REFINE)
         if isinstance(self.refine_iter, str):
             validate_options(self.refine_iter, "refine_iter", owner, {"auto"})
         elif self.refine_iter is not None:

@@ -411,6 +411,8 @@ _BAD_VALUES = {
         "--tol": ["-1", "nan", "inf", "-inf", "x"],
         "--seed": ["-1", "1.5", "x"],
         "--algorithm": ["fast", "LLOYD"],
+        "--refine": ["none", "SWAP", ""],
+        "--refine-iter": ["0", "-1", "2.5", "auto", "x"],
         "--batch-size": ["0", "-5", "x"],
         "--columns": ["1,1", "x,x", "a,,b", ""],
         "--init": ["kmeans++", "no-such-file.csv"],
@@ -479,6 +481,43 @@ def test_the_estimator_gets_only_the_options_given(tmp_path, blobs_csv):
     assert result.returncode == 0, result.stderr
     model = kmeans.load(tmp_path / "auto" / "points-model.npz")
     assert (model.algorithm, model.tol, model.n_init) == ("auto", 0.0, 2)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_fit_refine_swap_is_the_estimators(tmp_path, blobs_csv, metric):
+    from kmeans import KMeans
+
+    args = ["fit", "points.csv", "-k", "3", "--seed", "4", "--metric", metric]
+    result = run(*args, "--refine", "swap", "--refine-iter", "7", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "after" in result.stdout and "of 7 swap trials" in result.stdout
+    summary = json.loads((tmp_path / "points-summary.json").read_text())
+    assert summary["parameters"]["refine"] == "swap"
+    assert summary["parameters"]["refine_iter"] == 7
+    model = kmeans.load(tmp_path / "points-model.npz")
+    params = {"n_clusters": 3, "random_state": 4, "metric": metric}
+    same = KMeans(refine="swap", refine_iter=7, **params).fit(blobs_csv)
+    np.testing.assert_array_equal(model.labels_, same.labels_)
+    assert (summary["n_swap_trials"], summary["n_swaps"]) == (7, same.n_swaps_)
+    assert model.get_params() == same.get_params()
+    # without --refine the summary says nothing of swaps
+    assert run(*args, "-o", "plain", cwd=tmp_path).returncode == 0
+    plain = json.loads((tmp_path / "plain" / "points-summary.json").read_text())
+    assert "n_swap_trials" not in plain and plain["parameters"]["refine"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--refine-iter", "5"), "--refine-iter needs --refine swap"),
+        (("--refine", "swap", "--minibatch"), "--refine does not apply to --minibatch"),
+        (("--refine-iter", "5", "--minibatch"), "--refine-iter does not apply to"),
+    ],
+)
+def test_fit_refine_misuse(tmp_path, blobs_csv, args, message):
+    result = run("fit", "points.csv", "-k", "3", *args, cwd=tmp_path)
+    assert_error(result, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["points.csv"]
 
 
 def test_many_clusters_are_summarised_not_listed(tmp_path, blobs_csv):
