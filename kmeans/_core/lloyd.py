@@ -24,7 +24,13 @@ from .kernel import (
     partial_sq,
     row_norms_sq,
 )
-from .update import add_rows, add_sparse_rows, new_partition_sums, total, update_centers
+from .update import (
+    add_sparse_rows,
+    move_rows,
+    new_partition_sums,
+    total,
+    update_centers,
+)
 
 
 @dataclass
@@ -198,11 +204,7 @@ def lloyd_pass(
                 if w is not None:
                     moved_rows *= w[moved, None]
                 new_moved, old_moved = new[moved], old[moved].astype(np.intp)
-            add_rows(sums, moved_rows, new_moved)
-            if not stateless:
-                was_assigned = old_moved >= 0
-                if was_assigned.any():
-                    add_rows(sums, -moved_rows[was_assigned], old_moved[was_assigned])
+            move_rows(sums, moved_rows, new_moved, None if stateless else old_moved)
             labels[lo:hi] = new
         return sums, inertia, n_changed
 
