@@ -45,7 +45,7 @@ def add_rows(sums: np.ndarray, rows: np.ndarray, labels, *, fresh: bool = False)
 # Up to this many clusters, :func:`move_rows` is one product with a signed one-hot
 # matrix rather than two np.add.at: measured 0.14-0.97x their time from 33 to 785
 # columns, 8 to 64 clusters and 200 to 2000 rows, and 1-2x slower from 100
-# clusters on (one thread, float64; benchmarks/README: the update).
+# clusters on (one thread, float64; README, Performance).
 _ONE_HOT_MAX_CLUSTERS = 64
 
 
