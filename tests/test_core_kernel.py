@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kmeans import KMeans, kmeans_plusplus
-from kmeans._core import kernel
+from kmeans._core import kernel, update
 from kmeans._core.blocks import (
     RowBlocks,
     blas_threads,
@@ -294,3 +294,87 @@ def test_column_layout_on_integer_grid_ties():
     labels, _ = labels_inertia(grid.astype(float), centers, None, None)
     exact = ((grid[:, None, :] - centers[None]) ** 2).sum(-1)
     np.testing.assert_array_equal(labels, exact.argmin(axis=1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(
+    n_clusters=st.sampled_from([1, 3, 64, 65, 100]),
+    n_rows=st.integers(0, 300),
+    width=st.sampled_from([1, 3, 33, 257]),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=40, deadline=None)
+def test_move_rows_adds_and_takes_every_row(dtype, n_clusters, n_rows, width, seed):
+    # small integers: every sum is exact, whatever the order or the path (one-hot
+    # product up to 64 clusters, add.at and subtract.at beyond)
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(-50, 50, (n_rows, width)).astype(dtype)
+    new = rng.integers(0, n_clusters, n_rows)
+    old = rng.integers(-1, n_clusters, n_rows)  # -1: not assigned yet
+    start = rng.integers(-1000, 1000, (n_clusters, width)).astype(np.float64)
+    expected = start.copy()
+    for row, j, i in zip(rows, new, old):
+        expected[j] += row
+        if i >= 0:
+            expected[i] -= row
+    sums = start.copy()
+    update.move_rows(sums, rows, new, old)
+    np.testing.assert_array_equal(sums, expected)
+    sums = start.copy()
+    update.move_rows(sums, rows, new)
+    expected = start.copy()
+    np.add.at(expected, new, rows.astype(np.float64))
+    np.testing.assert_array_equal(sums, expected)
+
+
+def test_centres_first_product_is_argmin_on_ties_and_signs():
+    # integer rows of 256 features against duplicated and mirrored centres: exact
+    # products, exact ties (to the lowest index), -0.0 and negative entries
+    rng = np.random.default_rng(0)
+    centers = rng.integers(-3, 4, (6, 256)).astype(float)
+    centers = np.concatenate([centers, centers[::-1], -centers, np.zeros((1, 256))])
+    centers[-1, 0] = -0.0
+    X = np.concatenate([centers, rng.integers(-3, 4, (500, 256)).astype(float)])
+    assert kernel.by_centres(256, len(centers), np.float64)
+    assert not kernel.by_centres(256, len(centers), np.float32)
+    labels, _ = labels_inertia(X, centers, None, None)
+    exact = ((X[:, None, :] - centers[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(labels, exact.argmin(axis=1))
+    neg2_t, c_sq = kernel.centre_terms(centers)
+    out = np.empty((len(X), len(centers)))
+    first = kernel.partial_sq(X, neg2_t, c_sq, out=out.copy(), centres_first=True)
+    np.testing.assert_array_equal(first, kernel.partial_sq(X, neg2_t, c_sq, out=out))
+
+
+@pytest.mark.parametrize(
+    ("n_features", "n_clusters"),
+    [(300, 8), (40, 80)],  # centres first and one-hot update; add.at update
+)
+def test_wide_shapes_bit_identical_whatever_the_thread_count(
+    n_features, n_clusters, monkeypatch
+):
+    X, _ = make_blobs(20_000, n_features, n_clusters, seed=2, spread=4.0)
+    fits = []
+    for n_threads in (1, 3):
+        monkeypatch.setenv("KMEANS_NUM_THREADS", str(n_threads))
+        fits.append(
+            KMeans(n_clusters, init="random", n_init=1, random_state=0, max_iter=20).fit(X)
+        )
+    np.testing.assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
+    np.testing.assert_array_equal(fits[0].labels_, fits[1].labels_)
+    assert fits[0].inertia_ == fits[1].inertia_ and fits[0].n_iter_ == fits[1].n_iter_
+
+
+def test_centres_first_gives_the_row_layout_fit(monkeypatch):
+    X, truth = make_blobs(4000, 300, 10, seed=5)
+    init = np.stack([X[truth == j][0] for j in range(10)]) + 0.5
+
+    def fit():
+        return KMeans(10, init=init, n_init=1, algorithm="lloyd").fit(X)
+
+    first = fit()
+    monkeypatch.setattr(kernel, "CENTRES_FIRST_MAX_CLUSTERS", 0)
+    rows = fit()
+    np.testing.assert_array_equal(first.labels_, rows.labels_)
+    assert first.n_iter_ == rows.n_iter_
+    np.testing.assert_allclose(first.cluster_centers_, rows.cluster_centers_, rtol=1e-12)

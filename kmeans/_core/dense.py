@@ -14,6 +14,7 @@ import numpy as np
 from .blocks import RowBlocks, scratch, shifted_block
 from .kernel import (
     all_sq,
+    by_centres,
     by_columns,
     centre_terms,
     column_coefficients,
@@ -48,6 +49,7 @@ def labels_inertia(
         shifted_t = np.ascontiguousarray(shifted.T)
     else:
         neg2_t, centers_sq = centre_terms(shifted)
+    centres_first = by_centres(n_features, n_clusters, centers.dtype)
     labels = np.empty(n_samples, np.int32) if labels_out is None else labels_out
     blocks = RowBlocks(n_samples, n_clusters, n_features, centers.itemsize, pool)
 
@@ -70,7 +72,13 @@ def labels_inertia(
                 sq = np.einsum("ij,ij->i", xs, xs, dtype=np.float64)
             else:
                 xs = shifted_block(X, lo, hi, shift, Xs)
-                partial = partial_sq(xs, neg2_t, centers_sq, out=dots[: hi - lo])
+                partial = partial_sq(
+                    xs,
+                    neg2_t,
+                    centers_sq,
+                    out=dots[: hi - lo],
+                    centres_first=centres_first,
+                )
                 block_labels = nearest(partial, values=False)[0]
                 xs -= shifted[block_labels]
                 sq = np.einsum("ij,ij->i", xs, xs, dtype=np.float64)

@@ -15,6 +15,7 @@ from . import cosine, sparse
 from .blocks import RowBlocks, is_sparse, mean_variance, scratch, shifted_block
 from .kernel import (
     augmented_coefficients,
+    by_centres,
     by_columns,
     centre_terms,
     column_coefficients,
@@ -24,7 +25,13 @@ from .kernel import (
     partial_sq,
     row_norms_sq,
 )
-from .update import add_rows, add_sparse_rows, new_partition_sums, total, update_centers
+from .update import (
+    add_sparse_rows,
+    move_rows,
+    new_partition_sums,
+    total,
+    update_centers,
+)
 
 
 @dataclass
@@ -108,6 +115,9 @@ def lloyd_pass(
         # X's own rows only when they are laid out as a C-ordered copy would be:
         # BLAS rounds other layouts differently, and results must not depend on it
         rows_in_place = X.flags.c_contiguous
+    centres_first = not (sparse_rows or columns) and by_centres(
+        n_features, n_clusters, X.dtype
+    )
     stateless = partition_sums is None
     if stateless:
         partition_sums = [None] * len(blocks.partitions)
@@ -150,12 +160,20 @@ def lloyd_pass(
                     else:
                         rows = raw[: hi - lo]
                         np.copyto(rows, X[lo:hi])
-                    block_dots = partial_sq(rows, neg2_t, constant, out=dots[: hi - lo])
+                    block_dots = partial_sq(
+                        rows,
+                        neg2_t,
+                        constant,
+                        out=dots[: hi - lo],
+                        centres_first=centres_first,
+                    )
                 if centred or with_inertia:
                     _augment(X, lo, hi, shift, xa)
                     centred = True
                 if not fold_shift:
-                    block_dots = partial_sq(xa, coef, out=dots[: hi - lo])
+                    block_dots = partial_sq(
+                        xa, coef, out=dots[: hi - lo], centres_first=centres_first
+                    )
                 if with_inertia:
                     row_sq = (
                         row_norms_sq(xa[:, :n_features])
@@ -198,11 +216,7 @@ def lloyd_pass(
                 if w is not None:
                     moved_rows *= w[moved, None]
                 new_moved, old_moved = new[moved], old[moved].astype(np.intp)
-            add_rows(sums, moved_rows, new_moved)
-            if not stateless:
-                was_assigned = old_moved >= 0
-                if was_assigned.any():
-                    add_rows(sums, -moved_rows[was_assigned], old_moved[was_assigned])
+            move_rows(sums, moved_rows, new_moved, None if stateless else old_moved)
             labels[lo:hi] = new
         return sums, inertia, n_changed
 

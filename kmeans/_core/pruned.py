@@ -29,7 +29,7 @@ from .kernel import (
     row_norms_sq,
 )
 from .lloyd import LloydRun, iterate
-from .update import add_rows, new_partition_sums, total, update_centers
+from .update import move_rows, new_partition_sums, total, update_centers
 
 
 def _pairwise_half_distances(centers: np.ndarray, margin_sq: float) -> np.ndarray:
@@ -144,10 +144,7 @@ class _BoundedAssigner:
                     xa *= self.sample_weight[lo + need][:, None]
                 moved_rows = xa if moved.size == need.size else xa[moved]
                 old_moved = old[moved].astype(np.intp)
-                add_rows(sums, moved_rows, new[moved])
-                was_assigned = old_moved >= 0
-                if was_assigned.any():
-                    add_rows(sums, -moved_rows[was_assigned], old_moved[was_assigned])
+                move_rows(sums, moved_rows, new[moved], old_moved)
                 label[need[moved]] = new[moved]
             return n_moved
 
