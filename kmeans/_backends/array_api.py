@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from .._core import cosine
+from .._core.init import greedy_indices
 from .._core.lloyd import iterate
 from .._core.sampling import weighted_choice
 from .._core.update import relocate_and_average
@@ -553,22 +554,22 @@ class ArrayAPIKind:
                 return rows - shift_dev
             return xp.astype(rows * xp.take(row_scale, index)[:, None], X.dtype)
 
-        indices = [int(weighted_choice(rng, host_w, n))]
+        first = int(weighted_choice(rng, host_w, n))
         inf = xp.full((n,), math.inf, dtype=X.dtype, device=self.device)
-        first = seeds(self.to_device(indices, xp.int64))
-        closest = self._potentials(X, shift_dev, row_sq, None, first, inf, row_scale)[1][
-            :, 0
-        ]
-        for _ in range(1, n_clusters):
-            candidates = self._draw(rng, closest, w, host_w, n_trials)
+        rows = seeds(self.to_device([first], xp.int64))
+        closest = self._potentials(X, shift_dev, row_sq, None, rows, inf, row_scale)[1]
+
+        def draw(closest):
+            return self._draw(rng, closest, w, host_w, n_trials)
+
+        def try_candidates(candidates, closest):
             rows = seeds(self.to_device(candidates, xp.int64))
             potentials, minima = self._potentials(
                 X, shift_dev, row_sq, w, rows, closest, row_scale
             )
-            best = int(np.argmin(potentials))
-            indices.append(int(candidates[best]))
-            closest = minima[:, best]
-        return np.asarray(indices, dtype=np.intp)
+            return potentials, lambda best: minima[:, best]
+
+        return greedy_indices(first, closest[:, 0], n_clusters, draw, try_candidates)
 
     # -- a fitted model's uses ------------------------------------------------------------
 

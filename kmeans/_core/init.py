@@ -126,8 +126,7 @@ def kmeans_plusplus_indices(
     else:
         blocks = RowBlocks(n_samples, n_local_trials, n_features, X.itemsize, pool)
         dtype = X.dtype
-    indices = np.empty(n_clusters, dtype=np.intp)
-    indices[0] = weighted_choice(rng, sample_weight, n_samples)
+    first = np.array([weighted_choice(rng, sample_weight, n_samples)], dtype=np.intp)
     if row_scale is None:
         row_sq = _row_norms(X, shift, blocks)
 
@@ -143,22 +142,47 @@ def kmeans_plusplus_indices(
     if n_samples * n_local_trials * np.dtype(dtype).itemsize <= _KEEP_CANDIDATES_BYTES:
         keep = np.empty((n_local_trials, n_samples), dtype)
     closest = np.full(n_samples, np.inf, dtype=dtype)
-    closest = _closest_after(
-        X, shift, row_sq, seeds(indices[:1]), closest, blocks, row_scale
-    )
-    for c in range(1, n_clusters):
-        candidates = draw_candidates(rng, closest, sample_weight, n_local_trials)
+    closest = _closest_after(X, shift, row_sq, seeds(first), closest, blocks, row_scale)
+
+    def draw(closest):
+        return draw_candidates(rng, closest, sample_weight, n_local_trials)
+
+    def try_candidates(candidates, closest):
         potentials = _candidate_potentials(
             X, shift, row_sq, sample_weight, seeds(candidates), closest, blocks, keep,
             row_scale,
         )  # fmt: skip
+
+        def closest_with(best):
+            if keep is not None:
+                closest[:] = keep[best]
+                return closest
+            winner = seeds(candidates[best : best + 1])
+            return _closest_after(X, shift, row_sq, winner, closest, blocks, row_scale)
+
+        return potentials, closest_with
+
+    return greedy_indices(first[0], closest, n_clusters, draw, try_candidates)
+
+
+def greedy_indices(first: int, closest, n_clusters: int, draw, try_candidates):
+    """The loop of greedy k-means++, whatever holds the data (NumPy or CSR here,
+    a device's arrays in :mod:`kmeans._backends.array_api`).
+
+    From the row ``first`` and ``closest`` (each row's squared distance to it),
+    each next centre is the candidate, among ``draw(closest)`` (host indices),
+    of lowest potential: ``try_candidates(candidates, closest)`` returns the
+    candidates' potentials (host) and a function of the winner's position that
+    returns the new ``closest``.
+    """
+    indices = np.empty(n_clusters, dtype=np.intp)
+    indices[0] = first
+    for c in range(1, n_clusters):
+        candidates = draw(closest)
+        potentials, closest_with = try_candidates(candidates, closest)
         best = int(np.argmin(potentials))
         indices[c] = candidates[best]
-        if keep is not None:
-            closest[:] = keep[best]
-        else:
-            winner = seeds(indices[c : c + 1])
-            closest = _closest_after(X, shift, row_sq, winner, closest, blocks, row_scale)
+        closest = closest_with(best)
     return indices
 
 
