@@ -23,13 +23,21 @@ from .blocks import RowBlocks, scratch, shifted_block
 from .kernel import (
     all_sq,
     augmented_coefficients,
+    by_columns,
+    column_coefficients,
+    column_rows,
     nearest,
+    nearest_columns,
     pairwise_sq,
     partial_sq,
     row_norms_sq,
 )
 from .lloyd import LloydRun, iterate
 from .update import add_rows, new_partition_sums, total, update_centers
+
+# A block whose bounds leave more than this share of its rows to recompute is
+# recomputed whole, as Lloyd does it: gathering and tightening would cost more.
+_WHOLE_BLOCK_SHARE = 0.25
 
 
 def _pairwise_half_distances(centers: np.ndarray, margin_sq: float) -> np.ndarray:
@@ -48,31 +56,60 @@ def _rounding_margin(n_features: int, dtype, largest_sq: float) -> float:
     return 4.0 * (n_features + 10) * float(np.finfo(dtype).eps) * largest_sq
 
 
-class _BoundedAssigner:
-    """Per-row bounds and the assignment step that uses them."""
+def _column_tie_margin(n_clusters: int, dtype, largest_sq: float) -> float:
+    """What :func:`~kmeans._core.kernel.nearest_columns` adds to the margin: in
+    float64 it counts distances within ``2**bits`` units in the last place of
+    each other (up to ``2 * largest_sq``) as tied; twice that, for safety."""
+    if np.dtype(dtype).itemsize != 8:
+        return 0.0
+    bits = max((n_clusters - 1).bit_length(), 1)
+    return 4.0 * 2.0**bits * float(np.finfo(dtype).eps) * largest_sq
 
-    def __init__(self, X, shift, sample_weight, n_clusters, blocks, per_center):
+
+class _BoundedAssigner:
+    """Per-row bounds and the assignment step that uses them.
+
+    ``upper`` bounds the distance to the row's own centre plus ``radius``, the
+    square root of the rounding margin (a row is recomputed unless its bounds
+    prove its label by more than the margin); ``lower`` bounds the distance to
+    any other centre (Hamerly) or to each centre (Elkan). Hamerly's bounds are
+    loosened in place in the pass that tests them; Elkan's n x k lower bounds are
+    kept relative to ``drift``, each centre's summed movement, so that only the
+    rows that the upper bound cannot settle read them.
+    """
+
+    def __init__(self, X, shift, sample_weight, centers_init, blocks, per_center):
         n_samples, n_features = X.shape
+        n_clusters = centers_init.shape[0]
         self.X, self.shift, self.sample_weight = X, shift, sample_weight
         self.blocks = blocks
         self.n_features = n_features
-        self.labels = np.full(n_samples, -1, dtype=np.int32)
-        self.upper = np.full(n_samples, np.inf, dtype=X.dtype)
-        shape = (n_samples, n_clusters) if per_center else (n_samples,)
-        self.lower = np.zeros(shape, dtype=X.dtype)
         self.per_center = per_center
+        self.columns = by_columns(n_features, n_clusters)
+        self.labels = np.full(n_samples, -1, dtype=np.int32)
+        self.upper = np.empty(n_samples, dtype=X.dtype)
+        shape = (n_samples, n_clusters) if per_center else (n_samples,)
+        self.lower = np.empty(shape, dtype=X.dtype)
+        self.drift = np.zeros(n_clusters)
+        # ||x - shift||^2 of every row, for the row layout (the column layout
+        # recomputes it with each gathered row)
+        self.row_sq = None if self.columns else np.empty(n_samples, X.dtype)
         self.partition_sums = new_partition_sums(blocks, n_clusters, n_features)
-        # ||x - shift||^2 of every row, once: the bounds need exact distances
-        self.row_sq = np.empty(n_samples, X.dtype)
+        # centres are means of rows, but for those that stay empty from the start
+        self.largest_center_sq = float(row_norms_sq(centers_init).max())
+        self.radius = None
+        self.previous = None
 
-        def norms(start, stop):
-            buffer = scratch(blocks, n_features, X.dtype)
-            for lo, hi in blocks.blocks(start, stop):
-                xs = shifted_block(X, lo, hi, shift, buffer)
-                self.row_sq[lo:hi] = row_norms_sq(xs)
-
-        blocks.map(norms)
-        self.largest_row_sq = float(self.row_sq.max())
+    def _set_radius(self, largest_row_sq: float) -> None:
+        """The square root of the margin, fixed for the run: no centre is ever
+        farther from the origin than the farthest row or initial centre."""
+        X = self.X
+        largest_sq = largest_row_sq + max(largest_row_sq, self.largest_center_sq)
+        margin = _rounding_margin(self.n_features, X.dtype, largest_sq)
+        if self.columns:
+            margin += _column_tie_margin(len(self.drift), X.dtype, largest_sq)
+        self.margin = margin
+        self.radius = np.sqrt(margin)
 
     def assign(self, centers) -> int:
         """One assignment step; updates labels, bounds and sums. Returns moves."""
@@ -80,105 +117,151 @@ class _BoundedAssigner:
         n_clusters = centers.shape[0]
         n_features = self.n_features
         width = n_features + 1
-        coef = augmented_coefficients(centers, X.dtype)
-        largest_sq = self.largest_row_sq + float(coef[n_features].max())
-        margin = _rounding_margin(n_features, X.dtype, largest_sq)
-        half = _pairwise_half_distances(centers, margin)
-        nearest_half = half.min(axis=1) if n_clusters > 1 else np.full(1, np.inf)
+        first = self.previous is None
+        if self.columns:
+            coef = column_coefficients(centers, X.dtype)
+            centers_t = np.ascontiguousarray(centers.T)
+        else:
+            coef = augmented_coefficients(centers, X.dtype)
+        if not first:
+            moved = centers - self.previous
+            step = np.sqrt(np.einsum("ij,ij->i", moved, moved))
+            self.drift += step
+            step = step.astype(X.dtype)
+            # Hamerly: the largest move of any centre but the row's own
+            order = np.argsort(step)[::-1]
+            others = np.full(n_clusters, step[order[0]])
+            others[order[0]] = step[order[1]] if n_clusters > 1 else 0
+            half = _pairwise_half_distances(centers, self.margin).astype(X.dtype)
+            nearest_half = half.min(axis=1)
+        drift = self.drift.astype(X.dtype)
+        self.previous = centers
+        radius = self.radius
 
         def run(part: int):
             start, stop = blocks.partitions[part]
             sums = self.partition_sums[part]
-            augmented = scratch(blocks, width, X.dtype)
+            if self.columns:
+                buffer = np.empty((n_features + 2) * blocks.block_rows, X.dtype)
+            else:
+                augmented = scratch(blocks, width, X.dtype)
             n_moved = 0
+            largest_row_sq = 0.0
             for lo, hi in blocks.blocks(start, stop):
                 label = self.labels[lo:hi]
                 upper = self.upper[lo:hi]
                 lower = self.lower[lo:hi]
-                if self.per_center:
-                    # centre j is ruled out when u <= l_j or u <= |c_a - c_j| / 2
-                    # (half[a, a] is inf, so the own centre never keeps the row)
-                    bound = np.maximum(lower, half[label]).min(axis=1)
+                whole = first
+                if not first:
+                    upper += step[label]
+                    bound = nearest_half[label]
+                    if not self.per_center:
+                        lower -= others[label]
+                        np.maximum(bound, lower, out=bound)
+                    need = np.flatnonzero(upper >= bound)
+                    if self.per_center and need.size:
+                        # centre j is ruled out when u <= l_j or u <= |c_a - c_j| / 2
+                        # (half[a, a] is inf, so the own centre never keeps the row)
+                        held = lower[need] - drift
+                        np.maximum(held, half[label[need]], out=held)
+                        bound = held.min(axis=1)
+                        keep = upper[need] >= bound
+                        need, bound = need[keep], bound[keep]
+                    else:
+                        bound = bound[need]
+                    if need.size == 0:
+                        continue
+                    whole = need.size > _WHOLE_BLOCK_SHARE * (hi - lo)
+                if whole:
+                    need = slice(0, hi - lo)  # every row, as a view
+                    n_need = hi - lo
+                    rows = X[lo:hi]
                 else:
-                    bound = np.maximum(lower, nearest_half[label])
-                need = np.flatnonzero(upper * upper + margin >= bound * bound)
-                if need.size == 0:
-                    continue
-                if 4 * need.size > hi - lo:
-                    # the bounds spare too few rows to pay for gathering them and
-                    # tightening (no structure yet, or high dimension): the whole
-                    # block, as Lloyd does it
-                    need = np.arange(hi - lo)
-                    xa = augmented[: hi - lo]
-                    shifted_block(X, lo, hi, shift, xa[:, :n_features])
+                    n_need = need.size
+                    rows = X[lo + need]
+                if self.columns:
+                    by_column = column_rows(rows, 0, n_need, shift, buffer)
+                    shifted = by_column[:n_features]
                 else:
-                    xa = augmented[: need.size]
-                    np.subtract(X[lo + need], shift, out=xa[:, :n_features])
-                    if label[need[0]] >= 0:  # all rows are assigned after the first pass
-                        # tighten the upper bound to the exact distance first
-                        diff = xa[:, :n_features] - centers[label[need]]
+                    xa = augmented[:n_need]
+                    shifted = xa[:, :n_features]
+                    shifted_block(rows, 0, n_need, shift, shifted)
+                if not whole:
+                    # tighten the upper bound to the exact distance first
+                    own = label[need]
+                    if self.columns:
+                        diff = shifted - centers_t[:, own]
+                        exact = np.sqrt(np.einsum("ij,ij->j", diff, diff))
+                    else:
+                        diff = shifted - centers[own]
                         exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-                        upper[need] = exact
-                        still = exact * exact + margin >= bound[need] ** 2
-                        if not still.all():
-                            need = need[still]
-                            if need.size == 0:
-                                continue
+                    exact += radius
+                    upper[need] = exact
+                    still = np.flatnonzero(exact >= bound)
+                    if still.size == 0:
+                        continue
+                    if still.size < n_need:
+                        need, n_need = need[still], still.size
+                        if self.columns:
+                            by_column = by_column[:, still]
+                        else:
                             xa = xa[still]
-                xa[:, n_features] = 1
-                row_sq = self.row_sq[lo + need]
-                dots = partial_sq(xa, coef)
-                if self.per_center:
-                    new, nearest_sq, _ = nearest(dots, row_sq)
-                    lower[need] = np.sqrt(all_sq(dots, row_sq[:, None]))
+                if self.columns:
+                    dist = np.matmul(coef, by_column)
+                    if first:
+                        largest_row_sq = max(largest_row_sq, float(by_column[-1].max()))
+                    if self.per_center:
+                        lower[need] = (np.sqrt(np.maximum(dist, 0)) + drift[:, None]).T
+                    new, nearest_sq, *second_sq = nearest_columns(
+                        dist, second=not self.per_center
+                    )
+                    rows_of_moves = by_column[:width].T  # [x - shift, 1], F-ordered
                 else:
-                    new, nearest_sq, second_sq = nearest(dots, row_sq, second=True)
-                    lower[need] = np.sqrt(second_sq)
-                upper[need] = np.sqrt(nearest_sq)
+                    xa[:, n_features] = 1
+                    if first:
+                        row_sq = row_norms_sq(xa[:, :n_features])
+                        self.row_sq[lo:hi] = row_sq
+                        largest_row_sq = max(largest_row_sq, float(row_sq.max()))
+                    else:
+                        row_sq = self.row_sq[lo:hi][need]
+                    dots = partial_sq(xa, coef)
+                    new, nearest_sq, second_sq = nearest(
+                        dots, row_sq, second=not self.per_center
+                    )
+                    if self.per_center:
+                        held = np.sqrt(all_sq(dots, row_sq[:, None]))
+                        lower[need] = held if first else held + drift
+                    rows_of_moves = xa
+                upper[need] = np.sqrt(nearest_sq) + (0 if first else radius)
+                if not self.per_center:
+                    lower[need] = np.sqrt(second_sq[0] if self.columns else second_sq)
                 old = label[need]
                 moved = np.flatnonzero(old != new)
                 if moved.size == 0:
                     continue
                 n_moved += moved.size
+                moved_rows = moved if whole else need[moved]
+                if moved.size < n_need:
+                    rows_of_moves = rows_of_moves[moved]
                 if self.sample_weight is not None:
-                    xa *= self.sample_weight[lo + need][:, None]
-                moved_rows = xa if moved.size == need.size else xa[moved]
-                old_moved = old[moved].astype(np.intp)
-                add_rows(sums, moved_rows, new[moved])
+                    w = self.sample_weight[lo:hi][moved_rows]
+                    rows_of_moves = (rows_of_moves * w[:, None]).astype(X.dtype, copy=False)
+                new_moved, old_moved = new[moved], old[moved].astype(np.intp)
+                add_rows(sums, rows_of_moves, new_moved)
                 was_assigned = old_moved >= 0
                 if was_assigned.any():
-                    add_rows(sums, -moved_rows[was_assigned], old_moved[was_assigned])
-                label[need[moved]] = new[moved]
-            return n_moved
+                    add_rows(sums, -rows_of_moves[was_assigned], old_moved[was_assigned])
+                label[moved_rows] = new_moved
+            return n_moved, largest_row_sq
 
-        return sum(blocks.map_indexed(run))
+        parts = blocks.map_indexed(run)
+        if first:
+            self._set_radius(max(p[1] for p in parts))
+            self.upper += self.radius
+        return sum(p[0] for p in parts)
 
     def sums(self):
         return total(self.partition_sums)
-
-    def loosen(self, shifts: np.ndarray) -> None:
-        """Loosen the bounds after the centres moved by ``shifts`` (distances)."""
-        blocks = self.blocks
-        if self.per_center:
-            lower_shift = shifts.astype(self.X.dtype)
-        else:
-            order = np.argsort(shifts)[::-1]
-            largest = shifts[order[0]]
-            second = shifts[order[1]] if shifts.size > 1 else 0.0
-
-        def run(part: int):
-            start, stop = blocks.partitions[part]
-            for lo, hi in blocks.blocks(start, stop):
-                label = self.labels[lo:hi]
-                self.upper[lo:hi] += shifts[label]
-                lower = self.lower[lo:hi]
-                if self.per_center:
-                    lower -= lower_shift
-                else:
-                    lower -= np.where(label == order[0], second, largest)
-                np.maximum(lower, 0, out=lower)
-
-        blocks.map_indexed(run)
 
 
 def _kmeans_single_pruned(
@@ -197,15 +280,9 @@ def _kmeans_single_pruned(
     n_samples, n_features = X.shape
     n_clusters = centers_init.shape[0]
     blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)
-    state = _BoundedAssigner(X, shift, sample_weight, n_clusters, blocks, per_center)
-    previous = [None]
+    state = _BoundedAssigner(X, shift, sample_weight, centers_init, blocks, per_center)
 
     def step(centers):
-        if previous[0] is not None:
-            # loosen the bounds by how far each centre moved in the last update
-            moved = centers - previous[0]
-            state.loosen(np.sqrt(np.einsum("ij,ij->i", moved, moved)))
-        previous[0] = centers
         n_changed = state.assign(centers)
         sums, weight_sums = state.sums()
         new_centers = update_centers(
