@@ -69,13 +69,16 @@ def _column_tie_margin(n_clusters: int, dtype, largest_sq: float) -> float:
 class _BoundedAssigner:
     """Per-row bounds and the assignment step that uses them.
 
-    ``upper`` bounds the distance to the row's own centre plus ``radius``, the
-    square root of the rounding margin (a row is recomputed unless its bounds
-    prove its label by more than the margin); ``lower`` bounds the distance to
-    any other centre (Hamerly) or to each centre (Elkan). Hamerly's bounds are
-    loosened in place in the pass that tests them; Elkan's n x k lower bounds are
-    kept relative to ``drift``, each centre's summed movement, so that only the
-    rows that the upper bound cannot settle read them.
+    The bounds are kept relative to the centres' summed movements, so that a
+    pass reads them and writes only those of the rows it recomputes: with
+    ``drift[j]`` the distance centre j has moved since the start and ``loose[j]``
+    the summed largest movement of any other centre (Hamerly's loosening),
+
+    - ``upper + drift[a]`` bounds the distance of a row of label ``a`` to its
+      centre, plus ``radius``, the square root of the rounding margin (a row is
+      recomputed unless its bounds prove its label by more than the margin);
+    - Hamerly: ``lower - loose[a]`` bounds its distance to every other centre;
+    - Elkan: ``lower[j] - drift[j]`` bounds its distance to centre j (n x k).
     """
 
     def __init__(self, X, shift, sample_weight, centers_init, blocks, per_center):
@@ -86,30 +89,42 @@ class _BoundedAssigner:
         self.n_features = n_features
         self.per_center = per_center
         self.columns = by_columns(n_features, n_clusters)
-        self.labels = np.full(n_samples, -1, dtype=np.int32)
+        # intp: NumPy gathers by intp indices at twice the speed of int32 ones
+        self.labels = np.full(n_samples, -1, dtype=np.intp)
         self.upper = np.empty(n_samples, dtype=X.dtype)
         shape = (n_samples, n_clusters) if per_center else (n_samples,)
         self.lower = np.empty(shape, dtype=X.dtype)
         self.drift = np.zeros(n_clusters)
+        self.loose = np.zeros(n_clusters)
         # ||x - shift||^2 of every row, for the row layout (the column layout
         # recomputes it with each gathered row)
         self.row_sq = None if self.columns else np.empty(n_samples, X.dtype)
         self.partition_sums = new_partition_sums(blocks, n_clusters, n_features)
         # centres are means of rows, but for those that stay empty from the start
         self.largest_center_sq = float(row_norms_sq(centers_init).max())
-        self.radius = None
-        self.previous = None
+        self.margin = self.radius = self.previous = None
 
-    def _set_radius(self, largest_row_sq: float) -> None:
-        """The square root of the margin, fixed for the run: no centre is ever
-        farther from the origin than the farthest row or initial centre."""
+    def _set_margin(self, largest_row_sq: float) -> None:
+        """The rounding margin, fixed for the run: no centre is ever farther from
+        the origin than the farthest row or initial centre."""
         X = self.X
         largest_sq = largest_row_sq + max(largest_row_sq, self.largest_center_sq)
-        margin = _rounding_margin(self.n_features, X.dtype, largest_sq)
+        self.margin = _rounding_margin(self.n_features, X.dtype, largest_sq)
         if self.columns:
-            margin += _column_tie_margin(len(self.drift), X.dtype, largest_sq)
-        self.margin = margin
-        self.radius = np.sqrt(margin)
+            self.margin += _column_tie_margin(len(self.drift), X.dtype, largest_sq)
+        self.radius = np.sqrt(self.margin)
+
+    def _moved(self, centers) -> None:
+        """Account for the centres' movement since the last pass."""
+        moved = centers - self.previous
+        step = np.sqrt(np.einsum("ij,ij->i", moved, moved))
+        self.drift += step
+        if not self.per_center and step.size > 1:
+            order = np.argsort(step)
+            largest, second = step[order[-1]], step[order[-2]]
+            others = np.full(step.size, largest)
+            others[order[-1]] = second
+            self.loose += others
 
     def assign(self, centers) -> int:
         """One assignment step; updates labels, bounds and sums. Returns moves."""
@@ -117,31 +132,32 @@ class _BoundedAssigner:
         n_clusters = centers.shape[0]
         n_features = self.n_features
         width = n_features + 1
+        per_center, columns = self.per_center, self.columns
         first = self.previous is None
-        if self.columns:
+        if columns:
             coef = column_coefficients(centers, X.dtype)
             centers_t = np.ascontiguousarray(centers.T)
         else:
             coef = augmented_coefficients(centers, X.dtype)
-        if not first:
-            moved = centers - self.previous
-            step = np.sqrt(np.einsum("ij,ij->i", moved, moved))
-            self.drift += step
-            step = step.astype(X.dtype)
-            # Hamerly: the largest move of any centre but the row's own
-            order = np.argsort(step)[::-1]
-            others = np.full(n_clusters, step[order[0]])
-            others[order[0]] = step[order[1]] if n_clusters > 1 else 0
-            half = _pairwise_half_distances(centers, self.margin).astype(X.dtype)
-            nearest_half = half.min(axis=1)
         drift = self.drift.astype(X.dtype)
+        if not first:
+            self._moved(centers)
+            drift = self.drift.astype(X.dtype)
+            half = _pairwise_half_distances(centers, self.margin)
+            # the tests below, in the stored frame of upper: half the distance to
+            # the nearest other centre, and (Hamerly) the loosening of lower
+            stored_half = (half.min(axis=1) - self.drift).astype(X.dtype)
+            lower_shift = (self.loose + self.drift).astype(X.dtype)
+            half = half.astype(X.dtype)
+        loose = self.loose.astype(X.dtype)
         self.previous = centers
         radius = self.radius
 
         def run(part: int):
             start, stop = blocks.partitions[part]
             sums = self.partition_sums[part]
-            if self.columns:
+            dots = scratch(blocks, n_clusters, X.dtype)
+            if columns:
                 buffer = np.empty((n_features + 2) * blocks.block_rows, X.dtype)
             else:
                 augmented = scratch(blocks, width, X.dtype)
@@ -153,18 +169,17 @@ class _BoundedAssigner:
                 lower = self.lower[lo:hi]
                 whole = first
                 if not first:
-                    upper += step[label]
-                    bound = nearest_half[label]
-                    if not self.per_center:
-                        lower -= others[label]
-                        np.maximum(bound, lower, out=bound)
+                    bound = stored_half[label]
+                    if not per_center:
+                        np.maximum(bound, lower - lower_shift[label], out=bound)
                     need = np.flatnonzero(upper >= bound)
-                    if self.per_center and need.size:
+                    if per_center and need.size:
                         # centre j is ruled out when u <= l_j or u <= |c_a - c_j| / 2
                         # (half[a, a] is inf, so the own centre never keeps the row)
                         held = lower[need] - drift
-                        np.maximum(held, half[label[need]], out=held)
-                        bound = held.min(axis=1)
+                        own = label[need]
+                        np.maximum(held, half[own], out=held)
+                        bound = held.min(axis=1) - drift[own]
                         keep = upper[need] >= bound
                         need, bound = need[keep], bound[keep]
                     else:
@@ -179,7 +194,7 @@ class _BoundedAssigner:
                 else:
                     n_need = need.size
                     rows = X[lo + need]
-                if self.columns:
+                if columns:
                     by_column = column_rows(rows, 0, n_need, shift, buffer)
                     shifted = by_column[:n_features]
                 else:
@@ -189,31 +204,35 @@ class _BoundedAssigner:
                 if not whole:
                     # tighten the upper bound to the exact distance first
                     own = label[need]
-                    if self.columns:
+                    if columns:
                         diff = shifted - centers_t[:, own]
                         exact = np.sqrt(np.einsum("ij,ij->j", diff, diff))
                     else:
                         diff = shifted - centers[own]
                         exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
                     exact += radius
+                    exact -= drift[own]
                     upper[need] = exact
                     still = np.flatnonzero(exact >= bound)
                     if still.size == 0:
                         continue
                     if still.size < n_need:
                         need, n_need = need[still], still.size
-                        if self.columns:
+                        if columns:
                             by_column = by_column[:, still]
                         else:
                             xa = xa[still]
-                if self.columns:
-                    dist = np.matmul(coef, by_column)
+                if columns:
+                    dist = dots.ravel()[: n_clusters * n_need].reshape(n_clusters, -1)
+                    np.matmul(coef, by_column, out=dist)
                     if first:
                         largest_row_sq = max(largest_row_sq, float(by_column[-1].max()))
-                    if self.per_center:
-                        lower[need] = (np.sqrt(np.maximum(dist, 0)) + drift[:, None]).T
+                    if per_center:
+                        held = np.sqrt(np.maximum(dist, 0))
+                        held += drift[:, None]
+                        lower[need] = held.T
                     new, nearest_sq, *second_sq = nearest_columns(
-                        dist, second=not self.per_center
+                        dist, second=not per_center
                     )
                     rows_of_moves = by_column[:width].T  # [x - shift, 1], F-ordered
                 else:
@@ -224,17 +243,24 @@ class _BoundedAssigner:
                         largest_row_sq = max(largest_row_sq, float(row_sq.max()))
                     else:
                         row_sq = self.row_sq[lo:hi][need]
-                    dots = partial_sq(xa, coef)
-                    new, nearest_sq, second_sq = nearest(
-                        dots, row_sq, second=not self.per_center
+                    block_dots = partial_sq(xa, coef, out=dots[:n_need])
+                    new, nearest_sq, *second_sq = nearest(
+                        block_dots, row_sq, second=not per_center
                     )
-                    if self.per_center:
-                        held = np.sqrt(all_sq(dots, row_sq[:, None]))
-                        lower[need] = held if first else held + drift
+                    if per_center:
+                        held = np.sqrt(all_sq(block_dots, row_sq[:, None]))
+                        held += drift
+                        lower[need] = held
                     rows_of_moves = xa
-                upper[need] = np.sqrt(nearest_sq) + (0 if first else radius)
-                if not self.per_center:
-                    lower[need] = np.sqrt(second_sq[0] if self.columns else second_sq)
+                bound = np.sqrt(nearest_sq)
+                if not first:
+                    bound += radius
+                    bound -= drift[new]
+                upper[need] = bound
+                if not per_center:
+                    bound = np.sqrt(second_sq[0])
+                    bound += loose[new]
+                    lower[need] = bound
                 old = label[need]
                 moved = np.flatnonzero(old != new)
                 if moved.size == 0:
@@ -246,7 +272,7 @@ class _BoundedAssigner:
                 if self.sample_weight is not None:
                     w = self.sample_weight[lo:hi][moved_rows]
                     rows_of_moves = (rows_of_moves * w[:, None]).astype(X.dtype, copy=False)
-                new_moved, old_moved = new[moved], old[moved].astype(np.intp)
+                new_moved, old_moved = new[moved], old[moved]
                 add_rows(sums, rows_of_moves, new_moved)
                 was_assigned = old_moved >= 0
                 if was_assigned.any():
@@ -256,7 +282,7 @@ class _BoundedAssigner:
 
         parts = blocks.map_indexed(run)
         if first:
-            self._set_radius(max(p[1] for p in parts))
+            self._set_margin(max(p[1] for p in parts))
             self.upper += self.radius
         return sum(p[0] for p in parts)
 
