@@ -77,8 +77,10 @@ class _BoundedAssigner:
     - ``upper + drift[a]`` bounds the distance of a row of label ``a`` to its
       centre, plus ``radius``, the square root of the rounding margin (a row is
       recomputed unless its bounds prove its label by more than the margin);
-    - Hamerly: ``lower - loose[a]`` bounds its distance to every other centre;
-    - Elkan: ``lower[j] - drift[j]`` bounds its distance to centre j (n x k).
+    - ``lower - loose[a]`` bounds its distance to every other centre (Hamerly's
+      bound, kept by both algorithms);
+    - Elkan: ``each[j] - drift[j]`` bounds its distance to centre j (n x k),
+      read only for the rows that Hamerly's bound leaves.
     """
 
     def __init__(self, X, shift, sample_weight, centers_init, blocks, per_center):
@@ -92,8 +94,8 @@ class _BoundedAssigner:
         # intp: NumPy gathers by intp indices at twice the speed of int32 ones
         self.labels = np.full(n_samples, -1, dtype=np.intp)
         self.upper = np.empty(n_samples, dtype=X.dtype)
-        shape = (n_samples, n_clusters) if per_center else (n_samples,)
-        self.lower = np.empty(shape, dtype=X.dtype)
+        self.lower = np.empty(n_samples, dtype=X.dtype)
+        self.each = np.empty((n_samples, n_clusters), X.dtype) if per_center else None
         self.drift = np.zeros(n_clusters)
         self.loose = np.zeros(n_clusters)
         # ||x - shift||^2 of every row, for the row layout (the column layout
@@ -119,7 +121,7 @@ class _BoundedAssigner:
         moved = centers - self.previous
         step = np.sqrt(np.einsum("ij,ij->i", moved, moved))
         self.drift += step
-        if not self.per_center and step.size > 1:
+        if step.size > 1:
             order = np.argsort(step)
             largest, second = step[order[-1]], step[order[-2]]
             others = np.full(step.size, largest)
@@ -145,7 +147,7 @@ class _BoundedAssigner:
             drift = self.drift.astype(X.dtype)
             half = _pairwise_half_distances(centers, self.margin)
             # the tests below, in the stored frame of upper: half the distance to
-            # the nearest other centre, and (Hamerly) the loosening of lower
+            # the nearest other centre, and the loosening of lower
             stored_half = (half.min(axis=1) - self.drift).astype(X.dtype)
             lower_shift = (self.loose + self.drift).astype(X.dtype)
             half = half.astype(X.dtype)
@@ -167,19 +169,23 @@ class _BoundedAssigner:
                 label = self.labels[lo:hi]
                 upper = self.upper[lo:hi]
                 lower = self.lower[lo:hi]
+                each = self.each[lo:hi] if per_center else None
                 whole = first
                 if not first:
                     bound = stored_half[label]
-                    if not per_center:
-                        np.maximum(bound, lower - lower_shift[label], out=bound)
+                    np.maximum(bound, lower - lower_shift[label], out=bound)
                     need = np.flatnonzero(upper >= bound)
                     if per_center and need.size:
                         # centre j is ruled out when u <= l_j or u <= |c_a - c_j| / 2
                         # (half[a, a] is inf, so the own centre never keeps the row)
-                        held = lower[need] - drift
+                        held = each[need] - drift
                         own = label[need]
+                        # Hamerly's bound tightened to the nearest other l_j (the
+                        # own centre's entry is inf), so that it keeps pruning
+                        lower[need] = held.min(axis=1) + loose[own]
                         np.maximum(held, half[own], out=held)
-                        bound = held.min(axis=1) - drift[own]
+                        elkan = held.min(axis=1) - drift[own]
+                        bound = np.maximum(bound[need], elkan, out=elkan)
                         keep = upper[need] >= bound
                         need, bound = need[keep], bound[keep]
                     else:
@@ -230,10 +236,10 @@ class _BoundedAssigner:
                     if per_center:
                         held = np.sqrt(np.maximum(dist, 0))
                         held += drift[:, None]
-                        lower[need] = held.T
-                    new, nearest_sq, *second_sq = nearest_columns(
-                        dist, second=not per_center
-                    )
+                        each[need] = held.T
+                    new, nearest_sq, second_sq = nearest_columns(dist, second=True)
+                    if per_center:  # the own centre's entry is inf, as below
+                        each[np.arange(hi - lo)[need], new] = np.inf
                     rows_of_moves = by_column[:width].T  # [x - shift, 1], F-ordered
                 else:
                     xa[:, n_features] = 1
@@ -244,23 +250,22 @@ class _BoundedAssigner:
                     else:
                         row_sq = self.row_sq[lo:hi][need]
                     block_dots = partial_sq(xa, coef, out=dots[:n_need])
-                    new, nearest_sq, *second_sq = nearest(
-                        block_dots, row_sq, second=not per_center
-                    )
+                    new, nearest_sq, second_sq = nearest(block_dots, row_sq, second=True)
                     if per_center:
+                        # every distance; the own centre's is left infinite by the
+                        # runner-up's search (half[a, a] is inf: never needed)
                         held = np.sqrt(all_sq(block_dots, row_sq[:, None]))
                         held += drift
-                        lower[need] = held
+                        each[need] = held
                     rows_of_moves = xa
                 bound = np.sqrt(nearest_sq)
                 if not first:
                     bound += radius
                     bound -= drift[new]
                 upper[need] = bound
-                if not per_center:
-                    bound = np.sqrt(second_sq[0])
-                    bound += loose[new]
-                    lower[need] = bound
+                bound = np.sqrt(second_sq)
+                bound += loose[new]
+                lower[need] = bound
                 old = label[need]
                 moved = np.flatnonzero(old != new)
                 if moved.size == 0:
