@@ -17,6 +17,8 @@ Prior validation is assumed; centres are in the shifted frame.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .blocks import RowBlocks, scratch, shifted_block
@@ -105,6 +107,7 @@ class _BoundedAssigner:
         # centres are means of rows, but for those that stay empty from the start
         self.largest_center_sq = float(row_norms_sq(centers_init).max())
         self.margin = self.radius = self.previous = None
+        self._local = threading.local()
 
     def _set_margin(self, largest_row_sq: float) -> None:
         """The rounding margin, fixed for the run: no centre is ever farther from
@@ -127,6 +130,18 @@ class _BoundedAssigner:
             others = np.full(step.size, largest)
             others[order[-1]] = second
             self.loose += others
+
+    def _scratch(self):
+        """This thread's buffers: the distances of a block and its rows (as the
+        columns of :func:`column_rows` or rows ``[x - shift, 1]``), kept from
+        pass to pass (fresh buffers cost their pages' first touch every pass)."""
+        buffers = getattr(self._local, "buffers", None)
+        if buffers is None:
+            rows, X = self.blocks.block_rows, self.X
+            dots = scratch(self.blocks, len(self.drift), X.dtype)
+            buffer = np.empty((self.n_features + 2) * rows, X.dtype)
+            buffers = self._local.buffers = dots, buffer
+        return buffers
 
     def assign(self, centers) -> int:
         """One assignment step; updates labels, bounds and sums. Returns moves."""
@@ -158,11 +173,9 @@ class _BoundedAssigner:
         def run(part: int):
             start, stop = blocks.partitions[part]
             sums = self.partition_sums[part]
-            dots = scratch(blocks, n_clusters, X.dtype)
-            if columns:
-                buffer = np.empty((n_features + 2) * blocks.block_rows, X.dtype)
-            else:
-                augmented = scratch(blocks, width, X.dtype)
+            dots, buffer = self._scratch()
+            if not columns:
+                augmented = buffer[: blocks.block_rows * width].reshape(-1, width)
             n_moved = 0
             largest_row_sq = 0.0
             for lo, hi in blocks.blocks(start, stop):
@@ -275,13 +288,15 @@ class _BoundedAssigner:
                 if moved.size == 0:
                     continue
                 n_moved += moved.size
-                moved_rows = moved if whole else need[moved]
-                if moved.size < n_need:
+                if moved.size == n_need:  # all of them (the first pass)
+                    moved_rows, new_moved, old_moved = need, new, old
+                else:
+                    moved_rows = moved if whole else need[moved]
                     rows_of_moves = rows_of_moves[moved]
+                    new_moved, old_moved = new[moved], old[moved]
                 if self.sample_weight is not None:
                     w = self.sample_weight[lo:hi][moved_rows]
                     rows_of_moves = (rows_of_moves * w[:, None]).astype(X.dtype, copy=False)
-                new_moved, old_moved = new[moved], old[moved]
                 add_rows(sums, rows_of_moves, new_moved)
                 was_assigned = old_moved >= 0
                 if was_assigned.any():
