@@ -582,8 +582,10 @@ class KMeans(_BaseKMeans):
           centre and a lower bound on the distance to any other, loosened as the
           centres move; only samples whose bounds fail are reassigned. Memory: two
           floats per sample.
-        - "elkan": one lower bound per sample and centre (n_samples x n_clusters
-          floats): prunes more when clusters are many and far apart.
+        - "elkan": also one lower bound per sample and centre (n_samples x
+          n_clusters floats), read for the samples Hamerly's bounds leave: it
+          recomputes fewer samples, but its bounds cost more than that saves in
+          every shape measured, so "auto" never chooses it.
 
         From the same initial centres the pruned algorithms reach the same labels,
         centres and ``n_iter_`` as "lloyd" in float64. In float32 a sample

@@ -201,15 +201,18 @@ def test_bad_thread_count_setting(value, monkeypatch):
 
 # --- the column layout (narrow data, few centres) ---------------------------------
 
+# blocks of distances (centres by rows) drawn from a few levels: ties, and zeros
+DISTANCE_GRIDS = {
+    "n_clusters": st.integers(1, 24),
+    "n_rows": st.integers(1, 40),
+    "dtype": st.sampled_from([np.float32, np.float64]),
+    "levels": st.integers(1, 6),
+    "seed": st.integers(0, 2**32 - 1),
+}
+
 
 @settings(max_examples=200, deadline=None)
-@given(
-    n_clusters=st.integers(1, 24),
-    n_rows=st.integers(1, 40),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    levels=st.integers(1, 6),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(**DISTANCE_GRIDS)
 def test_nearest_columns_is_argmin_with_ties_to_the_lowest_index(
     n_clusters, n_rows, dtype, levels, seed
 ):
@@ -227,13 +230,7 @@ def test_nearest_columns_is_argmin_with_ties_to_the_lowest_index(
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    n_clusters=st.integers(1, 24),
-    n_rows=st.integers(1, 40),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    levels=st.integers(1, 6),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(**DISTANCE_GRIDS)
 def test_nearest_columns_runner_up_is_rounded_down(n_clusters, n_rows, dtype, levels, seed):
     # Hamerly's lower bound: the second smallest (a tie with the nearest counts),
     # never above it; float64 rounded down by the index bits at most

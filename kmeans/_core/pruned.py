@@ -3,9 +3,12 @@
 Each row keeps an upper bound on the distance to its own centre and lower bounds
 on the distances to the others (Hamerly: one bound for all others; Elkan: one per
 centre). When the centres move the bounds are loosened by the distances moved; a
-row whose bounds still prove its label is skipped, and only the others are
-gathered, tightened and, if need be, reassigned with the same product as
-:func:`kmeans._core.lloyd.lloyd_pass`.
+row whose bounds still prove its label is skipped. Each block's other rows are
+compressed once and, if need be, reassigned by the kernel of
+:func:`kmeans._core.lloyd.lloyd_pass`, in the same layout (the column layout for
+narrow data, :func:`~kmeans._core.kernel.by_columns`, where the upper bound is
+first tightened to the exact distance); a block that the bounds spare little is
+recomputed whole.
 
 The results are Lloyd's: a row is skipped only when its bounds prove its label
 with a margin larger than the rounding error of the expanded distance, so every
