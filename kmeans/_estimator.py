@@ -12,6 +12,7 @@ from ._backends.cosine import cosine_kind
 from ._backends.memory import DENSE, weight_exponent
 from ._base import NotebookReprMixin
 from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, TransformerMixin
+from ._core.kernel import by_columns
 from ._core.swap import random_swap
 from ._exceptions import InvalidParameterError, warn
 from ._initialization import check_enough_weighted_samples
@@ -52,19 +53,26 @@ def _auto_algorithm(n_clusters: int, n_features: int) -> str:
     their first pass costs more than Lloyd's (it also finds each row's runner-up
     centre); they save, for each row they settle, a row of k distances. With few
     centres the runner-up is too close for its bound to settle many rows, and a
-    row of distances is cheap. Time of Hamerly over Lloyd's, one thread, 100,000
-    to 300,000 rows, Gaussian blobs and noise, k-means++ or random-row starts
-    (median of 3 alternating runs; benchmarks: the to-convergence suite):
+    row of distances is cheap; in the column layout (``kernel.by_columns``: up to
+    8 features and 24 centres) a Lloyd pass is cheap enough that the bounds do not
+    pay reliably. Time of Hamerly over Lloyd's, one thread, 100,000 to 1,000,000
+    rows, Gaussian blobs and noise, k-means++ or random-row starts (median of 3
+    alternating runs; benchmarks: the to-convergence suite):
 
     - k <= 12: 0.95-1.55 (d = 2 to 128; 1.42-1.49 on noise at d = 64, 128);
     - k = 16: 0.83-1.09 (d = 2 to 8);
-    - k = 20 to 32: 0.74-0.94 (d = 2 to 6), but for narrow blobs from random
-      rows, 1.07-1.18; k >= 32: 0.72-0.94 (d = 2 to 16).
+    - k = 20 to 24 in the column layout: 0.74-1.26 (d = 2 to 6; 200,000 x 3,
+      k = 20 blobs: 0.95 from k-means++, 1.26 from random rows);
+    - k >= 20 otherwise: 0.72-0.94 (d = 2 to 64, k = 25 to 256; 0.34-0.41 on
+      B2 and B3 from random rows), but 1.07 for 2-D blobs, k = 32, from random
+      rows.
 
     Elkan's n x k bounds cost more than they save in every shape measured
     (2.1x Hamerly's time at d = 64, k = 256): never chosen.
     """
-    return "hamerly" if n_clusters >= 20 else "lloyd"
+    if n_clusters >= 20 and not by_columns(n_features, n_clusters):
+        return "hamerly"
+    return "lloyd"
 
 
 _REFINE = {"swap"}
@@ -576,7 +584,9 @@ class KMeans(_BaseKMeans):
         How each iteration assigns the samples; all give Lloyd's result:
 
         - "auto": "hamerly" from 20 clusters on, where its bounds pay for
-          themselves (measured), "lloyd" below.
+          themselves (measured), but for narrow data with up to 24 clusters
+          (at most 8 features), whose Lloyd passes are cheapest; "lloyd"
+          otherwise.
         - "lloyd": every distance, every iteration.
         - "hamerly": keeps for each sample an upper bound on the distance to its
           centre and a lower bound on the distance to any other, loosened as the

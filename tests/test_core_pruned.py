@@ -105,7 +105,10 @@ def test_pruned_bit_identical_whatever_the_thread_count(algorithm, monkeypatch):
         (16, 8, "lloyd"),
         (10, 20, "lloyd"),
         (19, 64, "lloyd"),
-        (20, 3, "hamerly"),
+        (20, 3, "lloyd"),  # the column layout (kernel.by_columns)
+        (24, 8, "lloyd"),
+        (20, 9, "hamerly"),
+        (25, 2, "hamerly"),
         (100, 2, "hamerly"),
     ],
 )
