@@ -12,6 +12,7 @@ from ._backends.cosine import cosine_kind
 from ._backends.memory import DENSE, weight_exponent
 from ._base import NotebookReprMixin
 from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, TransformerMixin
+from ._core.kernel import by_columns
 from ._core.swap import random_swap
 from ._exceptions import InvalidParameterError, warn
 from ._initialization import check_enough_weighted_samples
@@ -46,16 +47,32 @@ def _warn_if_fewer_clusters(n_distinct: int, n_clusters: int) -> None:
 
 
 def _auto_algorithm(n_clusters: int, n_features: int) -> str:
-    """The faster of Lloyd and Hamerly, by a rule measured on this machine.
+    """The faster of Lloyd and Hamerly, by a rule measured to convergence.
 
-    Hamerly's bounds cost a few passes over per-sample arrays each iteration and
-    save, for each sample they prune, a row of k distances of d terms each: they
-    pay once k * d is large. Measured to convergence on clustered data, one
-    thread: 0.62-0.88x Lloyd's time for k * d >= 200 (e.g. 0.73x at d=2, k=100;
-    0.62x at d=128, k=8), 0.99-1.84x below (1.28x at d=8, k=16). On data without
-    cluster structure the bounds prune little and Hamerly costs 1.2-1.4x Lloyd.
+    Hamerly's bounds cost a few passes over per-row arrays each iteration, and
+    their first pass costs more than Lloyd's (it also finds each row's runner-up
+    centre); they save, for each row they settle, a row of k distances. With few
+    centres the runner-up is too close for its bound to settle many rows, and a
+    row of distances is cheap; in the column layout (``kernel.by_columns``: up to
+    8 features and 24 centres) a Lloyd pass is cheap enough that the bounds do not
+    pay reliably. Time of Hamerly over Lloyd's, one thread, 100,000 to 1,000,000
+    rows, Gaussian blobs and noise, k-means++ or random-row starts (median of 3
+    alternating runs; benchmarks: the to-convergence suite):
+
+    - k <= 12: 0.95-1.55 (d = 2 to 128; 1.42-1.49 on noise at d = 64, 128);
+    - k = 16: 0.83-1.09 (d = 2 to 8);
+    - k = 20 to 24 in the column layout: 0.74-1.26 (d = 2 to 6; 200,000 x 3,
+      k = 20 blobs: 0.95 from k-means++, 1.26 from random rows);
+    - k >= 20 otherwise: 0.72-0.94 (d = 2 to 64, k = 25 to 256; 0.34-0.41 on
+      B2 and B3 from random rows), but 1.07 for 2-D blobs, k = 32, from random
+      rows.
+
+    Elkan's n x k bounds cost more than they save in every shape measured
+    (2.1x Hamerly's time at d = 64, k = 256): never chosen.
     """
-    return "hamerly" if n_clusters * n_features >= 200 else "lloyd"
+    if n_clusters >= 20 and not by_columns(n_features, n_clusters):
+        return "hamerly"
+    return "lloyd"
 
 
 REFINE = {"swap"}
@@ -566,15 +583,19 @@ class KMeans(_BaseKMeans):
     algorithm : {"auto", "lloyd", "elkan", "hamerly"}, default="auto"
         How each iteration assigns the samples; all give Lloyd's result:
 
-        - "auto": "hamerly" when n_clusters * n_features >= 200, where its bounds
-          pay for themselves on clustered data (measured), "lloyd" otherwise.
+        - "auto": "hamerly" from 20 clusters on, where its bounds pay for
+          themselves (measured), but for narrow data with up to 24 clusters
+          (at most 8 features), whose Lloyd passes are cheapest; "lloyd"
+          otherwise.
         - "lloyd": every distance, every iteration.
         - "hamerly": keeps for each sample an upper bound on the distance to its
           centre and a lower bound on the distance to any other, loosened as the
           centres move; only samples whose bounds fail are reassigned. Memory: two
           floats per sample.
-        - "elkan": one lower bound per sample and centre (n_samples x n_clusters
-          floats): prunes more when clusters are many and far apart.
+        - "elkan": also one lower bound per sample and centre (n_samples x
+          n_clusters floats), read for the samples Hamerly's bounds leave: it
+          recomputes fewer samples, but its bounds cost more than that saves in
+          every shape measured, so "auto" never chooses it.
 
         From the same initial centres the pruned algorithms reach the same labels,
         centres and ``n_iter_`` as "lloyd" in float64. In float32 a sample

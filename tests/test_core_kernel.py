@@ -201,15 +201,18 @@ def test_bad_thread_count_setting(value, monkeypatch):
 
 # --- the column layout (narrow data, few centres) ---------------------------------
 
+# blocks of distances (centres by rows) drawn from a few levels: ties, and zeros
+DISTANCE_GRIDS = {
+    "n_clusters": st.integers(1, 24),
+    "n_rows": st.integers(1, 40),
+    "dtype": st.sampled_from([np.float32, np.float64]),
+    "levels": st.integers(1, 6),
+    "seed": st.integers(0, 2**32 - 1),
+}
+
 
 @settings(max_examples=200, deadline=None)
-@given(
-    n_clusters=st.integers(1, 24),
-    n_rows=st.integers(1, 40),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    levels=st.integers(1, 6),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(**DISTANCE_GRIDS)
 def test_nearest_columns_is_argmin_with_ties_to_the_lowest_index(
     n_clusters, n_rows, dtype, levels, seed
 ):
@@ -224,6 +227,29 @@ def test_nearest_columns_is_argmin_with_ties_to_the_lowest_index(
     labels, nearest_sq = kernel.nearest_columns(dist.copy(), values=True)
     np.testing.assert_array_equal(labels, expected_labels)
     np.testing.assert_array_equal(nearest_sq, expected_sq)
+
+
+@settings(max_examples=200, deadline=None)
+@given(**DISTANCE_GRIDS)
+def test_nearest_columns_runner_up_is_rounded_down(n_clusters, n_rows, dtype, levels, seed):
+    # Hamerly's lower bound: the second smallest (a tie with the nearest counts),
+    # never above it; float64 rounded down by the index bits at most
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(-1e-3, 1e3, levels).astype(dtype)
+    values[0] = 0
+    dist = rng.choice(values, size=(n_clusters, n_rows))
+    labels, nearest_sq, second_sq = kernel.nearest_columns(dist.copy(), second=True)
+    clamped = np.maximum(dist, 0)
+    np.testing.assert_array_equal(labels, clamped.argmin(axis=0))
+    np.testing.assert_array_equal(nearest_sq, clamped.min(axis=0))
+    if n_clusters == 1:
+        assert np.isinf(second_sq).all()
+        return
+    expected = np.sort(clamped, axis=0)[1]
+    assert second_sq.dtype == dtype and (second_sq <= expected).all()
+    bits = max((n_clusters - 1).bit_length(), 1)
+    slack = 0.0 if dtype == np.float32 else 2.0 ** (bits - 52)
+    assert (second_sq >= expected * (1 - slack)).all()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

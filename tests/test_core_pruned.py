@@ -5,6 +5,7 @@ import pytest
 from conftest import make_blobs
 
 from kmeans import KMeans
+from kmeans._core import kernel
 
 PRUNED = ["hamerly", "elkan"]
 
@@ -99,7 +100,17 @@ def test_pruned_bit_identical_whatever_the_thread_count(algorithm, monkeypatch):
 
 @pytest.mark.parametrize(
     ("n_clusters", "n_features", "expected"),
-    [(8, 2, "lloyd"), (16, 8, "lloyd"), (100, 2, "hamerly"), (10, 20, "hamerly")],
+    [
+        (8, 2, "lloyd"),
+        (16, 8, "lloyd"),
+        (10, 20, "lloyd"),
+        (19, 64, "lloyd"),
+        (20, 3, "lloyd"),  # the column layout (kernel.by_columns)
+        (24, 8, "lloyd"),
+        (20, 9, "hamerly"),
+        (25, 2, "hamerly"),
+        (100, 2, "hamerly"),
+    ],
 )
 def test_auto_picks_by_the_measured_rule(n_clusters, n_features, expected, monkeypatch):
     from kmeans._backends.memory import DENSE
@@ -116,3 +127,102 @@ def test_auto_picks_by_the_measured_rule(n_clusters, n_features, expected, monke
     assert used == [expected]
     lloyd = KMeans(n_clusters, random_state=0, algorithm="lloyd").fit(X)
     np.testing.assert_array_equal(auto.labels_, lloyd.labels_)
+
+
+def _assert_lloyds(X, k, algorithm, weight=None, init=None, **params):
+    rng = np.random.default_rng(0)
+    if init is None:
+        init = X[rng.choice(len(X), k, replace=False)]
+    lloyd = KMeans(k, init=init, tol=0, **params).fit(X, sample_weight=weight)
+    pruned = KMeans(k, init=init, tol=0, algorithm=algorithm, **params)
+    pruned.fit(X, sample_weight=weight)
+    np.testing.assert_array_equal(pruned.labels_, lloyd.labels_)
+    np.testing.assert_array_equal(pruned.cluster_centers_, lloyd.cluster_centers_)
+    assert pruned.n_iter_ == lloyd.n_iter_
+    assert pruned.inertia_ == lloyd.inertia_
+    return lloyd
+
+
+@pytest.mark.parametrize("layout", ["columns", "rows"])
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_exact_ties_and_duplicates_like_lloyd(algorithm, layout, monkeypatch):
+    # rows of a small integer grid, repeated: many rows exactly halfway between
+    # two centres, which Lloyd gives to the lower index; the bounds must never
+    # settle such a row, whatever the layout of the recomputed distances
+    if layout == "rows":
+        monkeypatch.setattr(kernel, "COLUMN_MAX_CLUSTERS", 0)
+    rng = np.random.default_rng(11)
+    X = rng.integers(0, 6, size=(4000, 2)).astype(np.float64)
+    init = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0], [4, 4], [1, 3]])
+    _assert_lloyds(X, 6, algorithm, init=init)
+    weight = rng.integers(1, 4, len(X)).astype(np.float64)
+    _assert_lloyds(X, 6, algorithm, weight=weight, init=init)
+
+
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_near_ties_within_rounding_like_lloyd(algorithm):
+    # rows one ulp either side of the bisector of two centres, far from the origin
+    # (rounding is largest there): only recomputing them gives Lloyd's labels
+    rng = np.random.default_rng(12)
+    X, _ = make_blobs(3000, 3, 4, seed=12, spread=2.0)
+    X = 1e6 + X
+    a, b = X[0], X[1]
+    middle = (a + b) / 2
+    near = middle + rng.choice([-1, 1], (600, 1)) * np.spacing(middle) * (b - a) / abs(
+        b - a
+    )
+    X = np.vstack([X, near])
+    init = np.vstack([a, b, X[2:4]])
+    _assert_lloyds(X, 4, algorithm, init=init)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(
+    ("n_features", "n_clusters", "spread"),
+    [(1, 3, 3.0), (2, 8, 2.0), (3, 20, 1.5), (8, 24, 3.0), (2, 30, 1.0), (24, 40, 6.0)],
+)
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_many_blocks_gathered_and_whole_like_lloyd(
+    algorithm, n_features, n_clusters, spread, weighted
+):
+    # enough rows for several blocks: some blocks are recomputed
+    # whole, others row by row after the bounds, in both layouts (d <= 8, k <= 24
+    # take the column layout)
+    X, _ = make_blobs(40_000, n_features, n_clusters, seed=13, spread=spread)
+    rng = np.random.default_rng(1)
+    weight = rng.uniform(0.1, 3.0, len(X)) if weighted else None
+    _assert_lloyds(X, n_clusters, algorithm, weight=weight)
+
+
+@pytest.mark.parametrize("algorithm", PRUNED)
+@pytest.mark.parametrize(("n_features", "n_clusters"), [(2, 8), (32, 40)])
+def test_float32_narrow_and_wide_same_clustering_as_lloyd(
+    algorithm, n_features, n_clusters
+):
+    X, _ = make_blobs(20_000, n_features, n_clusters, seed=14, spread=2.0, dtype=np.float32)
+    init = X[:n_clusters]
+    weight = np.random.default_rng(2).uniform(0.5, 2.0, len(X)).astype(np.float32)
+    lloyd = KMeans(n_clusters, init=init, tol=0).fit(X, sample_weight=weight)
+    pruned = KMeans(n_clusters, init=init, tol=0, algorithm=algorithm)
+    pruned.fit(X, sample_weight=weight)
+    assert np.mean(pruned.labels_ != lloyd.labels_) <= 1e-3
+    np.testing.assert_allclose(pruned.cluster_centers_, lloyd.cluster_centers_, atol=1e-3)
+    assert pruned.inertia_ == pytest.approx(lloyd.inertia_, rel=1e-5)
+
+
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_centre_that_stays_empty_far_out(algorithm):
+    # an initial centre far beyond every row stays empty (it is moved onto a far
+    # row by the update): the rounding margin must cover its norm from the start
+    X, _ = make_blobs(5000, 2, 4, seed=15)
+    init = np.vstack([X[:3], [[1e4, -1e4]]])
+    _assert_lloyds(X, 4, algorithm, init=init)
+
+
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_fewer_centres_than_features_like_lloyd(algorithm):
+    # there Lloyd multiplies X's rows as they are and folds the shift into a
+    # constant per centre (lloyd._can_fold_shift); the bounds recompute rows from
+    # [x - shift, 1], whose rounding differs: the margin must cover both
+    X = 1e3 + make_blobs(6000, 48, 12, seed=16, spread=4.0)[0]
+    _assert_lloyds(X, 12, algorithm)

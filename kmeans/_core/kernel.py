@@ -186,12 +186,14 @@ def column_rows(X: np.ndarray, lo: int, hi: int, shift, buffer: np.ndarray):
     return columns
 
 
-def nearest_columns(dist: np.ndarray, *, values: bool = True):
+def nearest_columns(dist: np.ndarray, *, values: bool = True, second: bool = False):
     """The nearest centre of each column of the C-ordered squared distances
     ``dist`` (centres by rows), ties to the lowest index, overwriting ``dist``.
 
     Returns ``(labels, nearest_sq)`` (None when not ``values``), distances
-    clamped at zero. The order of non-negative floats is that of their bit
+    clamped at zero; with ``second`` also the runner-up's squared distance
+    (Hamerly's lower bound; infinite with one centre), rounded down to the
+    precision of the keys below. The order of non-negative floats is that of their bit
     patterns as integers, so one integer minimum per column over keys that end
     with the centre's index gives the label. float32 distances keep all their
     bits (keys of 64 bits); float64 ones give up their last ``ceil(log2 k)``
@@ -218,8 +220,22 @@ def nearest_columns(dist: np.ndarray, *, values: bool = True):
         # smallest integers but in reverse order: clamped to +0.0 in those columns.
         below = np.flatnonzero(labels < 0)
         some = keys[:, below]
-        labels[below] = np.minimum.reduce(np.where(some < 0, index, some), axis=0)
-    return np.bitwise_and(labels, (1 << bits) - 1, out=labels), best
+        some = np.where(some < 0, index, some)
+        labels[below] = np.minimum.reduce(some, axis=0)
+        if second:
+            keys[:, below] = some
+    labels = np.bitwise_and(labels, (1 << bits) - 1, out=labels)
+    if not second:
+        return labels, best
+    if n_clusters == 1:
+        return labels, best, np.full(dist.shape[1], np.inf, dist.dtype)
+    # the winner's key out of the way, a second integer minimum is the runner-up
+    keys[labels, np.arange(keys.shape[1])] = np.iinfo(np.int64).max
+    runner_up = np.minimum.reduce(keys, axis=0)
+    if dist.itemsize == 8:
+        runner_up &= np.int64(-(1 << bits))  # the index bits off: rounded down
+        return labels, best, runner_up.view(np.float64)
+    return labels, best, np.right_shift(runner_up, bits).astype(np.int32).view(np.float32)
 
 
 def _gamma(n_terms: int, unit_roundoff: float) -> float:

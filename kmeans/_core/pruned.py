@@ -3,9 +3,12 @@
 Each row keeps an upper bound on the distance to its own centre and lower bounds
 on the distances to the others (Hamerly: one bound for all others; Elkan: one per
 centre). When the centres move the bounds are loosened by the distances moved; a
-row whose bounds still prove its label is skipped, and only the others are
-gathered, tightened and, if need be, reassigned with the same product as
-:func:`kmeans._core.lloyd.lloyd_pass`.
+row whose bounds still prove its label is skipped. Each block's other rows are
+compressed once and, if need be, reassigned by the kernel of
+:func:`kmeans._core.lloyd.lloyd_pass`, in the same layout (the column layout for
+narrow data, :func:`~kmeans._core.kernel.by_columns`, where the upper bound is
+first tightened to the exact distance); a block that the bounds spare little is
+recomputed whole.
 
 The results are Lloyd's: a row is skipped only when its bounds prove its label
 with a margin larger than the rounding error of the expanded distance, so every
@@ -17,19 +20,29 @@ Prior validation is assumed; centres are in the shifted frame.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .blocks import RowBlocks, scratch, shifted_block
 from .kernel import (
     all_sq,
     augmented_coefficients,
+    by_columns,
+    column_coefficients,
+    column_rows,
     nearest,
+    nearest_columns,
     pairwise_sq,
     partial_sq,
     row_norms_sq,
 )
 from .lloyd import LloydRun, iterate
 from .update import move_rows, new_partition_sums, total, update_centers
+
+# A block whose bounds leave more than this share of its rows to recompute is
+# recomputed whole, as Lloyd does it: gathering and tightening would cost more.
+_WHOLE_BLOCK_SHARE = 0.25
 
 
 def _pairwise_half_distances(centers: np.ndarray, margin_sq: float) -> np.ndarray:
@@ -48,31 +61,90 @@ def _rounding_margin(n_features: int, dtype, largest_sq: float) -> float:
     return 4.0 * (n_features + 10) * float(np.finfo(dtype).eps) * largest_sq
 
 
-class _BoundedAssigner:
-    """Per-row bounds and the assignment step that uses them."""
+def _column_tie_margin(n_clusters: int, dtype, largest_sq: float) -> float:
+    """What :func:`~kmeans._core.kernel.nearest_columns` adds to the margin: in
+    float64 it counts distances within ``2**bits`` units in the last place of
+    each other (up to ``2 * largest_sq``) as tied; twice that, for safety."""
+    if np.dtype(dtype).itemsize != 8:
+        return 0.0
+    bits = max((n_clusters - 1).bit_length(), 1)
+    return 4.0 * 2.0**bits * float(np.finfo(dtype).eps) * largest_sq
 
-    def __init__(self, X, shift, sample_weight, n_clusters, blocks, per_center):
+
+class _BoundedAssigner:
+    """Per-row bounds and the assignment step that uses them.
+
+    The bounds are kept relative to the centres' summed movements, so that a
+    pass reads them and writes only those of the rows it recomputes: with
+    ``drift[j]`` the distance centre j has moved since the start and ``loose[j]``
+    the summed largest movement of any other centre (Hamerly's loosening),
+
+    - ``upper + drift[a]`` bounds the distance of a row of label ``a`` to its
+      centre, plus ``radius``, the square root of the rounding margin (a row is
+      recomputed unless its bounds prove its label by more than the margin);
+    - ``lower - loose[a]`` bounds its distance to every other centre (Hamerly's
+      bound, kept by both algorithms);
+    - Elkan: ``each[j] - drift[j]`` bounds its distance to centre j (n x k),
+      read only for the rows that Hamerly's bound leaves.
+    """
+
+    def __init__(self, X, shift, sample_weight, centers_init, blocks, per_center):
         n_samples, n_features = X.shape
+        n_clusters = centers_init.shape[0]
         self.X, self.shift, self.sample_weight = X, shift, sample_weight
         self.blocks = blocks
         self.n_features = n_features
-        self.labels = np.full(n_samples, -1, dtype=np.int32)
-        self.upper = np.full(n_samples, np.inf, dtype=X.dtype)
-        shape = (n_samples, n_clusters) if per_center else (n_samples,)
-        self.lower = np.zeros(shape, dtype=X.dtype)
         self.per_center = per_center
+        self.columns = by_columns(n_features, n_clusters)
+        # intp: NumPy gathers by intp indices at twice the speed of int32 ones
+        self.labels = np.full(n_samples, -1, dtype=np.intp)
+        self.upper = np.empty(n_samples, dtype=X.dtype)
+        self.lower = np.empty(n_samples, dtype=X.dtype)
+        self.each = np.empty((n_samples, n_clusters), X.dtype) if per_center else None
+        self.drift = np.zeros(n_clusters)
+        self.loose = np.zeros(n_clusters)
+        # ||x - shift||^2 of every row, for the row layout (the column layout
+        # recomputes it with each gathered row)
+        self.row_sq = None if self.columns else np.empty(n_samples, X.dtype)
         self.partition_sums = new_partition_sums(blocks, n_clusters, n_features)
-        # ||x - shift||^2 of every row, once: the bounds need exact distances
-        self.row_sq = np.empty(n_samples, X.dtype)
+        # centres are means of rows, but for those that stay empty from the start
+        self.largest_center_sq = float(row_norms_sq(centers_init).max())
+        self.margin = self.radius = self.previous = None
+        self._local = threading.local()
 
-        def norms(start, stop):
-            buffer = scratch(blocks, n_features, X.dtype)
-            for lo, hi in blocks.blocks(start, stop):
-                xs = shifted_block(X, lo, hi, shift, buffer)
-                self.row_sq[lo:hi] = row_norms_sq(xs)
+    def _set_margin(self, largest_row_sq: float) -> None:
+        """The rounding margin, fixed for the run: no centre is ever farther from
+        the origin than the farthest row or initial centre."""
+        X = self.X
+        largest_sq = largest_row_sq + max(largest_row_sq, self.largest_center_sq)
+        self.margin = _rounding_margin(self.n_features, X.dtype, largest_sq)
+        if self.columns:
+            self.margin += _column_tie_margin(len(self.drift), X.dtype, largest_sq)
+        self.radius = np.sqrt(self.margin)
 
-        blocks.map(norms)
-        self.largest_row_sq = float(self.row_sq.max())
+    def _moved(self, centers) -> None:
+        """Account for the centres' movement since the last pass."""
+        moved = centers - self.previous
+        step = np.sqrt(np.einsum("ij,ij->i", moved, moved))
+        self.drift += step
+        if step.size > 1:
+            order = np.argsort(step)
+            largest, second = step[order[-1]], step[order[-2]]
+            others = np.full(step.size, largest)
+            others[order[-1]] = second
+            self.loose += others
+
+    def _scratch(self):
+        """This thread's buffers: the distances of a block and its rows (as the
+        columns of :func:`column_rows` or rows ``[x - shift, 1]``), kept from
+        pass to pass (fresh buffers cost their pages' first touch every pass)."""
+        buffers = getattr(self._local, "buffers", None)
+        if buffers is None:
+            rows, X = self.blocks.block_rows, self.X
+            dots = scratch(self.blocks, len(self.drift), X.dtype)
+            buffer = np.empty((self.n_features + 2) * rows, X.dtype)
+            buffers = self._local.buffers = dots, buffer
+        return buffers
 
     def assign(self, centers) -> int:
         """One assignment step; updates labels, bounds and sums. Returns moves."""
@@ -80,102 +152,166 @@ class _BoundedAssigner:
         n_clusters = centers.shape[0]
         n_features = self.n_features
         width = n_features + 1
-        coef = augmented_coefficients(centers, X.dtype)
-        largest_sq = self.largest_row_sq + float(coef[n_features].max())
-        margin = _rounding_margin(n_features, X.dtype, largest_sq)
-        half = _pairwise_half_distances(centers, margin)
-        nearest_half = half.min(axis=1) if n_clusters > 1 else np.full(1, np.inf)
+        per_center, columns = self.per_center, self.columns
+        first = self.previous is None
+        if columns:
+            coef = column_coefficients(centers, X.dtype)
+            centers_t = np.ascontiguousarray(centers.T)
+        else:
+            coef = augmented_coefficients(centers, X.dtype)
+        drift = self.drift.astype(X.dtype)
+        if not first:
+            self._moved(centers)
+            drift = self.drift.astype(X.dtype)
+            half = _pairwise_half_distances(centers, self.margin)
+            # the tests below, in the stored frame of upper: half the distance to
+            # the nearest other centre, and the loosening of lower
+            stored_half = (half.min(axis=1) - self.drift).astype(X.dtype)
+            lower_shift = (self.loose + self.drift).astype(X.dtype)
+            half = half.astype(X.dtype)
+        loose = self.loose.astype(X.dtype)
+        self.previous = centers
+        radius = self.radius
 
         def run(part: int):
             start, stop = blocks.partitions[part]
             sums = self.partition_sums[part]
-            augmented = scratch(blocks, width, X.dtype)
+            dots, buffer = self._scratch()
+            if not columns:
+                augmented = buffer[: blocks.block_rows * width].reshape(-1, width)
             n_moved = 0
+            largest_row_sq = 0.0
             for lo, hi in blocks.blocks(start, stop):
                 label = self.labels[lo:hi]
                 upper = self.upper[lo:hi]
                 lower = self.lower[lo:hi]
-                if self.per_center:
-                    # centre j is ruled out when u <= l_j or u <= |c_a - c_j| / 2
-                    # (half[a, a] is inf, so the own centre never keeps the row)
-                    bound = np.maximum(lower, half[label]).min(axis=1)
+                each = self.each[lo:hi] if per_center else None
+                whole = first
+                if not first:
+                    bound = stored_half[label]
+                    np.maximum(bound, lower - lower_shift[label], out=bound)
+                    need = np.flatnonzero(upper >= bound)
+                    if per_center and need.size:
+                        # centre j is ruled out when u <= l_j or u <= |c_a - c_j| / 2
+                        # (half[a, a] is inf, so the own centre never keeps the row)
+                        held = each[need] - drift
+                        own = label[need]
+                        # Hamerly's bound tightened to the nearest other l_j (the
+                        # own centre's entry is inf), so that it keeps pruning
+                        lower[need] = held.min(axis=1) + loose[own]
+                        np.maximum(held, half[own], out=held)
+                        elkan = held.min(axis=1) - drift[own]
+                        bound = np.maximum(bound[need], elkan, out=elkan)
+                        keep = upper[need] >= bound
+                        need, bound = need[keep], bound[keep]
+                    else:
+                        bound = bound[need]
+                    if need.size == 0:
+                        continue
+                    whole = need.size > _WHOLE_BLOCK_SHARE * (hi - lo)
+                if whole:
+                    need = slice(0, hi - lo)  # every row, as a view
+                    n_need = hi - lo
+                    rows = X[lo:hi]
                 else:
-                    bound = np.maximum(lower, nearest_half[label])
-                need = np.flatnonzero(upper * upper + margin >= bound * bound)
-                if need.size == 0:
-                    continue
-                if 4 * need.size > hi - lo:
-                    # the bounds spare too few rows to pay for gathering them and
-                    # tightening (no structure yet, or high dimension): the whole
-                    # block, as Lloyd does it
-                    need = np.arange(hi - lo)
-                    xa = augmented[: hi - lo]
-                    shifted_block(X, lo, hi, shift, xa[:, :n_features])
+                    n_need = need.size
+                    rows = X[lo + need]
+                if columns:
+                    by_column = column_rows(rows, 0, n_need, shift, buffer)
+                    shifted = by_column[:n_features]
                 else:
-                    xa = augmented[: need.size]
-                    np.subtract(X[lo + need], shift, out=xa[:, :n_features])
-                    if label[need[0]] >= 0:  # all rows are assigned after the first pass
-                        # tighten the upper bound to the exact distance first
-                        diff = xa[:, :n_features] - centers[label[need]]
+                    xa = augmented[:n_need]
+                    shifted = xa[:, :n_features]
+                    shifted_block(rows, 0, n_need, shift, shifted)
+                if not whole and columns:
+                    # Tighten the upper bound to the exact distance first. With
+                    # few centres the own centre's movement is what loosens the
+                    # bounds: this settles about half the rows left (B1); with
+                    # many, the others' is, and it settled 0-30% (B2, B3) at more
+                    # cost than it saved (measured 15% of the whole fit).
+                    own = label[need]
+                    if columns:
+                        diff = shifted - centers_t[:, own]
+                        exact = np.sqrt(np.einsum("ij,ij->j", diff, diff))
+                    else:
+                        diff = shifted - centers[own]
                         exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-                        upper[need] = exact
-                        still = exact * exact + margin >= bound[need] ** 2
-                        if not still.all():
-                            need = need[still]
-                            if need.size == 0:
-                                continue
+                    exact += radius
+                    exact -= drift[own]
+                    upper[need] = exact
+                    still = np.flatnonzero(exact >= bound)
+                    if still.size == 0:
+                        continue
+                    if still.size < n_need:
+                        need, n_need = need[still], still.size
+                        if columns:
+                            by_column = by_column[:, still]
+                        else:
                             xa = xa[still]
-                xa[:, n_features] = 1
-                row_sq = self.row_sq[lo + need]
-                dots = partial_sq(xa, coef)
-                if self.per_center:
-                    new, nearest_sq, _ = nearest(dots, row_sq)
-                    lower[need] = np.sqrt(all_sq(dots, row_sq[:, None]))
+                if columns:
+                    dist = dots.ravel()[: n_clusters * n_need].reshape(n_clusters, -1)
+                    np.matmul(coef, by_column, out=dist)
+                    if first:
+                        largest_row_sq = max(largest_row_sq, float(by_column[-1].max()))
+                    if per_center:
+                        held = np.sqrt(np.maximum(dist, 0))
+                        held += drift[:, None]
+                        each[need] = held.T
+                    new, nearest_sq, second_sq = nearest_columns(dist, second=True)
+                    if per_center:  # the own centre's entry is inf, as below
+                        each[np.arange(hi - lo)[need], new] = np.inf
+                    rows_of_moves = by_column[:width].T  # [x - shift, 1], F-ordered
                 else:
-                    new, nearest_sq, second_sq = nearest(dots, row_sq, second=True)
-                    lower[need] = np.sqrt(second_sq)
-                upper[need] = np.sqrt(nearest_sq)
+                    xa[:, n_features] = 1
+                    if first:
+                        row_sq = row_norms_sq(xa[:, :n_features])
+                        self.row_sq[lo:hi] = row_sq
+                        largest_row_sq = max(largest_row_sq, float(row_sq.max()))
+                    else:
+                        row_sq = self.row_sq[lo:hi][need]
+                    block_dots = partial_sq(xa, coef, out=dots[:n_need])
+                    new, nearest_sq, second_sq = nearest(block_dots, row_sq, second=True)
+                    if per_center:
+                        # every distance; the own centre's is left infinite by the
+                        # runner-up's search (half[a, a] is inf: never needed)
+                        held = np.sqrt(all_sq(block_dots, row_sq[:, None]))
+                        held += drift
+                        each[need] = held
+                    rows_of_moves = xa
+                bound = np.sqrt(nearest_sq)
+                if not first:
+                    bound += radius
+                    bound -= drift[new]
+                upper[need] = bound
+                bound = np.sqrt(second_sq)
+                bound += loose[new]
+                lower[need] = bound
                 old = label[need]
                 moved = np.flatnonzero(old != new)
                 if moved.size == 0:
                     continue
                 n_moved += moved.size
+                if moved.size == n_need:  # all of them (the first pass)
+                    moved_rows, new_moved, old_moved = need, new, old
+                else:
+                    moved_rows = moved if whole else need[moved]
+                    rows_of_moves = rows_of_moves[moved]
+                    new_moved, old_moved = new[moved], old[moved]
                 if self.sample_weight is not None:
-                    xa *= self.sample_weight[lo + need][:, None]
-                moved_rows = xa if moved.size == need.size else xa[moved]
-                old_moved = old[moved].astype(np.intp)
-                move_rows(sums, moved_rows, new[moved], old_moved)
-                label[need[moved]] = new[moved]
-            return n_moved
+                    w = self.sample_weight[lo:hi][moved_rows]
+                    rows_of_moves = (rows_of_moves * w[:, None]).astype(X.dtype, copy=False)
+                move_rows(sums, rows_of_moves, new_moved, old_moved)
+                label[moved_rows] = new_moved
+            return n_moved, largest_row_sq
 
-        return sum(blocks.map_indexed(run))
+        parts = blocks.map_indexed(run)
+        if first:
+            self._set_margin(max(p[1] for p in parts))
+            self.upper += self.radius
+        return sum(p[0] for p in parts)
 
     def sums(self):
         return total(self.partition_sums)
-
-    def loosen(self, shifts: np.ndarray) -> None:
-        """Loosen the bounds after the centres moved by ``shifts`` (distances)."""
-        blocks = self.blocks
-        if self.per_center:
-            lower_shift = shifts.astype(self.X.dtype)
-        else:
-            order = np.argsort(shifts)[::-1]
-            largest = shifts[order[0]]
-            second = shifts[order[1]] if shifts.size > 1 else 0.0
-
-        def run(part: int):
-            start, stop = blocks.partitions[part]
-            for lo, hi in blocks.blocks(start, stop):
-                label = self.labels[lo:hi]
-                self.upper[lo:hi] += shifts[label]
-                lower = self.lower[lo:hi]
-                if self.per_center:
-                    lower -= lower_shift
-                else:
-                    lower -= np.where(label == order[0], second, largest)
-                np.maximum(lower, 0, out=lower)
-
-        blocks.map_indexed(run)
 
 
 def _kmeans_single_pruned(
@@ -194,15 +330,9 @@ def _kmeans_single_pruned(
     n_samples, n_features = X.shape
     n_clusters = centers_init.shape[0]
     blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)
-    state = _BoundedAssigner(X, shift, sample_weight, n_clusters, blocks, per_center)
-    previous = [None]
+    state = _BoundedAssigner(X, shift, sample_weight, centers_init, blocks, per_center)
 
     def step(centers):
-        if previous[0] is not None:
-            # loosen the bounds by how far each centre moved in the last update
-            moved = centers - previous[0]
-            state.loosen(np.sqrt(np.einsum("ij,ij->i", moved, moved)))
-        previous[0] = centers
         n_changed = state.assign(centers)
         sums, weight_sums = state.sums()
         new_centers = update_centers(
