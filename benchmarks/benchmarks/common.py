@@ -20,10 +20,13 @@ WORKLOADS = {
     "W3": (100_000, 64, 256, "float64"),
     "W4": (20_000, 784, 10, "float64"),
     # one case per kernel strategy, so that a regression in one shows: narrow rows
-    # (few features and clusters), wide (many clusters), float32 (single precision)
+    # (few features and clusters: the column layout), wide (many clusters), float32
+    # (single precision)
     "narrow": (100_000, 2, 8, "float64"),
     "wide": (10_000, 64, 256, "float64"),
     "float32": (500_000, 32, 100, "float32"),
+    # wide float64 rows against few centres: the product made centres first
+    "centres-first": (10_000, 512, 16, "float64"),
     # MiniBatchKMeans screens its float64 products in float32 from 64 features and
     # 128 clusters
     "screen": (100_000, 64, 256, "float64"),
@@ -38,7 +41,8 @@ def is_slow() -> bool:
 def data(workload: str, dtype: str | None = None):
     """The rows of ``workload`` (in ``dtype`` if given) and k initial centres."""
     n, d, k, default = WORKLOADS[workload]
-    n = n if is_slow() or workload in ("narrow", "wide") else max(n // 10, 20 * k)
+    full = ("narrow", "wide", "centres-first")
+    n = n if is_slow() or workload in full else max(n // 10, 20 * k)
     return blobs(n, d, k, dtype or default)
 
 
@@ -71,7 +75,7 @@ class PerWorkload:
 class PerStrategy(PerWorkload):
     """Benchmarks over one workload per kernel strategy (their own dtype)."""
 
-    params = ["narrow", "wide", "float32"]
+    params = ["narrow", "wide", "float32", "centres-first"]
     param_names = ["strategy"]
 
     def setup(self, strategy):
