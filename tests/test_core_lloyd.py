@@ -155,3 +155,52 @@ def test_column_layout_reads_every_memory_layout_alike(tmp_path, layout, dtype):
     assert fitted.n_iter_ == reference.n_iter_
     np.testing.assert_array_equal(fitted.predict(X), reference.predict(base))
     np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly", "elkan"])
+@pytest.mark.parametrize(("n_features", "n_clusters"), [(40, 20), (3, 6), (16, 40)])
+def test_exact_ties_of_integer_data_go_to_the_lowest_index(
+    algorithm, n_features, n_clusters
+):
+    # integer rows and initial centres: many rows are exactly as far from two
+    # centres. Centred on the plain (non-dyadic) mean the expanded distances are
+    # rounded and such ties go either way; the shift's grid keeps them exact.
+    rng = np.random.default_rng(7)
+    X = np.round(rng.normal(0, 3, (4000, n_features)) + rng.uniform(-7, 7, n_features))
+    init = X[rng.choice(len(X), n_clusters, replace=False)]
+    sq = ((X[:, None, :] - init[None]) ** 2).sum(axis=2)  # exact: small integers
+    exact = sq.argmin(axis=1)
+    assert ((sq == sq.min(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 10
+    fitted = KMeans(n_clusters, init=init, max_iter=1, algorithm=algorithm).fit(X)
+    sums = np.zeros_like(init)
+    np.add.at(sums, exact, X)
+    counts = np.bincount(exact, minlength=n_clusters)[:, None]
+    expected = np.where(counts > 0, sums / np.maximum(counts, 1), init)
+    np.testing.assert_allclose(fitted.cluster_centers_, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_exact_shift_is_the_mean_on_a_coarse_grid():
+    from kmeans._core.blocks import exact_shift
+
+    mean = np.array([0.3, -2.71, 1e6 + 0.123, 5.0])
+    shift = exact_shift(mean, 4.0)  # spread 2: a grid of 2**-3
+    np.testing.assert_array_equal(shift, [0.25, -2.75, 1e6 + 0.125, 5.0])
+    assert np.all(np.abs(shift - mean) <= 2 / 32)
+    assert exact_shift(mean.astype(np.float32), 4.0).dtype == np.float32
+    for variance in (None, 0.0, np.inf, np.nan):
+        assert exact_shift(mean, variance) is mean
+
+
+@pytest.mark.parametrize(("n_features", "n_clusters"), [(40, 20), (3, 6)])
+def test_predict_breaks_exact_ties_of_integer_data_to_the_lowest_index(
+    n_features, n_clusters
+):
+    rng = np.random.default_rng(8)
+    X = np.round(rng.normal(0, 3, (3000, n_features)) + rng.uniform(-7, 7, n_features))
+    centers = X[rng.choice(len(X), n_clusters, replace=False)]
+    sq = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
+    assert ((sq == sq.min(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 10
+    model = KMeans(n_clusters, init=centers, max_iter=1).fit(X)
+    model.cluster_centers_ = centers
+    np.testing.assert_array_equal(model.predict(X), sq.argmin(axis=1))
+    assert model.score(X) == -sq.min(axis=1).sum()

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from .._core import cosine
+from .._core.blocks import exact_shift
 from .._core.init import greedy_indices
 from .._core.lloyd import iterate
 from .._core.sampling import weighted_choice
@@ -279,6 +280,7 @@ class ArrayAPIKind:
             xs = X[lo:hi, :] - shift_dev
             square += float(xp.sum(xp.astype(xs * xs, self.wide)))
         variance = square / (n * d)
+        shift = exact_shift(shift, variance)
         host_weights, weight_max, n_positive = self._weight_facts(weights)
         data = XPData(X, weights, host_weights, exponent)
         return data, shift, variance, weight_max, n_positive

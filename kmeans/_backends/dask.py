@@ -45,6 +45,7 @@ from .._core import cosine
 from .._core.blocks import (
     RowBlocks,
     _blas_controller,
+    exact_shift,
     mean_variance,
     scratch,
     shifted_block,
@@ -319,6 +320,7 @@ def statistics(X, sample_weight, needs_variance, pool):
         m = mean.astype(np.float64)
         square += sq + 2 * (m - s) @ (total - count * m) + count * float((m - s) @ (m - s))
     variance = square / (n.sum() * rows.n_features)
+    shift = exact_shift(shift, variance)
     rows.weight_totals, weight_max, n_positive = None, None, None
     if rows.weights is not None:
         rows.weight_totals, weight_max, n_positive = _check_weights([p[4] for p in parts])

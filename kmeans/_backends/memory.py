@@ -100,7 +100,12 @@ class InMemoryKind:
         exponent = magnitude_exponent(X)
         X = scaled(X, exponent)
         shift = self.column_mean(X, pool)
-        variance = self.mean_variance(X, shift, pool) if needs_variance else None
+        centred = not is_sparse(X)  # CSR rows are not centred (kmeans/_core/sparse.py)
+        variance = None
+        if needs_variance or centred:  # for the shift's grid
+            variance = self.mean_variance(X, shift, pool)
+        if centred:
+            shift = blocks.exact_shift(shift, variance)
         return InMemory(X, weights, exponent), shift, variance, *weight_facts(weights)
 
     @staticmethod

@@ -239,6 +239,29 @@ def column_mean(X: np.ndarray, pool) -> np.ndarray:
     return (np.sum(parts, axis=0) / n_samples).astype(X.dtype)
 
 
+def exact_shift(mean: np.ndarray, variance) -> np.ndarray:
+    """The shift by which rows are centred: ``mean`` rounded to a multiple of
+    the power of two at most a sixteenth of the features' spread
+    (``variance``: their mean variance).
+
+    Centring is for accuracy: distances far from the origin lose digits to
+    ``||x||^2``, and a shift within a sixteenth of the spread of the mean keeps
+    all of them. A shift of few significant bits also keeps data of few bits
+    (integers, values on a coarse grid) exact: ``x - shift`` and the products
+    are then computed without rounding, so exact ties between distances stay
+    exact and go to the lowest index, as with ``argmin`` of the exact
+    distances (a shift by the plain mean rounds them either way).
+    """
+    if variance is None or not 0 < variance < np.inf:
+        return mean
+    grid = np.ldexp(1.0, int(np.floor(np.log2(np.sqrt(variance)))) - 4)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = np.round(mean.astype(np.float64) / grid) * grid
+    if not np.isfinite(rounded).all():
+        return mean
+    return rounded.astype(mean.dtype)
+
+
 def mean_variance(X: np.ndarray, mean: np.ndarray, pool) -> float:
     """Mean over features of the (population) variance of each feature."""
     n_samples, n_features = X.shape
