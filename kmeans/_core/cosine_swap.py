@@ -36,6 +36,7 @@ number of threads. Prior validation is assumed; dense or CSR rows.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -101,10 +102,14 @@ def _move_sums(sums, rows, new, old=None) -> None:
 
 
 class _Sphere:
-    """The state of a spherical partition: labels, each row's cosine to its own
-    centre, the weighted sums of the unit rows per cluster and their norms, and
-    the unit centres (the normalised sums; a cluster without rows keeps its
-    centre)."""
+    """The state of a spherical partition: labels, the rows of each cluster
+    (sorted), each row's cosine to its own centre, the weighted sums of the unit
+    rows per cluster, their norms and weights, and the unit centres (the
+    normalised sums; a cluster without rows keeps its centre).
+
+    A trial reads only the rows of the clusters it involves, and changes the
+    state only if it is kept: nothing is copied or undone per trial, and an
+    accepted one updates the rows of the clusters it touched."""
 
     def __init__(self, X, sample_weight, row_scale, centers, pool):
         self.X = X
@@ -117,9 +122,14 @@ class _Sphere:
         self.total = float(self.weights.sum())
         self.centers_shape = centers.shape
         self.labels = self._assign(centers)
+        order = np.argsort(self.labels, kind="stable")
+        counts = np.bincount(self.labels, minlength=centers.shape[0])
+        self.members = np.split(order, np.cumsum(counts)[:-1])
+        self.mass = np.bincount(self.labels, self.weights, centers.shape[0])
         # per chunk, added in chunk order: the same bits whatever the threads
         self.sums = np.sum(self._chunks(self._chunk_sums), axis=0)
         self.norms = np.sqrt(np.einsum("ij,ij->i", self.sums, self.sums))
+        self.gram = self.sums @ self.sums.T
         self.centers = centers.astype(np.float64)
         filled = self.norms > 0
         self.centers[filled] = self.sums[filled] / self.norms[filled, None]
@@ -148,31 +158,38 @@ class _Sphere:
         labels, _ = cosine.labels_inertia(self.X, centers, None, self.row_scale, self.pool)
         return labels.astype(np.intp)
 
+    def _unit(self, part, rows):
+        """``part``, rows ``rows`` of X as read, as weighted unit rows in float64."""
+        return _scaled(part.astype(np.float64), self.coef[rows])
+
     def _chunk_sums(self, lo, hi) -> np.ndarray:
         sums = np.zeros((self.centers_shape[0], self.X.shape[1]))
-        rows = _scaled(_gather(self.X, slice(lo, hi)), self.coef[lo:hi])
-        _move_sums(sums, rows, self.labels[lo:hi])
+        _move_sums(sums, self._unit(self.X[lo:hi], slice(lo, hi)), self.labels[lo:hi])
         return sums
 
     def _own_chunk(self, lo, hi) -> None:
-        rows = _gather(self.X, slice(lo, hi))
-        self.own[lo:hi] = (
-            _row_dots(rows, self.centers[self.labels[lo:hi]]) * (self.row_scale[lo:hi])
-        )
+        self._own(slice(lo, hi))
+
+    def _own(self, rows) -> None:
+        """Each row's cosine to its own centre, for rows ``rows`` of X."""
+        part = _gather(self.X, rows)
+        centers = self.centers[self.labels[rows]]
+        self.own[rows] = _row_dots(part, centers) * self.row_scale[rows]
 
     def _cosines(self, part, rows, centers) -> np.ndarray:
-        """Cosines of ``part``, rows ``rows`` of X as they are, with ``centers``."""
+        """Cosines of ``part``, rows ``rows`` of X as they are, with ``centers``.
+        (A trial's rows against a few centres, or against all of them for the
+        rows of two clusters: a small product, apart from the kernel of
+        :mod:`.cosine` that assigns all rows.)"""
         centers_t = np.ascontiguousarray(centers.T, dtype=part.dtype)
         return np.asarray(part @ centers_t) * self.row_scale[rows, None]
 
-    def split(self, cluster: int, part, rows, rng):
-        """The mean directions of the two halves of ``cluster`` (its rows ``rows``
-        of X, ``part``), cut across the principal direction of its weighted unit
-        rows about their mean; None if it cannot be cut in two halves of positive
-        weight."""
-        if rows.size < 2 or self.norms[cluster] == 0:
+    def split(self, cluster: int, V, rng):
+        """The mean directions of the two halves of ``cluster``, cut across the
+        principal direction of ``V``, its weighted unit rows, about their mean;
+        None if it cannot be cut in two halves of positive weight."""
+        if V.shape[0] < 2 or self.norms[cluster] == 0:
             return None
-        V = _scaled(part.astype(np.float64), self.coef[rows])
         mean = self.sums[cluster] / self.norms[cluster]
         along = np.asarray(V @ mean).ravel()
         direction = rng.standard_normal(mean.size)
@@ -191,60 +208,76 @@ class _Sphere:
             return None
         return halves / norms[:, None]
 
+    def _rows_of(self, clusters) -> np.ndarray:
+        """The rows of ``clusters``, sorted."""
+        if not len(clusters):
+            return np.empty(0, np.intp)
+        return np.sort(np.concatenate([self.members[c] for c in clusters]))
+
     def trial(self, removed: int, cluster: int, rng) -> bool:
         """Move centre ``removed`` into ``cluster``, split in two; keep the
-        result if the objective fell."""
+        result if the objective fell. Reads the rows of the two clusters and of
+        their neighbours only; the state changes only if the trial is kept."""
         pair = np.array([cluster, removed])
-        whole = np.flatnonzero(np.isin(self.labels, pair))
+        inside = self.members[cluster]
+        whole = np.concatenate([inside, self.members[removed]])
         part = self.X[whole]
-        inside = self.labels[whole] == cluster
-        halves = self.split(cluster, part[inside], whole[inside], rng)
+        halves = self.split(cluster, self._unit(part[: inside.size], inside), rng)
         if halves is None:
             return False
         centers = self.centers.copy()
         centers[pair] = halves
-        labels = self.labels.copy()
-        own = self.own.copy()
+        # the rows of both clusters: the most similar of all centres
+        cos = self._cosines(part, whole, centers)
+        new = np.argmax(cos, axis=1)
+        left = new != self.labels[whole]
+        changed, to = [whole[left]], [new[left]]
         # the rows of the clusters nearest either half: either half, if more
         # similar to it than to their own centre
         near = np.argsort(-(self.centers @ halves.T).max(axis=1), kind="stable")
-        near = near[~np.isin(near, pair)][:_NEIGHBOURS]
-        others = np.flatnonzero(np.isin(self.labels, near))
+        others = self._rows_of(near[~np.isin(near, pair)][:_NEIGHBOURS])
         if others.size:
             cos = self._cosines(self.X[others], others, halves)
             pick = np.argmax(cos, axis=1)
-            best = cos[np.arange(others.size), pick]
-            moved = best > own[others]
-            labels[others[moved]] = pair[pick[moved]]
-            own[others[moved]] = best[moved]
-        # the rows of both clusters: the most similar of all centres
-        if whole.size:
-            cos = self._cosines(part, whole, centers)
-            labels[whole] = np.argmax(cos, axis=1)
-            own[whole] = cos[np.arange(whole.size), labels[whole]]
-        changed = np.flatnonzero(labels != self.labels)
-        sums = self.sums.copy()
+            moved = cos[np.arange(others.size), pick] > self.own[others]
+            changed.append(others[moved])
+            to.append(pair[pick[moved]])
+        changed, to = np.concatenate(changed), np.concatenate(to)
+        order = np.argsort(changed)
+        changed, to = changed[order], to[order]
+        came = self.labels[changed]
+        touched = np.unique(np.concatenate([to, came, pair]))
+        sums = self.sums[touched]
         if changed.size:
-            rows = _scaled(_gather(self.X, changed), self.coef[changed])
-            _move_sums(sums, rows, labels[changed], self.labels[changed])
-        norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
+            rows = self._unit(_gather(self.X, changed), changed)
+            at = functools.partial(np.searchsorted, touched)
+            _move_sums(sums, rows, at(to), at(came))
+        norms = self.norms.copy()
+        norms[touched] = np.sqrt(np.einsum("ij,ij->i", sums, sums))
         objective = self.total - float(norms.sum())
         current = self.objective
         if not objective < current - _MIN_DECREASE * max(abs(current), 1.0):
             return False
-        touched = np.unique(np.concatenate([labels[changed], self.labels[changed], pair]))
-        self.labels, self.sums, self.norms = labels, sums, norms
-        filled = touched[norms[touched] > 0]
-        centers[filled] = sums[filled] / norms[filled, None]
-        self.centers = centers
-        rows = np.flatnonzero(np.isin(labels, touched))
-        if rows.size:
-            own[rows] = (
-                _row_dots(_gather(self.X, rows), centers[labels[rows]])
-                * (self.row_scale[rows])
-            )
-        self.own = own
+        self._accept(changed, to, touched, sums, norms, centers)
         return True
+
+    def _accept(self, changed, to, touched, sums, norms, centers) -> None:
+        """Rows ``changed`` move to clusters ``to``; the clusters ``touched``
+        take the sums ``sums`` (norms: all of them) and their centres follow."""
+        rows = self._rows_of(touched)  # before and after the move: the same set
+        self.labels[changed] = to
+        self.sums[touched], self.norms = sums, norms
+        filled = norms[touched] > 0
+        centers[touched[filled]] = sums[filled] / norms[touched[filled], None]
+        self.centers = centers
+        at = np.searchsorted(touched, self.labels[rows])
+        order = np.argsort(at, kind="stable")
+        bounds = np.cumsum(np.bincount(at, minlength=touched.size))[:-1]
+        for c, members in zip(touched, np.split(rows[order], bounds)):
+            self.members[c] = members
+        self.mass[touched] = np.bincount(at, self.weights[rows], touched.size)
+        if rows.size:
+            self._own(rows)
 
     def removal_odds(self) -> CumulativeSampler:
         """Odds of removing each centre: inversely proportional to the rise of
@@ -262,8 +295,7 @@ class _Sphere:
 
     def shares(self) -> np.ndarray:
         """Each cluster's part of the objective, ``sum w - ||s||``."""
-        mass = np.bincount(self.labels, self.weights, self.centers.shape[0])
-        return np.maximum(mass - self.norms, 0.0)
+        return np.maximum(self.mass - self.norms, 0.0)
 
 
 def spherical_swap(
