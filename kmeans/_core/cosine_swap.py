@@ -129,7 +129,6 @@ class _Sphere:
         # per chunk, added in chunk order: the same bits whatever the threads
         self.sums = np.sum(self._chunks(self._chunk_sums), axis=0)
         self.norms = np.sqrt(np.einsum("ij,ij->i", self.sums, self.sums))
-        self.gram = self.sums @ self.sums.T
         self.centers = centers.astype(np.float64)
         filled = self.norms > 0
         self.centers[filled] = self.sums[filled] / self.norms[filled, None]
