@@ -383,15 +383,21 @@ def _sizes_text(sizes: list[int], summary_path) -> str:
     )
 
 
+def _count(number: int, noun: str) -> str:
+    """``number noun``, the noun in the plural unless the number is 1."""
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number} {noun}{'es' if noun.endswith(('s', 'ch')) else 's'}"
+
+
 def _progress_text(model) -> str:
     if hasattr(model, "n_steps_"):
-        return f"{model.n_steps_} minibatches ({model.n_iter_} passes)"
+        return f"{_count(model.n_steps_, 'minibatch')} ({_count(model.n_iter_, 'pass')})"
+    iterations = _count(model.n_iter_, "iteration")
     if getattr(model, "n_swap_trials_", None) is not None:
-        return (
-            f"{model.n_iter_} iterations after {model.n_swaps_} of "
-            f"{model.n_swap_trials_} swap trials"
-        )
-    return f"{model.n_iter_} iterations"
+        trials = _count(model.n_swap_trials_, "swap trial")
+        return f"{iterations} after {model.n_swaps_} of {trials}"
+    return iterations
 
 
 def _duration(seconds: float) -> str:
@@ -484,7 +490,7 @@ def _demo(args) -> int:
     _say(f"Fisher's iris data: {X.shape[0]} flowers x {X.shape[1]} measurements (cm)")
     _say(
         f"KMeans(n_clusters={n_clusters}, n_init=10, random_state={seed}): "
-        f"{model.n_iter_} iterations, {elapsed * 1e3:.1f} ms"
+        f"{_count(model.n_iter_, 'iteration')}, {elapsed * 1e3:.1f} ms"
     )
     _say()
     width = max(len(n) for n in names)

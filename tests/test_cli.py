@@ -660,3 +660,15 @@ def test_data_the_estimator_refuses_is_a_user_error(tmp_path):
     assert_error(result, "kmeans fit: error: metric='cosine' needs rows of non-zero norm")
     assert "please report" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_counts_are_singular_for_one(tmp_path):
+    write_csv(tmp_path / "two.csv", "x\n0\n10\n")
+    args = ("fit", "two.csv", "-k", "2", "--seed", "0", "--max-iter", "1")
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "-> 2 clusters in 1 iteration," in result.stdout
+    args = ("fit", "two.csv", "-k", "2", "--minibatch", "--batch-size", "2")
+    result = run(*args, "--max-iter", "1", "-o", "mb", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "in 1 minibatch (1 pass)" in result.stdout
