@@ -43,6 +43,7 @@ import numpy as np
 
 from . import cosine
 from .blocks import is_sparse
+from .kernel import nearest, partial_sq
 from .sampling import CumulativeSampler
 from .swap import SwapRun
 
@@ -175,13 +176,13 @@ class _Sphere:
         centers = self.centers[self.labels[rows]]
         self.own[rows] = _row_dots(part, centers) * self.row_scale[rows]
 
-    def _cosines(self, part, rows, centers) -> np.ndarray:
-        """Cosines of ``part``, rows ``rows`` of X as they are, with ``centers``.
-        (A trial's rows against a few centres, or against all of them for the
-        rows of two clusters: a small product, apart from the kernel of
-        :mod:`.cosine` that assigns all rows.)"""
-        centers_t = np.ascontiguousarray(centers.T, dtype=part.dtype)
-        return np.asarray(part @ centers_t) * self.row_scale[rows, None]
+    def _most_similar(self, part, rows, centers):
+        """The most similar of ``centers`` (unit) for ``part``, rows ``rows`` of X
+        as they are, and its cosine: the assignment kernel's ``-2 x.c`` and its
+        nearest centre (ties to the lowest index)."""
+        neg2_t = np.ascontiguousarray(-2 * centers.T, dtype=part.dtype)
+        labels, best, _ = nearest(np.asarray(partial_sq(part, neg2_t)))
+        return labels, best * (-0.5 * self.row_scale[rows])
 
     def split(self, cluster: int, V, rng):
         """The mean directions of the two halves of ``cluster``, cut across the
@@ -227,8 +228,7 @@ class _Sphere:
         centers = self.centers.copy()
         centers[pair] = halves
         # the rows of both clusters: the most similar of all centres
-        cos = self._cosines(part, whole, centers)
-        new = np.argmax(cos, axis=1)
+        new, _ = self._most_similar(part, whole, centers)
         left = new != self.labels[whole]
         changed, to = [whole[left]], [new[left]]
         # the rows of the clusters nearest either half: either half, if more
@@ -236,9 +236,8 @@ class _Sphere:
         near = np.argsort(-(self.centers @ halves.T).max(axis=1), kind="stable")
         others = self._rows_of(near[~np.isin(near, pair)][:_NEIGHBOURS])
         if others.size:
-            cos = self._cosines(self.X[others], others, halves)
-            pick = np.argmax(cos, axis=1)
-            moved = cos[np.arange(others.size), pick] > self.own[others]
+            pick, cos = self._most_similar(self.X[others], others, halves)
+            moved = cos > self.own[others]
             changed.append(others[moved])
             to.append(pair[pick[moved]])
         changed, to = np.concatenate(changed), np.concatenate(to)
