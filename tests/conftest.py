@@ -30,6 +30,26 @@ def directions(n_samples=600, n_features=16, n_clusters=5, *, seed=0, dtype=np.f
     return X.astype(dtype), labels
 
 
+def integer_ties(n_samples, n_features, n_clusters, *, seed):
+    """Integer rows, integer centres drawn among them, and the exact squared
+    distances between them (small integers), with many rows exactly as far from
+    two centres."""
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.normal(0, 3, (n_samples, n_features)) + rng.uniform(-7, 7, n_features))
+    centers = X[rng.choice(n_samples, n_clusters, replace=False)]
+    sq = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
+    assert ((sq == sq.min(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 10
+    return X, centers, sq
+
+
+def means_of(X, labels, centers):
+    """The mean of each cluster's rows; a cluster without rows keeps its centre."""
+    sums = np.zeros_like(centers)
+    np.add.at(sums, labels, X)
+    counts = np.bincount(labels, minlength=len(centers))[:, None]
+    return np.where(counts > 0, sums / np.maximum(counts, 1), centers)
+
+
 # metric="cosine" reads every row at the precision of its direction (#15): these
 # factors, applied to all of X, change nothing; rows of norm below 1e-15 included
 TINY_AND_HUGE = [2.0**-60, 1e-16, 1e-18, 1e-200, 1e200]

@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 from kmeans import KMeans, kmeans_plusplus
 from kmeans._core import kernel, update
 from kmeans._core.blocks import (
+    _BLOCK_BYTES,
+    _MAX_BLOCK_ROWS,
+    _MIN_BLOCK_ROWS,
     RowBlocks,
     blas_threads,
     column_mean,
@@ -24,7 +27,7 @@ from kmeans._core.kernel import Float32Screen, augmented_coefficients
 @pytest.mark.parametrize(("width", "n_features"), [(1, 1), (8, 2), (256, 64), (10, 784)])
 def test_row_blocks_cover_every_row_once(n_samples, width, n_features):
     blocks = RowBlocks(n_samples, width, n_features, 8, None)
-    assert 256 <= blocks.block_rows <= 16384
+    assert _MIN_BLOCK_ROWS <= blocks.block_rows <= _MAX_BLOCK_ROWS
     assert len(blocks.partitions) <= 32
     rows = [
         (lo, hi)
@@ -45,8 +48,9 @@ def test_partitions_do_not_depend_on_the_pool():
 
 
 def test_block_working_set_is_bounded():
-    blocks = RowBlocks(10**7, 256, 64, 4, None)
-    assert blocks.block_rows * (256 + 64) * 4 <= 4 * 2**20
+    for width, n_features, itemsize in [(256, 64, 4), (8, 2, 8), (10, 784, 8)]:
+        blocks = RowBlocks(10**7, width, n_features, itemsize, None)
+        assert blocks.block_rows * (width + n_features) * itemsize <= _BLOCK_BYTES
 
 
 def test_labels_inertia_and_distances_are_exact(dtype):

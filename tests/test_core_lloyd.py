@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import integer_ties, means_of
 
 from kmeans import KMeans
 from kmeans._core.blocks import RowBlocks
@@ -165,17 +166,9 @@ def test_exact_ties_of_integer_data_go_to_the_lowest_index(
     # integer rows and initial centres: many rows are exactly as far from two
     # centres. Centred on the plain (non-dyadic) mean the expanded distances are
     # rounded and such ties go either way; the shift's grid keeps them exact.
-    rng = np.random.default_rng(7)
-    X = np.round(rng.normal(0, 3, (4000, n_features)) + rng.uniform(-7, 7, n_features))
-    init = X[rng.choice(len(X), n_clusters, replace=False)]
-    sq = ((X[:, None, :] - init[None]) ** 2).sum(axis=2)  # exact: small integers
-    exact = sq.argmin(axis=1)
-    assert ((sq == sq.min(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 10
+    X, init, sq = integer_ties(4000, n_features, n_clusters, seed=7)
     fitted = KMeans(n_clusters, init=init, max_iter=1, algorithm=algorithm).fit(X)
-    sums = np.zeros_like(init)
-    np.add.at(sums, exact, X)
-    counts = np.bincount(exact, minlength=n_clusters)[:, None]
-    expected = np.where(counts > 0, sums / np.maximum(counts, 1), init)
+    expected = means_of(X, sq.argmin(axis=1), init)
     np.testing.assert_allclose(fitted.cluster_centers_, expected, rtol=1e-13, atol=1e-13)
 
 
@@ -195,11 +188,7 @@ def test_exact_shift_is_the_mean_on_a_coarse_grid():
 def test_predict_breaks_exact_ties_of_integer_data_to_the_lowest_index(
     n_features, n_clusters
 ):
-    rng = np.random.default_rng(8)
-    X = np.round(rng.normal(0, 3, (3000, n_features)) + rng.uniform(-7, 7, n_features))
-    centers = X[rng.choice(len(X), n_clusters, replace=False)]
-    sq = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
-    assert ((sq == sq.min(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 10
+    X, centers, sq = integer_ties(3000, n_features, n_clusters, seed=8)
     model = KMeans(n_clusters, init=centers, max_iter=1).fit(X)
     model.cluster_centers_ = centers
     np.testing.assert_array_equal(model.predict(X), sq.argmin(axis=1))

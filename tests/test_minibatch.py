@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import make_blobs
+from conftest import integer_ties, make_blobs, means_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -604,3 +604,17 @@ def test_unit_weights_give_the_result_of_no_weights(dtype):
             plain.cluster_centers_,
             rtol=1e-6 if dtype == np.float32 else 1e-12,
         )
+
+
+@pytest.mark.parametrize(("n_features", "n_clusters"), [(40, 20), (3, 6)])
+def test_exact_ties_of_integer_data_go_to_the_lowest_index(n_features, n_clusters):
+    # integer rows and centres: many rows tie exactly between two centres. The
+    # steps' frame (the centres' mean) is rounded to a grid that keeps the
+    # expanded distances exact, so the ties go to the lowest index, as argmin's.
+    X, init, sq = integer_ties(3000, n_features, n_clusters, seed=9)
+    # one step over the whole of X from counts of zero: each centre becomes the
+    # mean of its rows
+    model = kmeans.MiniBatchKMeans(n_clusters, init=init, reassignment_ratio=0)
+    model.partial_fit(X)
+    expected = means_of(X, sq.argmin(axis=1), init)
+    np.testing.assert_allclose(model.cluster_centers_, expected, rtol=1e-13, atol=1e-13)

@@ -22,11 +22,15 @@ from contextlib import contextmanager
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-# Working set of one block (its rows of X and its row of distances) aims at the
-# L2 cache: measured best between 1 and 3 MiB (benchmarks/benchmarks, W1-W4).
-_BLOCK_BYTES = 2 * 1024 * 1024
+# One block's working set (its rows of X and its row of distances): between the
+# L2 cache, which a smaller block's distances would not leave while they are
+# reduced (1-3 MiB measured best at one thread), and the fixed cost of each NumPy
+# call on a block, a GIL handoff of tens of microseconds in threads: at 2 MiB two
+# threads ran narrow data (2 features, 8 centres) no faster than one; at 4 MiB
+# 1.4x faster, for 10-15% more time at one thread (README, Performance).
+_BLOCK_BYTES = 4 * 1024 * 1024
 _MIN_BLOCK_ROWS = 256
-_MAX_BLOCK_ROWS = 16384
+_MAX_BLOCK_ROWS = 65536
 # Fixed, not tied to the thread count, so that the order of the reduction, and hence
 # every bit of the result, is the same on any machine; 32 keeps two to sixteen
 # threads busy without making tiny tasks.
