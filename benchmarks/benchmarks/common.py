@@ -27,6 +27,8 @@ WORKLOADS = {
     "float32": (500_000, 32, 100, "float32"),
     # wide float64 rows against few centres: the product made centres first
     "centres-first": (10_000, 512, 16, "float64"),
+    # narrow rows in blocks enough for two threads: the threads case
+    "narrow-1e6": (1_000_000, 2, 8, "float64"),
     # MiniBatchKMeans screens its float64 products in float32 from 64 features and
     # 128 clusters
     "screen": (100_000, 64, 256, "float64"),
@@ -41,7 +43,7 @@ def is_slow() -> bool:
 def data(workload: str, dtype: str | None = None):
     """The rows of ``workload`` (in ``dtype`` if given) and k initial centres."""
     n, d, k, default = WORKLOADS[workload]
-    full = ("narrow", "wide", "centres-first")
+    full = ("narrow", "wide", "centres-first", "narrow-1e6")
     n = n if is_slow() or workload in full else max(n // 10, 20 * k)
     return blobs(n, d, k, dtype or default)
 
