@@ -226,3 +226,34 @@ def test_fewer_centres_than_features_like_lloyd(algorithm):
     # [x - shift, 1], whose rounding differs: the margin must cover both
     X = 1e3 + make_blobs(6000, 48, 12, seed=16, spread=4.0)[0]
     _assert_lloyds(X, 12, algorithm)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("n_features", "n_clusters"), [(3, 12), (16, 40)])
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_bounds_that_prune_nothing_give_way_to_lloyd(
+    algorithm, n_features, n_clusters, weighted, monkeypatch
+):
+    # noise: the bounds leave every row to recompute, so Lloyd's passes run
+    # between fresh bounds (1, 2, 4... of them); the result stays Lloyd's
+    from kmeans._core import pruned
+
+    calls = {"lloyd": 0, "restart": 0}
+    lloyd_pass, restart = pruned.lloyd_pass, pruned._BoundedAssigner.restart
+
+    def counted_pass(*args, **kwargs):
+        calls["lloyd"] += 1
+        return lloyd_pass(*args, **kwargs)
+
+    def counted_restart(self):
+        calls["restart"] += 1
+        restart(self)
+
+    monkeypatch.setattr(pruned, "lloyd_pass", counted_pass)
+    monkeypatch.setattr(pruned._BoundedAssigner, "restart", counted_restart)
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((30_000, n_features))
+    weight = rng.uniform(0.1, 3.0, len(X)) if weighted else None
+    _assert_lloyds(X, n_clusters, algorithm, weight=weight, max_iter=25)
+    # passes 1-2 bounded, 3 Lloyd, 4-5 bounded, 6-7 Lloyd, 8-9, 10-13 Lloyd, ...
+    assert calls["lloyd"] >= 3 and calls["restart"] >= 2

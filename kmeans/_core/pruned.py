@@ -10,6 +10,10 @@ narrow data, :func:`~kmeans._core.kernel.by_columns`, where the upper bound is
 first tightened to the exact distance); a block that the bounds spare little is
 recomputed whole.
 
+Where the bounds spare nothing (data without clusters), keeping them costs more
+than Lloyd's pass: after such a pass Lloyd's passes run instead, 1, 2, 4...
+of them each time, and the bounds are then computed afresh.
+
 The results are Lloyd's: a row is skipped only when its bounds prove its label
 with a margin larger than the rounding error of the expanded distance, so every
 decision that Lloyd's argmin could take either way is recomputed as Lloyd computes
@@ -37,12 +41,18 @@ from .kernel import (
     partial_sq,
     row_norms_sq,
 )
-from .lloyd import LloydRun, iterate
+from .lloyd import LloydRun, iterate, lloyd_pass
 from .update import move_rows, new_partition_sums, total, update_centers
 
 # A block whose bounds leave more than this share of its rows to recompute is
 # recomputed whole, as Lloyd does it: gathering and tightening would cost more.
 _WHOLE_BLOCK_SHARE = 0.25
+# A pass after which the bounds left more than this share of the rows to
+# recompute kept them at a loss (on data without clusters every pass does: W2,
+# W3). Lloyd's passes follow, 1, 2, 4... of them each time, then fresh bounds.
+# Blobs from random rows need about four passes before the bounds prune (then
+# 4-13% of the rows), from k-means++ one (then under 5%).
+_UNPRUNED_SHARE = 0.9
 
 
 def _pairwise_half_distances(centers: np.ndarray, margin_sq: float) -> np.ndarray:
@@ -179,7 +189,7 @@ class _BoundedAssigner:
             dots, buffer = self._scratch()
             if not columns:
                 augmented = buffer[: blocks.block_rows * width].reshape(-1, width)
-            n_moved = 0
+            n_moved = n_computed = 0
             largest_row_sq = 0.0
             for lo, hi in blocks.blocks(start, stop):
                 label = self.labels[lo:hi]
@@ -248,6 +258,7 @@ class _BoundedAssigner:
                             by_column = by_column[:, still]
                         else:
                             xa = xa[still]
+                n_computed += n_need
                 if columns:
                     dist = dots.ravel()[: n_clusters * n_need].reshape(n_clusters, -1)
                     np.matmul(coef, by_column, out=dist)
@@ -302,9 +313,10 @@ class _BoundedAssigner:
                     rows_of_moves = (rows_of_moves * w[:, None]).astype(X.dtype, copy=False)
                 move_rows(sums, rows_of_moves, new_moved, old_moved)
                 label[moved_rows] = new_moved
-            return n_moved, largest_row_sq
+            return n_moved, largest_row_sq, n_computed
 
         parts = blocks.map_indexed(run)
+        self.n_computed = sum(p[2] for p in parts)
         if first:
             self._set_margin(max(p[1] for p in parts))
             self.upper += self.radius
@@ -312,6 +324,13 @@ class _BoundedAssigner:
 
     def sums(self):
         return total(self.partition_sums)
+
+    def restart(self) -> None:
+        """Forget the bounds: the next pass computes them afresh, as the first
+        did (the labels and sums stand)."""
+        self.previous = None
+        self.drift[:] = 0
+        self.loose[:] = 0
 
 
 def _kmeans_single_pruned(
@@ -331,10 +350,33 @@ def _kmeans_single_pruned(
     n_clusters = centers_init.shape[0]
     blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)
     state = _BoundedAssigner(X, shift, sample_weight, centers_init, blocks, per_center)
+    plain_left, plain_next = 0, 1  # Lloyd passes to run; how many the next time
 
     def step(centers):
-        n_changed = state.assign(centers)
-        sums, weight_sums = state.sums()
+        nonlocal plain_left, plain_next
+        if plain_left:
+            # the labels and sums the bounds would give, without the bounds
+            sums, weight_sums, _, n_changed = lloyd_pass(
+                X,
+                shift,
+                sample_weight,
+                centers,
+                state.labels,
+                blocks,
+                partition_sums=state.partition_sums,
+                with_inertia=False,
+            )
+            plain_left -= 1
+            if not plain_left:
+                state.restart()
+        else:
+            fresh = state.previous is None
+            n_changed = state.assign(centers)
+            sums, weight_sums = state.sums()
+            if not fresh and state.n_computed > _UNPRUNED_SHARE * n_samples:
+                plain_left, plain_next = plain_next, 2 * plain_next
+            elif not fresh:
+                plain_next = 1
         new_centers = update_centers(
             X, shift, sample_weight, centers, state.labels, sums, weight_sums, blocks
         )
