@@ -27,7 +27,7 @@ from threadpoolctl import ThreadpoolController
 # reduced (1-3 MiB measured best at one thread), and the fixed cost of each NumPy
 # call on a block, a GIL handoff of tens of microseconds in threads: at 2 MiB two
 # threads ran narrow data (2 features, 8 centres) no faster than one; at 4 MiB
-# 1.4x faster, for 10-15% more time at one thread (README, Performance).
+# 1.3x faster, for about 15% more time at one thread (README, Performance).
 _BLOCK_BYTES = 4 * 1024 * 1024
 _MIN_BLOCK_ROWS = 256
 _MAX_BLOCK_ROWS = 65536

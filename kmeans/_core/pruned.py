@@ -120,6 +120,7 @@ class _BoundedAssigner:
         # centres are means of rows, but for those that stay empty from the start
         self.largest_center_sq = float(row_norms_sq(centers_init).max())
         self.margin = self.radius = self.previous = None
+        self.n_computed = 0  # rows whose distances the last pass computed
         self._local = threading.local()
 
     def _set_margin(self, largest_row_sq: float) -> None:
