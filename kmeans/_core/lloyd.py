@@ -111,7 +111,8 @@ def lloyd_pass(
             coef[n_features] = 0  # ||c||^2 - 1 of unit centres
     if fold_shift:
         neg2_t = np.ascontiguousarray(coef[:n_features])
-        constant = coef[n_features] - shift @ neg2_t  # ||c||^2 + 2 shift.c
+        # ||c||^2 + 2 shift.c; nothing for spherical runs (zero shift, unit centres)
+        constant = None if row_terms is not None else coef[n_features] - shift @ neg2_t
         # X's own rows only when they are laid out as a C-ordered copy would be:
         # BLAS rounds other layouts differently, and results must not depend on it
         rows_in_place = X.flags.c_contiguous
@@ -339,7 +340,10 @@ def kmeans_single_lloyd(
         fold_shift = False
     else:
         blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)
-        fold_shift = _can_fold_shift(X, shift, n_clusters, variance, pool)
+        # spherical runs are not centred: folding their zero shift is exact
+        fold_shift = row_scale is not None or _can_fold_shift(
+            X, shift, n_clusters, variance, pool
+        )
     labels = np.full(n_samples, -1, dtype=np.int32)
     partition_sums = new_partition_sums(blocks, n_clusters, n_features)
     row_terms = None
