@@ -242,7 +242,7 @@ class _BoundedAssigner:
                     # cost than it saved (measured 15% of the whole fit).
                     own = label[need]
                     if columns:
-                        diff = shifted - centers_t[:, own]
+                        diff = shifted - np.take(centers_t, own, axis=1)
                         exact = np.sqrt(np.einsum("ij,ij->j", diff, diff))
                     else:
                         diff = shifted - centers[own]
@@ -256,7 +256,7 @@ class _BoundedAssigner:
                     if still.size < n_need:
                         need, n_need = need[still], still.size
                         if columns:
-                            by_column = by_column[:, still]
+                            by_column = np.take(by_column, still, axis=1)
                         else:
                             xa = xa[still]
                 n_computed += n_need
