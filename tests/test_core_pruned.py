@@ -228,16 +228,20 @@ def test_fewer_centres_than_features_like_lloyd(algorithm):
     _assert_lloyds(X, 12, algorithm)
 
 
+@pytest.mark.parametrize("probe", [True, False], ids=["probe", "no-probe"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize(("n_features", "n_clusters"), [(3, 12), (16, 40)])
 @pytest.mark.parametrize("algorithm", PRUNED)
 def test_bounds_that_prune_nothing_give_way_to_lloyd(
-    algorithm, n_features, n_clusters, weighted, monkeypatch
+    algorithm, n_features, n_clusters, weighted, probe, monkeypatch
 ):
-    # noise: the bounds leave every row to recompute, so Lloyd's passes run
-    # between fresh bounds (1, 2, 4... of them); the result stays Lloyd's
+    # noise: the bounds leave every row to recompute, so Lloyd's passes run, and
+    # the probe keeps them; told that bounds pay, fresh bounds come back after
+    # 1, 2, 4... Lloyd passes. Either way the result stays Lloyd's.
     from kmeans._core import pruned
 
+    if not probe:
+        monkeypatch.setattr(pruned, "_RESTART_SHARE", 0.0)
     calls = {"lloyd": 0, "restart": 0}
     lloyd_pass, restart = pruned.lloyd_pass, pruned._BoundedAssigner.restart
 
@@ -255,5 +259,54 @@ def test_bounds_that_prune_nothing_give_way_to_lloyd(
     X = rng.standard_normal((30_000, n_features))
     weight = rng.uniform(0.1, 3.0, len(X)) if weighted else None
     _assert_lloyds(X, n_clusters, algorithm, weight=weight, max_iter=25)
-    # passes 1-2 bounded, 3 Lloyd, 4-5 bounded, 6-7 Lloyd, 8-9, 10-13 Lloyd, ...
-    assert calls["lloyd"] >= 3 and calls["restart"] >= 2
+    if n_features == 3:
+        return  # 3-D noise has cells: the bounds prune some rows from pass 5 or so
+    if probe:  # passes 1-2 bounded, then Lloyd's: the probe never says bounds pay
+        assert calls["lloyd"] >= 23 and calls["restart"] == 0
+    else:  # passes 1-2 bounded, 3 Lloyd, 4-5 bounded, 6-7 Lloyd, 8-9, 10-13 Lloyd...
+        assert calls["lloyd"] >= 3 and calls["restart"] >= 2
+
+
+def test_fresh_bounds_come_back_where_the_probe_says_they_pay(monkeypatch):
+    # blobs from random rows: the first bounded pass spares nothing (the centres
+    # still move far), Lloyd's passes follow, and bounds return as they settle
+    from kmeans._core import pruned
+
+    calls = {"lloyd": 0, "restart": 0, "bounded": 0}
+    lloyd_pass, restart = pruned.lloyd_pass, pruned._BoundedAssigner.restart
+    assign = pruned._BoundedAssigner.assign
+
+    def counted(name, function):
+        def count(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return count
+
+    monkeypatch.setattr(pruned, "lloyd_pass", counted("lloyd", lloyd_pass))
+    monkeypatch.setattr(pruned._BoundedAssigner, "restart", counted("restart", restart))
+    monkeypatch.setattr(pruned._BoundedAssigner, "assign", counted("bounded", assign))
+    X = make_blobs(30_000, 16, 40, seed=3)[0]
+    init = X[np.random.default_rng(3).choice(len(X), 40, replace=False)]
+    fit = KMeans(40, init=init, n_init=1, algorithm="hamerly").fit(X)
+    lloyd = KMeans(40, init=init, n_init=1, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(fit.labels_, lloyd.labels_)
+    assert fit.n_iter_ == lloyd.n_iter_
+    assert calls["lloyd"] >= 1 and calls["restart"] >= 1
+    assert calls["bounded"] > fit.n_iter_ / 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predicted_share_of_spared_rows(dtype):
+    from kmeans._core import pruned
+    from kmeans._core.blocks import RowBlocks
+
+    X, truth = make_blobs(8000, 5, 6, seed=4, dtype=dtype)
+    centers = np.stack([X[truth == j].mean(axis=0) for j in range(6)]).astype(dtype)
+    blocks = RowBlocks(len(X), 6, 5, X.itemsize, None)
+    state = pruned._BoundedAssigner(X, np.zeros(5, dtype), None, centers, blocks, False)
+    state.assign(centers)  # the first pass sets the rounding margin
+    # still centres spare every row of well-separated blobs; centres that move
+    # farther than the blobs' spacing spare none
+    assert state.predicted_share(centers, np.zeros(6)) == 1.0
+    assert state.predicted_share(centers, np.full(6, 1e3)) == 0.0

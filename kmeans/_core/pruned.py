@@ -47,12 +47,21 @@ from .update import move_rows, new_partition_sums, total, update_centers
 # A block whose bounds leave more than this share of its rows to recompute is
 # recomputed whole, as Lloyd does it: gathering and tightening would cost more.
 _WHOLE_BLOCK_SHARE = 0.25
-# A pass after which the bounds left more than this share of the rows to
-# recompute kept them at a loss (on data without clusters every pass does: W2,
-# W3). Lloyd's passes follow, 1, 2, 4... of them each time, then fresh bounds.
-# Blobs from random rows need about four passes before the bounds prune (then
-# 4-13% of the rows), from k-means++ one (then under 5%).
+# Two passes in a row after which the bounds left more than this share of the
+# rows to recompute kept them at a loss (on data without clusters every pass
+# does: W2, W3; one such pass after a good one only refreshed the bounds, as
+# blocks left over _WHOLE_BLOCK_SHARE are recomputed whole). Lloyd's passes
+# follow, at least 1, 2, 4... of them each time. Blobs from random rows need
+# about four passes before the bounds prune (then 4-13% of the rows), from
+# k-means++ one (then under 5%).
 _UNPRUNED_SHARE = 0.9
+# After those Lloyd passes, fresh bounds are computed only if a sample of this
+# many rows says that they would spare at least _RESTART_SHARE of the rows in
+# the pass after (:meth:`_BoundedAssigner.predicted_share`). A fresh pass costs
+# more than a Lloyd pass, and blocks left over _WHOLE_BLOCK_SHARE to recompute
+# are recomputed whole: bounds sparing under 75% of the rows spare nothing.
+_PROBE_ROWS = 1024
+_RESTART_SHARE = 0.8
 
 
 def _pairwise_half_distances(centers: np.ndarray, margin_sq: float) -> np.ndarray:
@@ -326,6 +335,30 @@ class _BoundedAssigner:
     def sums(self):
         return total(self.partition_sums)
 
+    def predicted_share(self, centers, step) -> float:
+        """The share of the rows that bounds made fresh at ``centers`` would
+        spare in the pass after, were the centres to move by ``step`` (each
+        centre's distance) in between: Hamerly's test on a fixed sample of rows
+        whose distances are computed here (``margin`` set: after a first pass).
+        """
+        X, n_features = self.X, self.n_features
+        probe = slice(0, None, max(X.shape[0] // _PROBE_ROWS, 1))
+        rows = X[probe]
+        xa = np.empty((rows.shape[0], n_features + 1), X.dtype)
+        shifted_block(rows, 0, rows.shape[0], self.shift, xa[:, :n_features])
+        row_sq = row_norms_sq(xa[:, :n_features])
+        xa[:, n_features] = 1
+        partial = partial_sq(xa, augmented_coefficients(centers, X.dtype))
+        labels, nearest_sq, second_sq = nearest(partial, row_sq, second=True)
+        others = np.full(step.size, step.max())
+        if step.size > 1:
+            largest = np.argmax(step)
+            others[largest] = np.partition(step, -2)[-2]
+        upper = np.sqrt(nearest_sq) + step[labels] + self.radius
+        lower = np.sqrt(second_sq) - others[labels]
+        half = _pairwise_half_distances(centers, self.margin).min(axis=1)
+        return float(np.mean(upper < np.maximum(lower, half[labels])))
+
     def restart(self) -> None:
         """Forget the bounds: the next pass computes them afresh, as the first
         did (the labels and sums stand)."""
@@ -351,11 +384,31 @@ def _kmeans_single_pruned(
     n_clusters = centers_init.shape[0]
     blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)
     state = _BoundedAssigner(X, shift, sample_weight, centers_init, blocks, per_center)
-    plain_left, plain_next = 0, 1  # Lloyd passes to run; how many the next time
+    bounded = True  # bounds kept (else Lloyd's passes)
+    plain_left, plain_next = 0, 1  # Lloyd passes still due; how many the next time
+    last_step = None  # each centre's movement in the last iteration
+    last_wasteful = True  # whether the last bounded pass computed most rows
 
     def step(centers):
-        nonlocal plain_left, plain_next
-        if plain_left:
+        nonlocal bounded, plain_left, plain_next, last_step, last_wasteful
+        if (
+            not (bounded or plain_left)
+            and state.predicted_share(centers, last_step) >= _RESTART_SHARE
+        ):
+            state.restart()
+            bounded = True
+        if bounded:
+            fresh = state.previous is None
+            n_changed = state.assign(centers)
+            sums, weight_sums = state.sums()
+            wasteful = state.n_computed > _UNPRUNED_SHARE * n_samples
+            if not fresh and wasteful and last_wasteful:
+                bounded = False
+                plain_left, plain_next = plain_next, 2 * plain_next
+            elif not fresh:
+                plain_next = 1
+            last_wasteful = wasteful
+        else:
             # the labels and sums the bounds would give, without the bounds
             sums, weight_sums, _, n_changed = lloyd_pass(
                 X,
@@ -367,19 +420,12 @@ def _kmeans_single_pruned(
                 partition_sums=state.partition_sums,
                 with_inertia=False,
             )
-            plain_left -= 1
-            if not plain_left:
-                state.restart()
-        else:
-            fresh = state.previous is None
-            n_changed = state.assign(centers)
-            sums, weight_sums = state.sums()
-            if not fresh and state.n_computed > _UNPRUNED_SHARE * n_samples:
-                plain_left, plain_next = plain_next, 2 * plain_next
-            elif not fresh:
-                plain_next = 1
+            plain_left = max(plain_left - 1, 0)
         new_centers = update_centers(
             X, shift, sample_weight, centers, state.labels, sums, weight_sums, blocks
+        )
+        last_step = np.sqrt(
+            np.einsum("ij,ij->i", new_centers - centers, new_centers - centers)
         )
         # the bounds spare most distances, so the inertia is not known: NaN
         return new_centers, n_changed, float("nan")
