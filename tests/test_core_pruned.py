@@ -133,7 +133,8 @@ def _assert_lloyds(X, k, algorithm, weight=None, init=None, **params):
     rng = np.random.default_rng(0)
     if init is None:
         init = X[rng.choice(len(X), k, replace=False)]
-    lloyd = KMeans(k, init=init, tol=0, **params).fit(X, sample_weight=weight)
+    lloyd = KMeans(k, init=init, tol=0, algorithm="lloyd", **params)
+    lloyd.fit(X, sample_weight=weight)
     pruned = KMeans(k, init=init, tol=0, algorithm=algorithm, **params)
     pruned.fit(X, sample_weight=weight)
     np.testing.assert_array_equal(pruned.labels_, lloyd.labels_)
@@ -261,8 +262,8 @@ def test_bounds_that_prune_nothing_give_way_to_lloyd(
     _assert_lloyds(X, n_clusters, algorithm, weight=weight, max_iter=25)
     if n_features == 3:
         return  # 3-D noise has cells: the bounds prune some rows from pass 5 or so
-    if probe:  # passes 1-2 bounded, then Lloyd's: the probe never says bounds pay
-        assert calls["lloyd"] >= 23 and calls["restart"] == 0
+    if probe:  # pass 1 bounded, then mostly Lloyd's: the probe says bounds pay late
+        assert calls["lloyd"] >= 18 and calls["restart"] <= 2
     else:  # passes 1-2 bounded, 3 Lloyd, 4-5 bounded, 6-7 Lloyd, 8-9, 10-13 Lloyd...
         assert calls["lloyd"] >= 3 and calls["restart"] >= 2
 
