@@ -593,7 +593,7 @@ class KMeans(_BaseKMeans):
           centres move; only samples whose bounds fail are reassigned. Memory: two
           floats per sample. Where the bounds would spare few samples (data
           without clusters, or centres still moving far), the passes are Lloyd's
-          until a probe of 1,024 samples says that fresh bounds would pay.
+          until a probe of up to 1,024 samples says that fresh bounds would pay.
         - "elkan": also one lower bound per sample and centre (n_samples x
           n_clusters floats), read for the samples Hamerly's bounds leave: it
           recomputes fewer samples, but its bounds cost more than that saves in
