@@ -357,6 +357,19 @@ def test_move_rows_adds_and_takes_every_row(dtype, n_clusters, n_rows, width, se
     np.testing.assert_array_equal(sums, expected)
 
 
+@pytest.mark.parametrize(("n_clusters", "width"), [(5, 3), (5, 6), (40, 9), (100, 6)])
+def test_move_rows_gives_the_same_bits_in_either_memory_layout(n_clusters, width):
+    # Lloyd hands C-ordered rows, the bounds' column layout F-ordered ones: the
+    # sums, hence the centres, must not depend on it
+    rng = np.random.default_rng(width)
+    rows = rng.standard_normal((86, width)) * 10
+    new, old = rng.integers(0, n_clusters, (2, 86))
+    by_rows, by_columns = np.zeros((2, n_clusters, width))
+    update.move_rows(by_rows, np.ascontiguousarray(rows), new, old)
+    update.move_rows(by_columns, np.asfortranarray(rows), new, old)
+    np.testing.assert_array_equal(by_rows, by_columns)
+
+
 def test_centres_first_product_is_argmin_on_ties_and_signs():
     # integer rows of 256 features against duplicated and mirrored centres: exact
     # products, exact ties (to the lowest index), -0.0 and negative entries

@@ -268,6 +268,18 @@ def test_bounds_that_prune_nothing_give_way_to_lloyd(
         assert calls["lloyd"] >= 3 and calls["restart"] >= 2
 
 
+@pytest.mark.parametrize("algorithm", PRUNED)
+@pytest.mark.parametrize(("n_features", "n_clusters"), [(5, 5), (5, 2), (8, 6)])
+def test_rows_that_all_move_give_lloyds_sums(algorithm, n_features, n_clusters):
+    # blocks whose recomputed rows all move reach the update in the column
+    # layout's F order, Lloyd's in C order (folded shift: d > k)
+    rng = np.random.default_rng(55)
+    X = rng.uniform(-10, 10, (8, n_features))[rng.integers(0, 8, 3000)]
+    X += 0.5 * rng.standard_normal(X.shape)
+    init = X[np.random.default_rng(1).choice(len(X), n_clusters, replace=False)]
+    _assert_lloyds(X, n_clusters, algorithm, init=init)
+
+
 def test_fresh_bounds_come_back_where_the_probe_says_they_pay(monkeypatch):
     # blobs from random rows: the first bounded pass spares nothing (the centres
     # still move far), Lloyd's passes follow, and bounds return as they settle

@@ -81,6 +81,9 @@ def move_rows(sums: np.ndarray, rows: np.ndarray, new, old=None) -> None:
             sums[:, j] += column
         return
     if n_clusters <= _ONE_HOT_MAX_CLUSTERS:
+        # BLAS rounds an F-ordered operand differently: C order, so that the
+        # bits do not depend on which caller (Lloyd or the bounds) moved the rows
+        values = np.ascontiguousarray(values)
         every = np.arange(len(new))
         signs = np.zeros((n_clusters, len(new)))
         signs[new, every] = 1
