@@ -223,7 +223,7 @@ def test_centre_that_stays_empty_far_out(algorithm):
 @pytest.mark.parametrize("algorithm", PRUNED)
 def test_fewer_centres_than_features_like_lloyd(algorithm):
     # there Lloyd multiplies X's rows as they are and folds the shift into a
-    # constant per centre (lloyd._can_fold_shift); the bounds recompute rows from
+    # constant per centre (lloyd.can_fold_shift); the bounds recompute rows from
     # [x - shift, 1], whose rounding differs: the margin must cover both
     X = 1e3 + make_blobs(6000, 48, 12, seed=16, spread=4.0)[0]
     _assert_lloyds(X, 12, algorithm)

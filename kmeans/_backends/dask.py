@@ -55,9 +55,9 @@ from .._core.kernel import centre_terms, partial_sq, row_norms_sq
 from .._core.kernel import nearest as _nearest
 from .._core.lloyd import (
     LloydRun,
+    can_fold_shift,
     iterate,
     lloyd_pass,
-    shift_is_foldable,
 )
 from .._core.sampling import weighted_choice as _weighted_choice
 from .._core.update import (
@@ -517,10 +517,8 @@ def run(
     spherical = rows.row_scale is not None
     if spherical:
         centers_init = cosine.normalise(centers_init)
-    fold_shift = (
-        rows.dtype == np.float64
-        and len(centers_init) < d
-        and shift_is_foldable(shift, variance * d)
+    fold_shift = can_fold_shift(
+        rows.dtype, d, len(centers_init), shift, variance, spherical=spherical
     )
 
     def step(centers):

@@ -77,7 +77,7 @@ def lloyd_pass(
     rows of X are multiplied as they are and the shift is folded into a constant
     per centre: no copy of the block, only of the rows that moved; worth it when
     rows are longer than the number of centres, and accurate only where the shift
-    is small beside the spread of the data (see :func:`kmeans_single_lloyd`).
+    is small beside the spread of the data (see :func:`can_fold_shift`).
 
     ``row_terms`` (one per row) make the pass spherical (the cosine runs' terms,
     see :func:`kmeans_single_lloyd`): they replace ``||x - shift||^2`` in the
@@ -240,26 +240,26 @@ def _move_sparse(sums, block, moved, new, old, w) -> None:
         add_sparse_rows(sums, block, moved[was], old[moved][was], w_was, -1.0)
 
 
-def _can_fold_shift(X, shift, n_clusters: int, variance, pool) -> bool:
-    """Whether :func:`lloyd_pass` may multiply X's rows without centring them.
+def can_fold_shift(
+    dtype, n_features: int, n_clusters: int, shift, variance, *, spherical=False
+) -> bool:
+    """Whether :func:`lloyd_pass` may multiply the rows without centring them.
 
-    Worth it when a row is longer than a row of distances (measured 0.74-0.90x the
-    time of a pass at d > k). Accurate enough in float64 when the shift is within
-    1e3 spreads of the data: products lose log10 of that ratio in digits, 3 of 16.
-    float32 is always centred, to keep its 7 digits. ``variance`` is X's mean
-    variance about ``shift`` if the caller knows it (None: one pass computes it).
+    Spherical runs always do: they are not centred, and folding their zero shift
+    is exact. Otherwise it is worth it when a row is longer than a row of
+    distances (measured 0.74-0.90x the time of a pass at d > k), and accurate
+    enough in float64 when the shift is within 1e3 spreads of the data: products
+    lose log10 of that ratio in digits, 3 of 16. float32 is always centred, to
+    keep its 7 digits. ``variance`` is X's mean variance about ``shift``, or a
+    function that computes it (called only if the answer depends on it).
     """
-    if X.dtype != np.float64 or n_clusters >= X.shape[1]:
+    if spherical:
+        return True
+    if np.dtype(dtype) != np.float64 or n_clusters >= n_features:
         return False
-    if variance is None:
-        variance = mean_variance(X, shift, pool)
-    return shift_is_foldable(shift, variance * X.shape[1])
-
-
-def shift_is_foldable(shift, spread_sq: float) -> bool:
-    """The accuracy half of :func:`_can_fold_shift`: ``spread_sq`` is the summed
-    variance of the features."""
-    return float(shift @ shift) <= 1e6 * spread_sq
+    if callable(variance):
+        variance = variance()
+    return float(shift @ shift) <= 1e6 * variance * n_features
 
 
 def why_stop(callback, iteration, inertia, center_shift, n_changed, tol):
@@ -340,9 +340,13 @@ def kmeans_single_lloyd(
         fold_shift = False
     else:
         blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)
-        # spherical runs are not centred: folding their zero shift is exact
-        fold_shift = row_scale is not None or _can_fold_shift(
-            X, shift, n_clusters, variance, pool
+        fold_shift = can_fold_shift(
+            X.dtype,
+            n_features,
+            n_clusters,
+            shift,
+            variance if variance is not None else lambda: mean_variance(X, shift, pool),
+            spherical=row_scale is not None,
         )
     labels = np.full(n_samples, -1, dtype=np.int32)
     partition_sums = new_partition_sums(blocks, n_clusters, n_features)

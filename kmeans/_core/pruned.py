@@ -10,9 +10,10 @@ narrow data, :func:`~kmeans._core.kernel.by_columns`, where the upper bound is
 first tightened to the exact distance); a block that the bounds spare little is
 recomputed whole.
 
-Where the bounds spare nothing (data without clusters), keeping them costs more
-than Lloyd's pass: after such a pass Lloyd's passes run instead, 1, 2, 4...
-of them each time, and the bounds are then computed afresh.
+Where the bounds spare few rows (data without clusters, centres still moving
+far), keeping them costs more than Lloyd's pass: Lloyd's passes run instead,
+until a probe on a sample of rows says that fresh bounds would pay
+(:meth:`_BoundedAssigner.predicted_share`).
 
 The results are Lloyd's: a row is skipped only when its bounds prove its label
 with a margin larger than the rounding error of the expanded distance, so every
@@ -62,9 +63,26 @@ _UNPRUNED_SHARE = 0.9
 # recompute are recomputed whole: bounds sparing under 75% of the rows spare
 # little. The forecast is cautious: 0.67-0.72 on blobs (B2, B3, from random
 # rows) came before passes that spared 85-88%; on noise 0.77-0.83 before
-# passes sparing 0-81%, 40% on average (W2's shape, 100,000 rows).
+# passes sparing 0-82% (W2's shape, 100,000 rows).
 _PROBE_ROWS = 1024
 _RESTART_SHARE = 0.7
+
+
+def _movements(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """How far each centre moved from ``old`` to ``new``."""
+    moved = new - old
+    return np.sqrt(np.einsum("ij,ij->i", moved, moved))
+
+
+def _largest_other(step: np.ndarray) -> np.ndarray:
+    """For each centre, the largest of the other centres' movements ``step``
+    (Hamerly's loosening of the lower bound; zero with one centre)."""
+    if step.size < 2:
+        return np.zeros_like(step)
+    order = np.argsort(step)
+    others = np.full(step.size, step[order[-1]])
+    others[order[-1]] = step[order[-2]]
+    return others
 
 
 def _pairwise_half_distances(centers: np.ndarray, margin_sq: float) -> np.ndarray:
@@ -147,15 +165,9 @@ class _BoundedAssigner:
 
     def _moved(self, centers) -> None:
         """Account for the centres' movement since the last pass."""
-        moved = centers - self.previous
-        step = np.sqrt(np.einsum("ij,ij->i", moved, moved))
+        step = _movements(centers, self.previous)
         self.drift += step
-        if step.size > 1:
-            order = np.argsort(step)
-            largest, second = step[order[-1]], step[order[-2]]
-            others = np.full(step.size, largest)
-            others[order[-1]] = second
-            self.loose += others
+        self.loose += _largest_other(step)
 
     def _scratch(self):
         """This thread's buffers: the distances of a block and its rows (as the
@@ -342,7 +354,8 @@ class _BoundedAssigner:
         """The share of the rows that bounds made fresh at ``centers`` would
         spare in the pass after, were the centres to move by ``step`` (each
         centre's distance) in between: Hamerly's test on a fixed sample of rows
-        whose distances are computed here, a lower estimate.
+        whose distances are computed here, a lower estimate. Called after a
+        bounded pass has set the rounding margin.
         """
         X, n_features = self.X, self.n_features
         # at most a sixteenth of the rows: on small data a probe would cost a pass
@@ -354,14 +367,8 @@ class _BoundedAssigner:
         xa[:, n_features] = 1
         partial = partial_sq(xa, augmented_coefficients(centers, X.dtype))
         labels, nearest_sq, second_sq = nearest(partial, row_sq, second=True)
-        others = np.full(step.size, step.max())
-        if step.size > 1:
-            largest = np.argmax(step)
-            others[largest] = np.partition(step, -2)[-2]
-        if self.margin is None:  # before any bounded pass
-            self._set_margin(float(row_sq.max()))
         upper = np.sqrt(nearest_sq) + step[labels] + self.radius
-        lower = np.sqrt(second_sq) - others[labels]
+        lower = np.sqrt(second_sq) - _largest_other(step)[labels]
         # Hamerly's other test, half the distance to the nearest other centre,
         # is weaker than this one a pass after the runner-up's exact distance
         return float(np.mean(upper < lower))
@@ -448,9 +455,7 @@ def _kmeans_single_pruned(
             X, shift, sample_weight, centers, state.labels, sums, weight_sums, blocks
         )
         step_before = None if last_step is None else float(np.linalg.norm(last_step))
-        last_step = np.sqrt(
-            np.einsum("ij,ij->i", new_centers - centers, new_centers - centers)
-        )
+        last_step = _movements(new_centers, centers)
         # the bounds spare most distances, so the inertia is not known: NaN
         return new_centers, n_changed, float("nan")
 

@@ -69,15 +69,16 @@ def move_rows(sums: np.ndarray, rows: np.ndarray, new, old=None) -> None:
     """
     n_clusters, width = sums.shape
     values = rows.astype(np.float64, copy=False)
+    taken = None  # the rows that leave a cluster (old >= 0)
+    if old is not None:
+        was = old >= 0
+        taken = slice(None) if was.all() else np.flatnonzero(was)
+        old = old[taken]
     if width <= _BINCOUNT_MAX_WIDTH:
-        if old is not None:
-            was = old >= 0
-            gone = values if was.all() else values[was]
-            old = old if was.all() else old[was]
         for j in range(width):
             column = np.bincount(new, values[:, j], n_clusters)
             if old is not None:
-                column -= np.bincount(old, gone[:, j], n_clusters)
+                column -= np.bincount(old, values[taken, j], n_clusters)
             sums[:, j] += column
         return
     if n_clusters <= _ONE_HOT_MAX_CLUSTERS:
@@ -88,19 +89,14 @@ def move_rows(sums: np.ndarray, rows: np.ndarray, new, old=None) -> None:
         signs = np.zeros((n_clusters, len(new)))
         signs[new, every] = 1
         if old is not None:
-            was = old >= 0
-            if not was.all():
-                old, every = old[was], every[was]
-            signs[old, every] -= 1
+            signs[old, every[taken]] -= 1
         sums += signs @ values
         return
     add_rows(sums, values, new)
     if old is not None:
-        was = old >= 0
-        if not was.all():
-            old, values = old[was], values[was]
         # subtract.at: the bits of add.at of -values, without their copy
-        np.subtract.at(sums.ravel(), _flat_index(old, width).ravel(), values.ravel())
+        gone = values[taken].ravel()
+        np.subtract.at(sums.ravel(), _flat_index(old, width).ravel(), gone)
 
 
 def _flat_index(labels, width: int) -> np.ndarray:
