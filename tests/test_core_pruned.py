@@ -5,7 +5,7 @@ import pytest
 from conftest import make_blobs
 
 from kmeans import KMeans
-from kmeans._core import kernel
+from kmeans._core import blocks, kernel
 
 PRUNED = ["hamerly", "elkan"]
 
@@ -177,6 +177,7 @@ def test_near_ties_within_rounding_like_lloyd(algorithm):
     _assert_lloyds(X, 4, algorithm, init=init)
 
 
+@pytest.mark.parametrize("block_bytes", [None, 16384], ids=["blocks", "small-blocks"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize(
     ("n_features", "n_clusters", "spread"),
@@ -184,11 +185,15 @@ def test_near_ties_within_rounding_like_lloyd(algorithm):
 )
 @pytest.mark.parametrize("algorithm", PRUNED)
 def test_many_blocks_gathered_and_whole_like_lloyd(
-    algorithm, n_features, n_clusters, spread, weighted
+    algorithm, n_features, n_clusters, spread, weighted, block_bytes, monkeypatch
 ):
     # enough rows for several blocks: some blocks are recomputed
     # whole, others row by row after the bounds, in both layouts (d <= 8, k <= 24
-    # take the column layout)
+    # take the column layout); small blocks put several in each partition, whose
+    # rows left by the bounds are recomputed together (more than a block's rows
+    # of them at times) and moved block by block
+    if block_bytes is not None:
+        monkeypatch.setattr(blocks, "_BLOCK_BYTES", block_bytes)
     X, _ = make_blobs(40_000, n_features, n_clusters, seed=13, spread=spread)
     rng = np.random.default_rng(1)
     weight = rng.uniform(0.1, 3.0, len(X)) if weighted else None

@@ -66,7 +66,7 @@ def labels_inertia(
             if columns:
                 xs = column_rows(X, lo, hi, shift, Xs.ravel())
                 dist = dots.ravel()[: n_clusters * (hi - lo)].reshape(n_clusters, -1)
-                np.matmul(coef, xs, out=dist)
+                partial_sq(coef, xs, out=dist)
                 block_labels = nearest_columns(dist, values=False)[0]
                 xs = xs[:n_features]
                 # take along axis 1: 6x faster than fancy indexing [:, labels]

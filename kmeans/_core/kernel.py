@@ -74,15 +74,21 @@ def partial_sq(rows, coef, constant=None, out=None, *, centres_first=False) -> n
     ``out``, and returned as its transpose: the same rows by centres, rounded as
     BLAS rounds that product.
     """
+    # invalid="ignore": BLAS kernels may raise the "invalid" flag on finite
+    # operands, which NumPy reports as a warning (seen once in the suite, a float32
+    # row by 150 columns, gone on a rerun); with finite operands a product is
+    # invalid only after an overflow, which still warns.
     if is_sparse(rows):
         product = rows @ coef
     elif centres_first:
         shape = (coef.shape[1], rows.shape[0])
         if out is not None:
             out = out.ravel()[: shape[0] * shape[1]].reshape(shape)
-        product = np.matmul(coef.T, rows.T, out=out).T
+        with np.errstate(invalid="ignore"):
+            product = np.matmul(coef.T, rows.T, out=out).T
     else:
-        product = np.matmul(rows, coef, out=out)
+        with np.errstate(invalid="ignore"):
+            product = np.matmul(rows, coef, out=out)
     if constant is not None:
         product += constant
     return product

@@ -145,7 +145,7 @@ def lloyd_pass(
             if columns:
                 by_column = column_rows(X, lo, hi, shift, column_buffer)
                 dist = dots.ravel()[: n_clusters * (hi - lo)].reshape(n_clusters, -1)
-                np.matmul(coef, by_column, out=dist)
+                partial_sq(coef, by_column, out=dist)
                 new, min_sq = nearest_columns(dist, values=with_inertia)
             elif sparse_rows:
                 block = X[lo:hi]

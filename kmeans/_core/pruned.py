@@ -3,12 +3,15 @@
 Each row keeps an upper bound on the distance to its own centre and lower bounds
 on the distances to the others (Hamerly: one bound for all others; Elkan: one per
 centre). When the centres move the bounds are loosened by the distances moved; a
-row whose bounds still prove its label is skipped. Each block's other rows are
-compressed once and, if need be, reassigned by the kernel of
+row whose bounds still prove its label is skipped. The bounds are tested once over
+each partition of rows (few, large NumPy calls: in threads, many small ones spend
+their time handing the GIL over). A block that the bounds spare little is
+recomputed whole; the rows they leave in the other blocks of a partition are
+gathered and reassigned together by the kernel of
 :func:`kmeans._core.lloyd.lloyd_pass`, in the same layout (the column layout for
 narrow data, :func:`~kmeans._core.kernel.by_columns`, where the upper bound is
-first tightened to the exact distance); a block that the bounds spare little is
-recomputed whole.
+first tightened to the exact distance), and their moves are then made block by
+block, as Lloyd makes them.
 
 Where the bounds spare few rows (data without clusters, centres still moving
 far), keeping them costs more than Lloyd's pass: Lloyd's passes run instead,
@@ -208,142 +211,183 @@ class _BoundedAssigner:
         self.previous = centers
         radius = self.radius
 
+        def unsettled(start: int, stop: int):
+            """The rows of ``start:stop`` whose bounds do not prove their label
+            (positions from ``start``) and the bound each must beat: the tests
+            run once over the partition, as few NumPy calls as possible."""
+            label = self.labels[start:stop]
+            upper = self.upper[start:stop]
+            lower = self.lower[start:stop]
+            bound = stored_half[label]
+            np.maximum(bound, lower - lower_shift[label], out=bound)
+            need = np.flatnonzero(upper >= bound)
+            bound = bound[need]
+            if per_center and need.size:
+                # centre j is ruled out when u <= l_j or u <= |c_a - c_j| / 2
+                # (half[a, a] is inf, so the own centre never keeps the row)
+                held = self.each[start + need] - drift
+                own = label[need]
+                # Hamerly's bound tightened to the nearest other l_j (the own
+                # centre's entry is inf), so that it keeps pruning
+                lower[need] = held.min(axis=1) + loose[own]
+                np.maximum(held, half[own], out=held)
+                elkan = held.min(axis=1) - drift[own]
+                bound = np.maximum(bound, elkan, out=elkan)
+                keep = upper[need] >= bound
+                need, bound = need[keep], bound[keep]
+            return need, bound
+
+        def settle(start: int, idx, bound):
+            """Recompute rows ``start + idx`` (``idx``: positions in the
+            partition, a slice for a whole block, at most a block's rows) and
+            their bounds. Returns the positions of the rows whose label changed,
+            their rows ``[x - shift, 1]`` (weighted), new and old labels, the
+            rows computed and the largest ``||x - shift||^2`` (first pass)."""
+            dots, buffer = self._scratch()
+            whole = isinstance(idx, slice)
+            labels = self.labels[start:]
+            upper, lower = self.upper[start:], self.lower[start:]
+            n_need = idx.stop - idx.start if whole else idx.size
+            rows = X[start + idx.start : start + idx.stop] if whole else X[start + idx]
+            largest_row_sq = 0.0
+            if columns:
+                by_column = column_rows(rows, 0, n_need, shift, buffer)
+                shifted = by_column[:n_features]
+            else:
+                xa = buffer[: n_need * width].reshape(n_need, width)
+                shifted = xa[:, :n_features]
+                shifted_block(rows, 0, n_need, shift, shifted)
+            if columns and not whole:
+                # Tighten the upper bound to the exact distance first. With few
+                # centres the own centre's movement is what loosens the bounds:
+                # this settles about half the rows left (B1); with many (the row
+                # layout), the others' is, and it settled 0-30% (B2, B3) at more
+                # cost than it saved (measured 15% of the whole fit).
+                own = labels[idx]
+                diff = shifted - np.take(centers_t, own, axis=1)
+                exact = np.sqrt(np.einsum("ij,ij->j", diff, diff))
+                exact += radius
+                exact -= drift[own]
+                upper[idx] = exact
+                still = np.flatnonzero(exact >= bound)
+                if still.size == 0:
+                    return None, 0, 0.0
+                if still.size < n_need:
+                    idx, n_need = idx[still], still.size
+                    by_column = np.take(by_column, still, axis=1)
+            if columns:
+                dist = dots.ravel()[: n_clusters * n_need].reshape(n_clusters, -1)
+                partial_sq(coef, by_column, out=dist)
+                if first:
+                    largest_row_sq = float(by_column[-1].max())
+                if per_center:
+                    held = np.sqrt(np.maximum(dist, 0))
+                    held += drift[:, None]
+                    self.each[start:][idx] = held.T
+                new, nearest_sq, second_sq = nearest_columns(dist, second=True)
+                if per_center:  # the own centre's entry is inf, as below
+                    at = np.arange(idx.start, idx.stop) if whole else idx
+                    self.each[start:][at, new] = np.inf
+                rows_of_moves = by_column[:width].T  # [x - shift, 1], F-ordered
+            else:
+                xa[:, n_features] = 1
+                if first:
+                    row_sq = row_norms_sq(shifted)
+                    self.row_sq[start:][idx] = row_sq
+                    largest_row_sq = float(row_sq.max())
+                else:
+                    row_sq = self.row_sq[start:][idx]
+                block_dots = partial_sq(xa, coef, out=dots[:n_need])
+                new, nearest_sq, second_sq = nearest(block_dots, row_sq, second=True)
+                if per_center:
+                    # every distance; the own centre's is left infinite by the
+                    # runner-up's search (half[a, a] is inf: never needed)
+                    held = np.sqrt(all_sq(block_dots, row_sq[:, None]))
+                    held += drift
+                    self.each[start:][idx] = held
+                rows_of_moves = xa
+            bound = np.sqrt(nearest_sq)
+            if not first:
+                bound += radius
+                bound -= drift[new]
+            upper[idx] = bound
+            bound = np.sqrt(second_sq)
+            bound += loose[new]
+            lower[idx] = bound
+            old = labels[idx]
+            moved = np.flatnonzero(old != new)
+            if moved.size == n_need:  # all of them (the first pass)
+                where = idx
+            else:
+                where = idx.start + moved if whole else idx[moved]
+                rows_of_moves = rows_of_moves[moved]
+                new, old = new[moved], old[moved]
+            if moved.size and self.sample_weight is not None:
+                w = self.sample_weight[start:][where]
+                rows_of_moves = (rows_of_moves * w[:, None]).astype(X.dtype, copy=False)
+            return (where, rows_of_moves, new, old), n_need, largest_row_sq
+
         def run(part: int):
             start, stop = blocks.partitions[part]
             sums = self.partition_sums[part]
-            dots, buffer = self._scratch()
-            if not columns:
-                augmented = buffer[: blocks.block_rows * width].reshape(-1, width)
-            n_moved = n_computed = 0
-            largest_row_sq = 0.0
-            for lo, hi in blocks.blocks(start, stop):
-                label = self.labels[lo:hi]
-                upper = self.upper[lo:hi]
-                lower = self.lower[lo:hi]
-                each = self.each[lo:hi] if per_center else None
-                whole = first
-                if not first:
-                    bound = stored_half[label]
-                    np.maximum(bound, lower - lower_shift[label], out=bound)
-                    need = np.flatnonzero(upper >= bound)
-                    if per_center and need.size:
-                        # centre j is ruled out when u <= l_j or u <= |c_a - c_j| / 2
-                        # (half[a, a] is inf, so the own centre never keeps the row)
-                        held = each[need] - drift
-                        own = label[need]
-                        # Hamerly's bound tightened to the nearest other l_j (the
-                        # own centre's entry is inf), so that it keeps pruning
-                        lower[need] = held.min(axis=1) + loose[own]
-                        np.maximum(held, half[own], out=held)
-                        elkan = held.min(axis=1) - drift[own]
-                        bound = np.maximum(bound[need], elkan, out=elkan)
-                        keep = upper[need] >= bound
-                        need, bound = need[keep], bound[keep]
-                    else:
-                        bound = bound[need]
-                    if need.size == 0:
-                        continue
-                    whole = need.size > _WHOLE_BLOCK_SHARE * (hi - lo)
-                if whole:
-                    need = slice(0, hi - lo)  # every row, as a view
-                    n_need = hi - lo
-                    rows = X[lo:hi]
-                else:
-                    n_need = need.size
-                    rows = X[lo + need]
-                if columns:
-                    by_column = column_rows(rows, 0, n_need, shift, buffer)
-                    shifted = by_column[:n_features]
-                else:
-                    xa = augmented[:n_need]
-                    shifted = xa[:, :n_features]
-                    shifted_block(rows, 0, n_need, shift, shifted)
-                if not whole and columns:
-                    # Tighten the upper bound to the exact distance first. With
-                    # few centres the own centre's movement is what loosens the
-                    # bounds: this settles about half the rows left (B1); with
-                    # many, the others' is, and it settled 0-30% (B2, B3) at more
-                    # cost than it saved (measured 15% of the whole fit).
-                    own = label[need]
-                    if columns:
-                        diff = shifted - np.take(centers_t, own, axis=1)
-                        exact = np.sqrt(np.einsum("ij,ij->j", diff, diff))
-                    else:
-                        diff = shifted - centers[own]
-                        exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-                    exact += radius
-                    exact -= drift[own]
-                    upper[need] = exact
-                    still = np.flatnonzero(exact >= bound)
-                    if still.size == 0:
-                        continue
-                    if still.size < n_need:
-                        need, n_need = need[still], still.size
-                        if columns:
-                            by_column = np.take(by_column, still, axis=1)
-                        else:
-                            xa = xa[still]
-                n_computed += n_need
-                if columns:
-                    dist = dots.ravel()[: n_clusters * n_need].reshape(n_clusters, -1)
-                    np.matmul(coef, by_column, out=dist)
-                    if first:
-                        largest_row_sq = max(largest_row_sq, float(by_column[-1].max()))
-                    if per_center:
-                        held = np.sqrt(np.maximum(dist, 0))
-                        held += drift[:, None]
-                        each[need] = held.T
-                    new, nearest_sq, second_sq = nearest_columns(dist, second=True)
-                    if per_center:  # the own centre's entry is inf, as below
-                        each[np.arange(hi - lo)[need], new] = np.inf
-                    rows_of_moves = by_column[:width].T  # [x - shift, 1], F-ordered
-                else:
-                    xa[:, n_features] = 1
-                    if first:
-                        row_sq = row_norms_sq(xa[:, :n_features])
-                        self.row_sq[lo:hi] = row_sq
-                        largest_row_sq = max(largest_row_sq, float(row_sq.max()))
-                    else:
-                        row_sq = self.row_sq[lo:hi][need]
-                    block_dots = partial_sq(xa, coef, out=dots[:n_need])
-                    new, nearest_sq, second_sq = nearest(block_dots, row_sq, second=True)
-                    if per_center:
-                        # every distance; the own centre's is left infinite by the
-                        # runner-up's search (half[a, a] is inf: never needed)
-                        held = np.sqrt(all_sq(block_dots, row_sq[:, None]))
-                        held += drift
-                        each[need] = held
-                    rows_of_moves = xa
-                bound = np.sqrt(nearest_sq)
-                if not first:
-                    bound += radius
-                    bound -= drift[new]
-                upper[need] = bound
-                bound = np.sqrt(second_sq)
-                bound += loose[new]
-                lower[need] = bound
-                old = label[need]
-                moved = np.flatnonzero(old != new)
-                if moved.size == 0:
-                    continue
-                n_moved += moved.size
-                if moved.size == n_need:  # all of them (the first pass)
-                    moved_rows, new_moved, old_moved = need, new, old
-                else:
-                    moved_rows = moved if whole else need[moved]
-                    rows_of_moves = rows_of_moves[moved]
-                    new_moved, old_moved = new[moved], old[moved]
-                if self.sample_weight is not None:
-                    w = self.sample_weight[lo:hi][moved_rows]
-                    rows_of_moves = (rows_of_moves * w[:, None]).astype(X.dtype, copy=False)
-                move_rows(sums, rows_of_moves, new_moved, old_moved)
-                label[moved_rows] = new_moved
-            return n_moved, largest_row_sq, n_computed
+            labels = self.labels[start:stop]
+            tally = [0, 0, 0.0]  # rows moved, rows computed, largest ||x - shift||^2
+
+            def recompute(idx, bound=None):
+                moves, n_need, largest_row_sq = settle(start, idx, bound)
+                tally[1] += n_need
+                tally[2] = max(tally[2], largest_row_sq)
+                return moves
+
+            def move(moves) -> None:
+                if moves is None or not len(moves[2]):
+                    return
+                where, rows_of_moves, new, old = moves
+                tally[0] += len(new)
+                move_rows(sums, rows_of_moves, new, old)
+                labels[where] = new
+
+            spans = [(lo - start, hi - start) for lo, hi in blocks.blocks(start, stop)]
+            if first:
+                for lo, hi in spans:
+                    move(recompute(slice(lo, hi)))
+                return tally
+            need, bound = unsettled(start, stop)
+            if len(spans) == 1:
+                if need.size > _WHOLE_BLOCK_SHARE * (stop - start):
+                    move(recompute(slice(0, stop - start)))
+                elif need.size:
+                    move(recompute(need, bound))
+                return tally
+            edges = np.array([lo for lo, _ in spans] + [stop - start])
+            counts = np.diff(np.searchsorted(need, edges))
+            whole = counts > _WHOLE_BLOCK_SHARE * np.diff(edges)
+            # The rows left in the other blocks are recomputed together, a
+            # block's rows at a time, and their moves made block by block below,
+            # in Lloyd's order (the same bits in the sums).
+            batch = ~np.repeat(whole, counts)
+            need, bound = need[batch], bound[batch]
+            pending = []
+            for lo in range(0, need.size, blocks.block_rows):
+                chunk = slice(lo, lo + blocks.block_rows)
+                moves = recompute(need[chunk], bound[chunk])
+                if moves is not None and len(moves[2]):
+                    where, rows_of_moves, new, old = moves
+                    pending.append((where, np.array(rows_of_moves), new, old))
+            if pending:
+                pending = [np.concatenate(parts) for parts in zip(*pending)]
+                at = np.searchsorted(pending[0], edges)
+            for i, (lo, hi) in enumerate(spans):
+                if whole[i]:
+                    move(recompute(slice(lo, hi)))
+                elif pending and at[i] < at[i + 1]:
+                    move([part[at[i] : at[i + 1]] for part in pending])
+            return tally
 
         parts = blocks.map_indexed(run)
-        self.n_computed = sum(p[2] for p in parts)
+        self.n_computed = sum(p[1] for p in parts)
         if first:
-            self._set_margin(max(p[1] for p in parts))
+            self._set_margin(max(p[2] for p in parts))
             self.upper += self.radius
         return sum(p[0] for p in parts)
 
