@@ -329,13 +329,14 @@ def test_column_layout_on_integer_grid_ties():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @given(
     n_clusters=st.sampled_from([1, 3, 64, 65, 100]),
-    n_rows=st.integers(0, 300),
+    n_rows=st.integers(0, 1200),
     width=st.sampled_from([1, 3, 33, 257]),
     seed=st.integers(0, 2**16),
 )
 @settings(max_examples=40, deadline=None)
 def test_move_rows_adds_and_takes_every_row(dtype, n_clusters, n_rows, width, seed):
-    # small integers: every sum is exact, whatever the order or the path (one-hot
+    # small integers: every sum is exact, whatever the order or the path (bincounts
+    # up to 4 columns; a sparse product for many rows; else a dense one-hot
     # product up to 64 clusters, add.at and subtract.at beyond)
     rng = np.random.default_rng(seed)
     rows = rng.integers(-50, 50, (n_rows, width)).astype(dtype)
@@ -357,13 +358,15 @@ def test_move_rows_adds_and_takes_every_row(dtype, n_clusters, n_rows, width, se
     np.testing.assert_array_equal(sums, expected)
 
 
+@pytest.mark.parametrize("n_rows", [86, 3000])
 @pytest.mark.parametrize(("n_clusters", "width"), [(5, 3), (5, 6), (40, 9), (100, 6)])
-def test_move_rows_gives_the_same_bits_in_either_memory_layout(n_clusters, width):
+def test_move_rows_gives_the_same_bits_in_either_memory_layout(n_clusters, width, n_rows):
     # Lloyd hands C-ordered rows, the bounds' column layout F-ordered ones: the
-    # sums, hence the centres, must not depend on it
+    # sums, hence the centres, must not depend on it (3,000 rows: the sparse
+    # product at 40 and 100 clusters)
     rng = np.random.default_rng(width)
-    rows = rng.standard_normal((86, width)) * 10
-    new, old = rng.integers(0, n_clusters, (2, 86))
+    rows = rng.standard_normal((n_rows, width)) * 10
+    new, old = rng.integers(0, n_clusters, (2, n_rows))
     by_rows, by_columns = np.zeros((2, n_clusters, width))
     update.move_rows(by_rows, np.ascontiguousarray(rows), new, old)
     update.move_rows(by_columns, np.asfortranarray(rows), new, old)
