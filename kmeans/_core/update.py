@@ -60,7 +60,7 @@ _BINCOUNT_MAX_WIDTH = 4
 # :func:`move_rows` is one sparse product from this many values moved (rows times
 # columns) where it would use np.add.at, and from this many entries of the dense
 # one-hot matrix (rows times clusters) where it would use that: measured
-# 0.26-0.89x their time beyond these sizes, from 9 to 785 columns and 8 to 256
+# 0.09-0.63x their time beyond these sizes, from 9 to 785 columns and 8 to 256
 # clusters, and up to 3x slower below them, where building the sparse matrix
 # dominates (one thread, float64, 50 to 20,000 rows).
 _SPARSE_MIN_VALUES = 16384
