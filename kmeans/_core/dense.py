@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .blocks import RowBlocks, exact_shift, scratch, shifted_block
+from .blocks import RowBlocks, exact_shift, scratch, shifted_block, take_rows
 from .kernel import (
     all_sq,
     by_centres,
@@ -121,7 +121,7 @@ def distances(X: np.ndarray, centers: np.ndarray, pool) -> np.ndarray:
             partial = partial_sq(xs, neg2_t, centers_sq, out=dots[: hi - lo])
             block = all_sq(partial, row_norms_sq(xs)[:, None])
             own = nearest(block, values=False)[0]
-            xs -= shifted[own]
+            xs -= take_rows(shifted, own)
             block[np.arange(hi - lo), own] = row_norms_sq(xs)
             np.sqrt(block, out=out[lo:hi])
 

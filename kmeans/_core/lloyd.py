@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cosine, sparse
-from .blocks import RowBlocks, is_sparse, mean_variance, scratch, shifted_block
+from .blocks import (
+    RowBlocks,
+    is_sparse,
+    mean_variance,
+    scratch,
+    shifted_block,
+    take_rows,
+)
 from .kernel import (
     augmented_coefficients,
     by_centres,
@@ -209,7 +216,11 @@ def lloyd_pass(
                 new_moved, old_moved = new, old.astype(np.intp)
             else:
                 if centred:
-                    moved_rows = xa[moved]
+                    moved_rows = take_rows(xa, moved)
+                elif columns:
+                    # the block's columns hold [x - shift, 1] already: a gather
+                    # along contiguous rows, not of short rows of X
+                    moved_rows = by_column[:width].take(moved, axis=1).T
                 else:
                     moved_rows = np.empty((moved.size, width), X.dtype)
                     np.subtract(X[lo + moved], shift, out=moved_rows[:, :n_features])

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import cosine
-from .blocks import RowBlocks, blas_threads, rows_of
+from .blocks import RowBlocks, blas_threads, rows_of, take_rows
 from .kernel import (
     Float32Screen,
     augmented_coefficients,
@@ -115,7 +115,7 @@ def _assign_sum_dense(
         n_ambiguous = 0
         for lo, hi in blocks.blocks(start, stop):
             rows = batch[lo:hi]
-            source = X[lo:hi] if indices is None else X[indices[lo:hi]]
+            source = X[lo:hi] if indices is None else take_rows(X, indices[lo:hi])
             np.subtract(source, shift, out=rows[:, :-1])
             if unit:
                 cosine.unit_rows(rows[:, :-1])
@@ -128,7 +128,7 @@ def _assign_sum_dense(
                 block_labels, ambiguous = screen.labels(rows, dots[: hi - lo])
                 n_ambiguous += ambiguous
                 # from the differences: the float32 distances are not accurate
-                offsets = rows[:, :-1] - centers[block_labels]
+                offsets = rows[:, :-1] - take_rows(centers, block_labels)
                 np.einsum("ij,ij->i", offsets, offsets, out=min_sq[lo:hi])
             labels[lo:hi] = block_labels
             row_min = min_sq[lo:hi].astype(np.float64, copy=False)

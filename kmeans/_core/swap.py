@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .blocks import RowBlocks, scratch, shifted_block
+from .blocks import RowBlocks, scratch, shifted_block, take_rows
 from .kernel import (
     augmented_coefficients,
     centre_terms,
@@ -91,7 +91,7 @@ def _nearest(X, shift, rows, centers):
     dist = np.empty(rows.size, X.dtype)
     for lo in range(0, rows.size, _CHUNK_ROWS):
         hi = min(lo + _CHUNK_ROWS, rows.size)
-        xs = X[rows[lo:hi]]
+        xs = take_rows(X, rows[lo:hi])
         xs -= shift
         partial = partial_sq(xs, neg2_t, centers_sq)
         labels[lo:hi], dist[lo:hi], _ = nearest(partial, row_norms_sq(xs))
@@ -243,7 +243,7 @@ class _Partition:
         local[moved] = np.arange(n_moved)
         own = labels[full]
         where = local[own]
-        xs = self.X[full]
+        xs = take_rows(self.X, full)
         xs -= self.shift
         diff = xs - centers[own]
         new_dist = np.einsum("ij,ij->i", diff, diff)
@@ -275,7 +275,7 @@ class _Partition:
         if check.size:
             local[takers] = np.arange(takers.size)
             lists = moved[_padded_indices(near[:, takers].T)]
-            xs = self.X[check]
+            xs = take_rows(self.X, check)
             xs -= self.shift
             new_labels, new_dist = _nearest_candidate(xs, centers, lists[local[own]])
             # ties go to the lower index, as in a full assignment (argmin)
@@ -296,7 +296,7 @@ class _Partition:
         local = np.empty(self.centers.shape[0], np.intp)
         local[clusters] = np.arange(clusters.size)
         local = local[labels]
-        xs = self.X[rows]
+        xs = take_rows(self.X, rows)
         xs -= self.shift
         weights = None if self.weights is None else self.weights[rows]
         mass = _masses(local, weights, xs, clusters.size)

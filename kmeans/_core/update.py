@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .blocks import RowBlocks, is_sparse, rows_of, scratch, shifted_block
+from .blocks import RowBlocks, is_sparse, rows_of, scratch, shifted_block, take_rows
 from .kernel import all_sq, centre_terms, partial_sq, row_norms_sq
 
 # Up to this many columns, fresh sums are one bincount per column (4x faster
@@ -179,7 +179,7 @@ def total(partition_sums: list) -> tuple[np.ndarray, np.ndarray]:
 
 def _own_sq_dense(X, shift, centers, labels, lo, hi, buffer):
     diff = shifted_block(X, lo, hi, shift, buffer)
-    diff -= centers[labels[lo:hi]]
+    diff -= take_rows(centers, labels[lo:hi])
     return np.einsum("ij,ij->i", diff, diff)
 
 
