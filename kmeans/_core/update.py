@@ -110,7 +110,9 @@ def move_rows(sums: np.ndarray, rows: np.ndarray, new, old=None) -> None:
         signs[new, every] = 1
         if old is not None:
             signs[old, every[taken]] -= 1
-        sums += signs @ values
+        # BLAS may raise the invalid flag on finite operands (kernel.partial_sq)
+        with np.errstate(invalid="ignore"):
+            sums += signs @ values
         return
     add_rows(sums, values, new)
     if old is not None:
