@@ -327,12 +327,13 @@ class _BoundedAssigner:
                     self.each[start:][idx] = held
                 rows_of_moves = xa
             bound = np.sqrt(nearest_sq)
-            if not first:
+            if not first:  # (fresh bounds: no drift or loosening yet)
                 bound += radius
-                bound -= drift[new]
+                bound -= drift.take(new)
             upper[idx] = bound
             bound = np.sqrt(second_sq)
-            bound += loose[new]
+            if not first:
+                bound += loose.take(new)
             lower[idx] = bound
             old = labels[idx]
             moved = np.flatnonzero(old != new)
