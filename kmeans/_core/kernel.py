@@ -232,22 +232,14 @@ def nearest_columns(dist: np.ndarray, *, values: bool = True, second: bool = Fal
         labels[below] = np.minimum.reduce(some, axis=0)
         if second:
             keys[:, below] = some
-    if second and n_clusters > 1:
-        # The keys of a column are distinct and non-negative: less the winner's
-        # key plus one, as unsigned integers, the winner's wraps to the largest
-        # and the others keep their order, so that one more minimum is the
-        # runner-up (a third of the time of writing the winner's key over).
-        above = labels + 1
-        shifted = keys.view(np.uint64)
-        np.subtract(shifted, above.view(np.uint64), out=shifted)
-        runner_up = np.minimum.reduce(shifted, axis=0)
-        runner_up += above.view(np.uint64)
-        runner_up = runner_up.view(np.int64)
     labels = np.bitwise_and(labels, (1 << bits) - 1, out=labels)
     if not second:
         return labels, best
     if n_clusters == 1:
         return labels, best, np.full(dist.shape[1], np.inf, dist.dtype)
+    # the winner's key out of the way, a second integer minimum is the runner-up
+    keys[labels, np.arange(keys.shape[1])] = np.iinfo(np.int64).max
+    runner_up = np.minimum.reduce(keys, axis=0)
     if dist.itemsize == 8:
         runner_up &= np.int64(-(1 << bits))  # the index bits off: rounded down
         return labels, best, runner_up.view(np.float64)
