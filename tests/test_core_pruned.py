@@ -200,6 +200,24 @@ def test_many_blocks_gathered_and_whole_like_lloyd(
     _assert_lloyds(X, n_clusters, algorithm, weight=weight)
 
 
+@pytest.mark.parametrize("exact_share", [0.0, 1.0], ids=["every-row", "gathered"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("n_features", "n_clusters"), [(2, 8), (16, 40)])
+@pytest.mark.parametrize("algorithm", PRUNED)
+def test_first_bound_test_either_way_like_lloyd(
+    algorithm, n_features, n_clusters, weighted, exact_share, monkeypatch
+):
+    # Hamerly's test runs first against the label that loosens most; the exact
+    # test then runs on the rows that fail it (gathered) or, past a share of the
+    # partition, on every row: both must leave Lloyd's result
+    from kmeans._core import pruned
+
+    monkeypatch.setattr(pruned, "_EXACT_TEST_SHARE", exact_share)
+    X, _ = make_blobs(20_000, n_features, n_clusters, seed=7, spread=2.0)
+    weight = np.random.default_rng(2).uniform(0.1, 3.0, len(X)) if weighted else None
+    _assert_lloyds(X, n_clusters, algorithm, weight=weight)
+
+
 @pytest.mark.parametrize("algorithm", PRUNED)
 @pytest.mark.parametrize(("n_features", "n_clusters"), [(2, 8), (32, 40)])
 def test_float32_narrow_and_wide_same_clustering_as_lloyd(

@@ -223,7 +223,9 @@ def lloyd_pass(
                     moved_rows = by_column[:width].take(moved, axis=1).T
                 else:
                     moved_rows = np.empty((moved.size, width), X.dtype)
-                    np.subtract(X[lo + moved], shift, out=moved_rows[:, :n_features])
+                    np.subtract(
+                        take_rows(X, lo + moved), shift, out=moved_rows[:, :n_features]
+                    )
                     moved_rows[:, n_features] = 1
                 if w is not None:
                     moved_rows *= w[moved, None]

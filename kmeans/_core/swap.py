@@ -245,7 +245,7 @@ class _Partition:
         where = local[own]
         xs = take_rows(self.X, full)
         xs -= self.shift
-        diff = xs - centers[own]
+        diff = xs - take_rows(centers, own)
         new_dist = np.einsum("ij,ij->i", diff, diff)
         new_labels = own.astype(np.intp)
         candidates = gap <= 4 * (bound**2)[:, None] * slack + self.tiny
