@@ -15,11 +15,11 @@ from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, Transforme
 from ._core.kernel import by_columns
 from ._core.swap import random_swap
 from ._exceptions import InvalidParameterError, warn
-from ._initialization import check_enough_weighted_samples
 from ._persistence import save as _save
 from ._progress import FitMonitor, IterationInfo
 from ._validation import (
     check_array,
+    check_enough_weighted_samples,
     check_is_fitted,
     check_random_state,
     is_dask_array,

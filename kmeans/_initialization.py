@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backends import is_array_api
+from ._backends import is_array_api, kind_of
 from ._core.blocks import column_mean, rows_of, thread_pool
 from ._core.init import kmeans_plusplus_indices
 from ._validation import (
     check_array,
+    check_enough_weighted_samples,
     check_random_state,
     check_sample_weight,
     is_sparse,
@@ -16,18 +17,6 @@ from ._validation import (
 )
 
 __all__ = ["kmeans_plusplus"]
-
-
-def check_enough_weighted_samples(sample_weight, n_clusters: int) -> None:
-    """Seeding needs at least ``n_clusters`` rows of positive weight."""
-    if sample_weight is not None:
-        n_positive = int(np.count_nonzero(sample_weight))
-        if n_positive < n_clusters:
-            raise ValueError(
-                f"Only {n_positive} sample(s) have a non-zero weight, fewer than "
-                f"n_clusters={n_clusters}: k-means++ and random initialisation "
-                "need at least n_clusters of them."
-            )
 
 
 def kmeans_plusplus(
@@ -81,9 +70,9 @@ def kmeans_plusplus(
     if n_local_trials is not None:
         n_local_trials = validate_int(n_local_trials, "n_local_trials", owner, low=1)
     if is_array_api(X):  # computed on X's device (kmeans/_backends/array_api.py)
-        from ._backends.array_api import kmeans_plusplus as on_device
-
-        return on_device(X, n_clusters, sample_weight, random_state, n_local_trials, owner)
+        return kind_of(X).kmeans_plusplus(
+            X, n_clusters, sample_weight, random_state, n_local_trials, owner
+        )
     X = check_array(X, owner=owner, accept_sparse=True)
     n_samples = X.shape[0]
     if n_samples < n_clusters:

@@ -424,3 +424,15 @@ def check_is_fitted(estimator, attribute: str = "cluster_centers_") -> None:
             f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' "
             "with appropriate arguments before using this estimator."
         )
+
+
+def check_enough_weighted_samples(sample_weight, n_clusters: int) -> None:
+    """Seeding needs at least ``n_clusters`` rows of positive weight."""
+    if sample_weight is not None:
+        n_positive = int(np.count_nonzero(sample_weight))
+        if n_positive < n_clusters:
+            raise ValueError(
+                f"Only {n_positive} sample(s) have a non-zero weight, fewer than "
+                f"n_clusters={n_clusters}: k-means++ and random initialisation "
+                "need at least n_clusters of them."
+            )

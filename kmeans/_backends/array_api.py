@@ -49,6 +49,7 @@ from .._core.init import greedy_indices
 from .._core.lloyd import iterate
 from .._core.sampling import weighted_choice
 from .._core.update import relocate_and_average
+from .._validation import check_enough_weighted_samples, check_random_state
 from . import is_array_api
 from .memory import exponent_for
 
@@ -652,6 +653,21 @@ class ArrayAPIKind:
             parts.append(xp.astype(xp.sqrt(sq), dtype))
         return self._times_power_of_two(xp.concat(parts, axis=0), exponent)
 
+    def kmeans_plusplus(self, X, n_clusters, sample_weight, random_state, n_trials, owner):
+        """:func:`kmeans.kmeans_plusplus` on X's device: centres and indices as
+        arrays of X's namespace and device."""
+        X = self.check(X, owner=owner)
+        if X.shape[0] < n_clusters:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}."
+            )
+        data, shift = self.statistics(X, sample_weight, False, None)[:2]
+        check_enough_weighted_samples(data.host_weights, n_clusters)
+        rng = check_random_state(random_state)
+        indices = self.plusplus_indices(data, shift, n_clusters, rng, n_trials)
+        index = self.to_device(indices, self.xp.int64)
+        return self.xp.take(X, index, axis=0), index
+
 
 @dataclass(frozen=True, eq=False)
 class CosineArrayAPIKind(ArrayAPIKind):
@@ -763,21 +779,3 @@ class CosineArrayAPIKind(ArrayAPIKind):
             for lo, hi, partial in self._partials(X, centers)
         ]
         return xp.concat(parts, axis=0)
-
-
-def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials, owner):
-    """:func:`kmeans.kmeans_plusplus` for an array-API X: centres and indices as
-    arrays of X's namespace and device."""
-    from .._initialization import check_enough_weighted_samples
-    from .._validation import check_random_state
-
-    kernels = kind(X)
-    X = kernels.check(X, owner=owner)
-    if X.shape[0] < n_clusters:
-        raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
-    data, shift = kernels.statistics(X, sample_weight, False, None)[:2]
-    check_enough_weighted_samples(data.host_weights, n_clusters)
-    rng = check_random_state(random_state)
-    indices = kernels.plusplus_indices(data, shift, n_clusters, rng, n_local_trials)
-    index = kernels.to_device(indices, kernels.xp.int64)
-    return kernels.xp.take(X, index, axis=0), index
