@@ -143,7 +143,8 @@ def _block_rows(n_clusters: int, n_features: int) -> int:
 def inertia(X: np.ndarray, centers: np.ndarray) -> float:
     """The inertia of ``centers`` on ``X`` in float64 (X cast block by block), the
     same way for every method: each row's nearest centre from a product, then the
-    exact squared distance to it."""
+    exact squared distance to it. Written apart from :mod:`kmeans._core.kernel`
+    on purpose: the referee of every method does not share one method's code."""
     centers = np.asarray(centers, np.float64)
     half_norms = 0.5 * np.einsum("ij,ij->i", centers, centers)
     total, step = 0.0, _block_rows(*centers.shape)
