@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._backends import is_array_api, kind_of
-from ._core.blocks import column_mean, rows_of, thread_pool
+from ._core.blocks import (
+    column_mean,
+    exact_shift,
+    mean_variance,
+    rows_of,
+    thread_pool,
+)
 from ._core.init import kmeans_plusplus_indices
 from ._validation import (
     check_array,
@@ -90,8 +96,13 @@ def kmeans_plusplus(
     check_enough_weighted_samples(weights, n_clusters)
     rng = check_random_state(random_state)
     with thread_pool() as pool:
-        # CSR rows are not centred (kmeans/_core/sparse.py)
-        shift = np.zeros(X.shape[1], X.dtype) if is_sparse(X) else column_mean(X, pool)
+        # CSR rows are not centred (kmeans/_core/sparse.py); dense ones in the
+        # frame of a fit (blocks.exact_shift: no shift by a far row's mean)
+        if is_sparse(X):
+            shift = np.zeros(X.shape[1], X.dtype)
+        else:
+            shift = column_mean(X, pool)
+            shift = exact_shift(shift, mean_variance(X, shift, pool))
         indices = kmeans_plusplus_indices(
             X, shift, weights, n_clusters, rng, pool, n_local_trials
         )

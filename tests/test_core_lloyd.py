@@ -184,6 +184,16 @@ def test_exact_shift_is_the_mean_on_a_coarse_grid():
         assert exact_shift(mean, variance) is mean
 
 
+def test_no_shift_when_the_mean_is_within_the_spread_of_the_origin():
+    from kmeans._core.blocks import exact_shift
+
+    mean = np.array([3.0, -4.0])  # ||mean||^2 = 25
+    for variance, expected in ((12.5, [0.0, 0.0]), (12.4, [3.0, -4.0])):
+        shift = exact_shift(mean.astype(np.float32), variance)
+        np.testing.assert_array_equal(shift, expected)
+        assert shift.dtype == np.float32
+
+
 @pytest.mark.parametrize(("n_features", "n_clusters"), [(40, 20), (3, 6)])
 def test_predict_breaks_exact_ties_of_integer_data_to_the_lowest_index(
     n_features, n_clusters

@@ -176,3 +176,85 @@ def test_array_api_arrays_far_from_unit_scale(library, k):
     assert np.isfinite(np.asarray(km.cluster_centers_)).all()
     np.testing.assert_array_equal(np.asarray(km.predict(data)), reference.labels_)
     assert np.isfinite(np.asarray(km.transform(data))).all()
+
+
+def _lloyd_on(X, centers, n_iter=100):
+    """Plain Lloyd in float64 with exact distances (the reference)."""
+    X = X.astype(np.float64)
+    for _ in range(n_iter):
+        labels = ((X[:, None, :] - centers[None]) ** 2).sum(-1).argmin(axis=1)
+        centers = np.array([X[labels == j].mean(axis=0) for j in range(len(centers))])
+    return labels, centers
+
+
+@pytest.mark.parametrize(
+    ("far", "dtype"),
+    [(1e8, np.float64), (1e12, np.float64), (1e20, np.float64), (1e100, np.float64),
+     (1e8, np.float32), (1e15, np.float32)],
+)  # fmt: skip
+@pytest.mark.parametrize("estimator", ["kmeans", "minibatch"])
+def test_one_far_row_leaves_the_others_their_digits(far, dtype, estimator):
+    # The mean and spread of such data are the far row's: a shift by that mean
+    # rounded every other row to the shift's precision (the 30 rows became one
+    # point, inertia 0 at 1e20). Its own cluster from the start, the far row
+    # leaves the others' Lloyd iterations as they are without it.
+    rng = np.random.default_rng(0)
+    bulk = rng.normal(size=(30, 2))
+    X = np.concatenate([bulk, [[far, -far]]]).astype(dtype)
+    init = X[[0, 1, 30]]
+    if estimator == "kmeans":
+        model = KMeans(3, init=init, n_init=1, tol=0, max_iter=100).fit(X)
+    else:
+        model = MiniBatchKMeans(3, init=init, batch_size=31, max_iter=100, tol=0,
+                                max_no_improvement=None).fit(X)  # fmt: skip
+    labels, centers_ref = _lloyd_on(X[:30], init[:2].astype(np.float64))
+    if estimator == "kmeans":
+        np.testing.assert_array_equal(model.labels_[:30], labels)
+        np.testing.assert_array_equal(model.labels_[30], 2)
+        rtol = 1e-12 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(
+            model.cluster_centers_[:2], centers_ref, rtol=rtol, atol=rtol
+        )
+        bulk_rows = X[:30].astype(np.float64)
+        exact = sum(
+            ((bulk_rows[labels == j] - centers_ref[j]) ** 2).sum() for j in range(2)
+        )
+        np.testing.assert_allclose(
+            model.inertia_, exact, rtol=1e-4 if rtol > 1e-6 else 1e-10
+        )
+    # predict and score on the other rows, against exact distances to the centres
+    centers = model.cluster_centers_.astype(np.float64)
+    rows = X[:30].astype(np.float64)
+    sq = ((rows[:, None, :] - centers[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(model.predict(X[:30]), sq.argmin(axis=1))
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(-model.score(X[:30]), sq.min(axis=1).sum(), rtol=rtol)
+    reference = sum(((rows[labels == j] - centers_ref[j]) ** 2).sum() for j in range(2))
+    assert sq.min(axis=1).sum() <= 1.1 * reference
+
+
+@pytest.mark.parametrize("library", ["dask", "array_api_strict", "torch"])
+@pytest.mark.parametrize("far", [1e12, 1e20])
+def test_one_far_row_on_dask_and_array_api_as_on_numpy(library, far):
+    # their passes take the NumPy path's frames (no shift by a far row's mean)
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(30, 2)), [[far, -far]]])
+    init = X[[0, 1, 30]]
+    reference = KMeans(3, init=init, n_init=1, tol=0).fit(X)
+    if library == "dask":
+        dask = pytest.importorskip("dask")
+        da = pytest.importorskip("dask.array")
+        with dask.config.set(scheduler="synchronous"):
+            data = da.from_array(X, chunks=10)
+            km = KMeans(3, init=init, n_init=1, tol=0).fit(data)
+            labels, predicted = np.asarray(km.labels_), km.predict(data).compute()
+    else:
+        pytest.importorskip("array_api_compat")
+        xp = pytest.importorskip(library)
+        data = xp.asarray(X)
+        km = KMeans(3, init=xp.asarray(init), n_init=1, tol=0).fit(data)
+        labels, predicted = np.asarray(km.labels_), np.asarray(km.predict(data))
+    np.testing.assert_array_equal(labels, reference.labels_)
+    np.testing.assert_array_equal(predicted, reference.labels_)
+    assert km.n_iter_ == reference.n_iter_
+    assert float(km.inertia_) == pytest.approx(reference.inertia_, rel=1e-9)

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from .._core import cosine
-from .._core.blocks import exact_shift
+from .._core.blocks import centres_shift, exact_shift
 from .._core.init import greedy_indices
 from .._core.lloyd import iterate
 from .._core.sampling import weighted_choice
@@ -580,7 +580,8 @@ class ArrayAPIKind:
         """The centres on the device, shifted by their mean, with their
         coefficients: every whole-array pass reads centres through this."""
         centers = self._own(centers, "cluster_centers_")
-        shift = self.xp.mean(centers, axis=0)
+        # the NumPy path's frame (far centres must not take the digits of the others)
+        shift = self.to_device(centres_shift(to_numpy(centers)), centers.dtype)
         shifted = centers - shift
         return shift, shifted, self._coefficients(shifted)
 

@@ -267,15 +267,34 @@ def exact_shift(mean: np.ndarray, variance) -> np.ndarray:
     are then computed without rounding, so exact ties between distances stay
     exact and go to the lowest index, as with ``argmin`` of the exact
     distances (a shift by the plain mean rounds them either way).
+
+    No shift (zeros) when the mean is within the spread of the origin
+    (``||mean||^2 <= n_features * variance``): centring gains at most a bit
+    there, and where that spread comes from a few rows far from the others (an
+    outlier at 1e12 among rows of unit spread) a shift by their mean would take
+    the others' digits: ``x - shift`` rounds to the shift's precision.
     """
     if variance is None or not 0 < variance < np.inf:
         return mean
+    location = np.asarray(mean, np.float64)
+    with np.errstate(over="ignore"):
+        if float(location @ location) <= location.size * variance:
+            return np.zeros_like(mean)
     grid = np.ldexp(1.0, int(np.floor(np.log2(np.sqrt(variance)))) - 4)
     with np.errstate(over="ignore", invalid="ignore"):
         rounded = np.round(mean.astype(np.float64) / grid) * grid
     if not np.isfinite(rounded).all():
         return mean
     return rounded.astype(mean.dtype)
+
+
+def centres_shift(centers: np.ndarray) -> np.ndarray:
+    """The frame of the passes that know only the centres (final labels,
+    ``predict``, ``score``, ``transform``): :func:`exact_shift` of their mean
+    for their spread, in their dtype."""
+    mean = centers.mean(axis=0)
+    spread = float(np.mean((centers - mean) ** 2, dtype=np.float64))
+    return exact_shift(mean, spread)
 
 
 def mean_variance(X: np.ndarray, mean: np.ndarray, pool) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .blocks import RowBlocks, exact_shift, scratch, shifted_block, take_rows
+from .blocks import RowBlocks, centres_shift, scratch, shifted_block, take_rows
 from .kernel import (
     all_sq,
     by_centres,
@@ -43,9 +43,7 @@ def labels_inertia(
     n_clusters = centers.shape[0]
     # the centres' own spread sets the shift's grid: integer centres and rows
     # keep their exact ties (blocks.exact_shift)
-    mean = centers.mean(axis=0)
-    spread = float(np.mean((centers - mean) ** 2, dtype=np.float64))
-    shift = exact_shift(mean, spread)
+    shift = centres_shift(centers)
     shifted = centers - shift
     columns = by_columns(n_features, n_clusters)
     if columns:
