@@ -43,6 +43,8 @@ from ._exceptions import install_hint
 _PLOT_EXTRA = install_hint("plot")
 # More runs than this are a typing error (1e20 would never end), not a wish.
 _MAX_N_INIT = 1000
+# Likewise for swap trials, which never stop early ("auto" is 6 per cluster).
+_MAX_REFINE_ITER = 100_000
 _IRIS_ROWS = 150
 # Cluster sizes printed one by one up to this many clusters; beyond, a summary.
 _MAX_SIZES_SHOWN = 20
@@ -625,10 +627,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--refine-iter",
-        type=_int_in(1, None),
+        type=_int_in(1, _MAX_REFINE_ITER),
         metavar="N",
-        help=f"swap trials, with --refine (default: the library's "
-        f"({_default(KMeans, 'refine_iter')}: a number per cluster))",
+        help=f"swap trials, with --refine: 1 to {_MAX_REFINE_ITER} (default: the "
+        f"library's ({_default(KMeans, 'refine_iter')}: a number per cluster))",
     )
     fit.add_argument(
         "--minibatch",

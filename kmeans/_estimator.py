@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._backends import is_array_api, kind_of, to_host
+from ._backends import array_library, is_array_api, kind_of, to_host
 from ._backends.cosine import cosine_kind
 from ._backends.memory import DENSE, weight_exponent
 from ._base import NotebookReprMixin
@@ -290,7 +290,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         kmeans/_backends/)."""
         if is_array_api(X):
             raise TypeError(
-                f"{type(self).__name__} does not take {type(X).__module__.split('.')[0]} "
+                f"{type(self).__name__} does not take {array_library(X)} "
                 "arrays yet: KMeans fits them on their device, or pass a NumPy array."
             )
         if is_dask_array(X):

@@ -11,6 +11,8 @@ import csv
 import io
 import sys
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -109,8 +111,14 @@ def _read_npz(source, path: str) -> np.ndarray:
             X = archive["X" if "X" in names else names[0]]
     except OSError as exc:
         raise _open_error(path, exc) from exc
-    except ValueError as exc:
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        # a truncated or corrupted archive (zipfile's and zlib's errors) included
         raise DataError(f"cannot read {path}: not a usable .npz archive ({exc})") from exc
+    if not isinstance(X, np.ndarray):  # a member that is not a .npy file: its bytes
+        raise DataError(
+            f"cannot read {path}: not a usable .npz archive (its array is not in "
+            ".npy format)"
+        )
     return _check_array_shape(X, path)
 
 
@@ -160,6 +168,10 @@ def _column_indices(columns: str, n_columns: int, names, path: str) -> list[int]
 
 
 def _is_number(text: str) -> bool:
+    """Whether ``text`` is a number as np.loadtxt reads them: Python's float()
+    also takes digits grouped by underscores ("1_000"), which loadtxt does not."""
+    if "_" in text:
+        return False
     try:
         float(text)
     except ValueError:

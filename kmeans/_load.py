@@ -29,6 +29,9 @@ def load(path: str | os.PathLike):
 
     Raises
     ------
+    TypeError
+        When ``path`` is not a str or path-like (an int would be taken by
+        ``open`` as a file descriptor).
     FileNotFoundError, PermissionError
         When the file cannot be opened.
     ModelFileError

@@ -19,6 +19,7 @@ from ._core.minibatch import DENSE_BATCH, SPARSE_BATCH, RowSampler, State
 from ._estimator import _BaseKMeans
 from ._exceptions import InvalidParameterError, warn
 from ._validation import (
+    check_array,
     check_random_state,
     check_sample_weight,
     is_sparse,
@@ -533,9 +534,17 @@ def _scaled_init(init, scale: int):
     if scale == 0 or isinstance(init, str):
         return init
     if callable(init):
-        return lambda X, k, random_state: np.ldexp(
-            np.asarray(init(np.ldexp(X, scale), k, random_state=random_state)), -scale
-        )
+
+        def scaled_call(X, k, random_state):
+            # called with the rows as given (CSR too); what it returns is checked as
+            # KMeans checks it before it is scaled
+            centers = init(scaled(X, -scale), k, random_state=random_state)
+            centers = check_array(
+                centers, owner="MiniBatchKMeans", name="the centers returned by init"
+            )
+            return np.ldexp(centers, -scale)
+
+        return scaled_call
     return np.ldexp(init, -scale).astype(init.dtype)
 
 

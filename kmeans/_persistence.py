@@ -112,7 +112,10 @@ def save(model, path: str | os.PathLike) -> None:
 
     # Written beside the target and renamed into place, so that a crash or a full
     # disk never leaves a half-written model where a good one was.
+    _check_path(path)
     path = Path(path)
+    if path.is_dir():  # else said of the temporary file, renamed onto the folder
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
     fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -121,6 +124,15 @@ def save(model, path: str | os.PathLike) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _check_path(path) -> None:
+    """A path is a str or path-like: open() would take an int as a file descriptor
+    (and close it), bytes are not what Path takes."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a str or a path-like object, got {type(path).__name__}."
+        )
 
 
 def _temporary_beside(path: Path) -> tuple[int, str]:
@@ -146,6 +158,7 @@ def _temporary_beside(path: Path) -> tuple[int, str]:
 def read(path: str | os.PathLike, classes: dict):
     """The model in the file at ``path``, of one of ``classes`` (by name); see
     :func:`kmeans.load`."""
+    _check_path(path)
     with open(path, "rb") as f:  # missing or unreadable: the OSError says it best
         try:
             return _read(f, classes)
@@ -171,7 +184,7 @@ def _read(f, classes: dict):
         if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
             raise ModelFileError(f"not a kmeans model file: format is not {FORMAT_NAME!r}")
         version = meta.get("format_version")
-        if not isinstance(version, int) or version < 1:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise ModelFileError(f"damaged: bad format_version {version!r}")
         if version > FORMAT_VERSION:
             raise ModelFileError(
@@ -277,8 +290,9 @@ def _set_fitted(model, attributes: dict, archive) -> None:
             )
         model.labels_ = labels.astype(np.int32, copy=False)
     init = model.init
+    # an init given as integers (a list of ints, say) is saved as integers
     if isinstance(init, np.ndarray) and (
-        init.shape != (k, d) or init.dtype.kind != "f" or not np.isfinite(init).all()
+        init.shape != (k, d) or init.dtype.kind not in "biuf" or not np.isfinite(init).all()
     ):
         raise ModelFileError(
             f"damaged: the init array of shape {init.shape} is not {k} finite centres "
@@ -292,6 +306,8 @@ def _set_fitted(model, attributes: dict, archive) -> None:
             value = _member(archive, name, "f", shape)
             if not np.isfinite(value).all():
                 raise ModelFileError(f"damaged: {name!r} holds NaN or infinite values")
+            if name == "_counts" and (value < 0).any():  # weights seen per centre
+                raise ModelFileError("damaged: '_counts' holds negative values")
             setattr(model, name, value)
     if "feature_names_in_" in archive.files:
         names = _member(archive, "feature_names_in_", "U", (d,))

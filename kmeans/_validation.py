@@ -82,12 +82,17 @@ def check_array(
     else:
         # np.matrix keeps two dimensions under every operation, which the
         # computations do not expect: asarray views the same numbers as an ndarray
-        array = _as_array(_missing_as_nan(X), name)
+        array = _as_array(_missing_as_nan(X, name), name)
 
     kind = array.dtype.kind
     if kind == "c":
         raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}.")
-    if kind in "USV":
+    if kind == "V":  # fields of a record, not strings
+        raise TypeError(
+            f"{name} must be numeric, got the structured dtype {array.dtype}: convert "
+            "it with numpy.lib.recfunctions.structured_to_unstructured."
+        )
+    if kind in "US":
         raise ValueError(
             f"{name} contains non-numeric data (dtype {array.dtype}): "
             "could not convert string to float."
@@ -101,6 +106,11 @@ def check_array(
             ) from exc
         except ValueError as exc:
             raise _object_error(array, name, exc) from None
+        except OverflowError:  # Python ints beyond float64: 10**400
+            raise ValueError(
+                f"Input {name} contains infinity or a value too large for "
+                f"{np.dtype(np.float64)!r}."
+            ) from None
     elif kind == "M" or kind == "m":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}.")
     elif array.dtype not in _FLOAT_DTYPES:
@@ -227,15 +237,30 @@ def _object_error(array: np.ndarray, name: str, exc: ValueError) -> ValueError:
     return ValueError(f"{name} could not be converted to a numeric array: {_RAGGED}.")
 
 
-def _missing_as_nan(X):
+def _missing_as_nan(X, name: str = "X"):
     """pandas columns with missing values (``pd.NA``): as float arrays with NaN, so
     that they are reported as missing values, not as non-numbers."""
     if hasattr(X, "dtypes") and hasattr(X, "to_numpy"):
+        _refuse_datetime_columns(X, name)
         try:
             return X.to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError):
             return X  # non-numeric columns: reported by the checks below
     return X
+
+
+def _refuse_datetime_columns(X, name: str) -> None:
+    """pandas converts dates and durations to floats (nanoseconds) without a word:
+    refuse them, as NumPy datetime64 arrays are."""
+    dtypes = X.dtypes
+    columns = dtypes.items() if hasattr(dtypes, "items") else [(None, dtypes)]
+    for column, dtype in columns:
+        if getattr(dtype, "kind", None) in ("M", "m"):
+            where = "" if column is None else f" in column {column!r}"
+            raise TypeError(
+                f"{name} must be numeric, got dtype {dtype}{where}: convert dates and "
+                "durations to numbers first."
+            )
 
 
 def _check_finite(array: np.ndarray, name: str) -> None:
@@ -263,6 +288,12 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     if sample_weight is None:
         return None
     _refuse_masked(sample_weight, "sample_weight")
+    if isinstance(sample_weight, numbers.Real) and not _finite_real(sample_weight):
+        if sample_weight == sample_weight:  # not NaN (said below, as in an array)
+            raise ValueError(
+                "Input sample_weight contains infinity or a value too large for "
+                f"{np.dtype(np.float64)!r}."
+            )
     if isinstance(sample_weight, numbers.Number):
         raw = np.full(n_samples, sample_weight)
     else:
@@ -386,7 +417,7 @@ def validate_real(value, name: str, owner: str, *, low=None) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
+        or not _finite_real(value)
         or (low is not None and value < low)
     ):
         raise InvalidParameterError(
@@ -394,6 +425,15 @@ def validate_real(value, name: str, owner: str, *, low=None) -> float:
             f"{_range_text(low, None, 'left')}. Got {value!r} instead."
         )
     return float(value)
+
+
+def _finite_real(value) -> bool:
+    """Whether a real number is finite as a float (a Python int beyond float64,
+    10**400, is not: np.isfinite would raise a TypeError on it)."""
+    try:
+        return bool(np.isfinite(float(value)))
+    except OverflowError:
+        return False
 
 
 def validate_bool(value, name: str, owner: str) -> bool:

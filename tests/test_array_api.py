@@ -225,6 +225,20 @@ def test_mixed_namespaces_are_refused(space, blobs):
         KMeans(2).fit(to(blobs), sample_weight=foreign(np.ones(len(blobs))))
 
 
+def test_messages_name_the_arrays_library(space, blobs):
+    # jax's namespace is jax.numpy and its arrays are of module jaxlib: the
+    # messages said "numpy arrays" (which do take refine) and "jaxlib arrays"
+    xp, device, to = space
+    X = to(blobs)
+    library = {"jaxlib": "jax", "torch": "torch"}.get(type(X).__module__.split(".")[0])
+    library = library or "array_api_strict"
+    assert kind_of(X).description == f"{library} arrays"
+    with pytest.raises(TypeError, match=f"^refine='swap' does not accept {library} arr"):
+        KMeans(2, refine="swap").fit(X)
+    with pytest.raises(TypeError, match=f"^MiniBatchKMeans does not take {library} arr"):
+        MiniBatchKMeans(2).fit(X)
+
+
 def test_init_on_another_device_is_refused(blobs):
     xp, device1 = _strict("device1")()
     X = xp.asarray(blobs, device=device1)

@@ -270,6 +270,14 @@ def test_fit_array_file_errors(tmp_path):
     )
     np.savez(tmp_path / "two.npz", a=np.ones((3, 2)), b=np.ones((3, 2)))
     assert_error(run("fit", "two.npz", cwd=tmp_path), "two.npz holds several arrays (a, b)")
+    # a damaged archive is the file's problem, not "unexpected BadZipFile"
+    np.savez(tmp_path / "cut.npz", X=np.ones((100, 2)))
+    data = (tmp_path / "cut.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    assert_error(
+        run("fit", "cut.npz", cwd=tmp_path),
+        "kmeans fit: error: cannot read cut.npz: not a usable .npz archive",
+    )
 
 
 def test_fit_output_directory_that_cannot_be_written(tmp_path, blobs_csv):
@@ -412,7 +420,7 @@ _BAD_VALUES = {
         "--seed": ["-1", "1.5", "x"],
         "--algorithm": ["fast", "LLOYD"],
         "--refine": ["none", "SWAP", ""],
-        "--refine-iter": ["0", "-1", "2.5", "auto", "x"],
+        "--refine-iter": ["0", "-1", "2.5", "auto", "x", "100001", "100000000000000000000"],
         "--batch-size": ["0", "-5", "x"],
         "--columns": ["1,1", "x,x", "a,,b", ""],
         "--init": ["kmeans++", "no-such-file.csv"],

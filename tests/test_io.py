@@ -102,3 +102,41 @@ def test_pipes_and_standard_input(tmp_path, monkeypatch):
     X, names = read_table(str(fifo))  # read once: a pipe cannot be read twice
     writer.join()
     assert names == ["a", "b"] and X.shape == (2, 2)
+
+
+def _damaged_npz(tmp_path, how: str) -> str:
+    """An .npz archive damaged in one way: cut short, a flipped byte in a stored
+    member (bad CRC), corrupted deflate data, or a member that is not a .npy file."""
+    import zipfile
+
+    path = tmp_path / "d.npz"
+    if how == "not .npy":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("X.npy", b"hello")
+        return str(path)
+    X = np.random.default_rng(0).normal(size=(500, 4))
+    (np.savez_compressed if how == "deflate" else np.savez)(path, X=X)
+    data = bytearray(path.read_bytes())
+    if how == "truncated":
+        data = data[: len(data) // 2]
+    elif how == "crc":
+        data[100] ^= 0xFF
+    else:
+        for i in range(200, 2000, 7):
+            data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    return str(path)
+
+
+@pytest.mark.parametrize("how", ["truncated", "crc", "deflate", "not .npy"])
+def test_a_damaged_npz_is_a_data_error(tmp_path, how):
+    path = _damaged_npz(tmp_path, how)
+    with pytest.raises(DataError, match=r"d.npz: not a usable .npz archive \(.+\)$"):
+        read_table(path)
+
+
+def test_digits_grouped_by_underscores_are_not_numbers(tmp_path):
+    # float("1_000") is 1000.0 but np.loadtxt refuses it: the cell is named
+    (tmp_path / "d.csv").write_text("a,b\n1,2\n1_000,3\n")
+    with pytest.raises(DataError, match=r"column 1 \('a'\) is not numeric \(line 3"):
+        read_table(str(tmp_path / "d.csv"))

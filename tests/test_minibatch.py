@@ -618,3 +618,46 @@ def test_exact_ties_of_integer_data_go_to_the_lowest_index(n_features, n_cluster
     model.partial_fit(X)
     expected = means_of(X, sq.argmin(axis=1), init)
     np.testing.assert_allclose(model.cluster_centers_, expected, rtol=1e-13, atol=1e-13)
+
+
+def _first_rows(X, k, random_state):
+    return X[:k].toarray() if hasattr(X, "toarray") else X[:k]
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize(
+    ("init", "error", "message"),
+    [
+        (lambda X, k, random_state: None, ValueError, "Expected 2D array, got 0D"),
+        (lambda X, k, random_state: "abc", ValueError, "contains non-numeric data"),
+        (lambda X, k, random_state: np.full((k, 2), np.inf), ValueError, "infinity"),
+        (_first_rows, None, None),
+    ],
+)
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+def test_callable_init_on_data_of_extreme_magnitude(layout, init, error, message, how):
+    # X is read scaled by a power of two: the callable still sees X as given, and
+    # what it returns is checked as KMeans checks it (was np.ldexp's TypeError)
+    from scipy import sparse
+
+    X, _ = make_blobs(60, 2, 3)
+    X = X * 1e300
+    data = sparse.csr_array(X) if layout == "csr" else X
+    model = MiniBatchKMeans(3, init=init, n_init=1, random_state=0)
+    if error is None:
+        getattr(model, how)(data)
+        assert np.isfinite(model.cluster_centers_).all()
+        assert np.abs(model.cluster_centers_).max() > 1e299
+        return
+    with pytest.raises(error, match=message) as info:
+        getattr(model, how)(data)
+    assert "the centers returned by init" in str(info.value)
+
+
+def test_a_huge_reassignment_ratio_reassigns_without_overflow_warnings():
+    X, _ = make_blobs(200, 2, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = MiniBatchKMeans(4, reassignment_ratio=1e308, batch_size=20, random_state=0)
+        model.fit(X)
+    assert np.isfinite(model.cluster_centers_).all()

@@ -299,3 +299,52 @@ def test_model_files_get_the_mode_of_other_files(tmp_path, model_file):
     (tmp_path / "other.txt").write_text("")
     mode = os.stat(tmp_path / "other.txt").st_mode & 0o777
     assert os.stat(model_file[0]).st_mode & 0o777 == mode
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        [[0, 0, 0], [5, 5, 5], [10, 0, 0], [0, 10, 0]],  # a list of ints
+        np.array([[0, 0, 0], [5, 5, 5], [10, 0, 0], [0, 10, 0]], dtype=np.int32),
+        np.array([[0, 0, 0], [5, 5, 5], [10, 0, 0], [0, 10, 0]], dtype=np.float32),
+    ],
+)
+def test_a_model_fitted_from_integer_initial_centres_loads_back(tmp_path, init):
+    # the init array is saved as given: integers too, which load called damaged
+    X, _ = make_blobs(300, 3, 4)
+    km = KMeans(4, init=init).fit(X)
+    km.save(tmp_path / "m.npz")
+    loaded = load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.init, np.asarray(init))
+    np.testing.assert_array_equal(loaded.predict(X), km.labels_)
+
+
+def test_minibatch_counts_are_checked(tmp_path):
+    X, _ = make_blobs(300, 3, 4)
+    kmeans.MiniBatchKMeans(4, random_state=0).fit(X).save(tmp_path / "m.npz")
+    counts = _npy_bytes(np.array([1.0, -1.0, 2.0, 3.0]))
+    _replace_members(tmp_path / "m.npz", tmp_path / "bad.npz", _counts=counts)
+    with pytest.raises(ModelFileError, match="damaged: '_counts' holds negative values"):
+        load(tmp_path / "bad.npz")
+
+
+def test_a_boolean_format_version_is_damaged(tmp_path, model_file):
+    _rewrite_metadata(model_file[0], tmp_path / "bad.npz", format_version=True)
+    with pytest.raises(ModelFileError, match="damaged: bad format_version True"):
+        load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("path", [0, 3, None, 1.5, b"model.npz"])
+def test_a_path_that_is_not_a_path_is_refused(model_file, path):
+    # open(0) would read standard input and close it: never a file descriptor
+    with pytest.raises(TypeError, match="path must be a str or a path-like object"):
+        load(path)
+    with pytest.raises(TypeError, match="path must be a str or a path-like object"):
+        model_file[1].save(path)
+
+
+def test_save_onto_a_folder_names_the_folder(tmp_path, model_file):
+    with pytest.raises(IsADirectoryError) as info:
+        model_file[1].save(tmp_path)
+    assert info.value.filename == str(tmp_path) and ".tmp" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]

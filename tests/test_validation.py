@@ -381,3 +381,61 @@ def test_float32_data_with_weights_beyond_float32s_range(exponent):
         kmeans_plusplus(X, 2, sample_weight=weights, random_state=0)[1],
         kmeans_plusplus(X, 2, sample_weight=unit, random_state=0)[1],
     )
+
+
+def _frame_with(column):
+    pd = pytest.importorskip("pandas")
+    values = {
+        "datetime": pd.date_range("2020-01-01", periods=3),
+        "datetime with a zone": pd.date_range("2020-01-01", periods=3, tz="UTC"),
+        "timedelta": pd.to_timedelta([1, 2, 3], unit="s"),
+    }[column]
+    return pd.DataFrame({"when": values, "b": [1.0, 2.0, 3.0]})
+
+
+@pytest.mark.filterwarnings("ignore:X has feature names:UserWarning")
+@pytest.mark.parametrize("column", ["datetime", "datetime with a zone", "timedelta"])
+@pytest.mark.parametrize("where", ["fit", "predict", "init"])
+def test_pandas_dates_and_durations_are_refused_like_numpys(column, where):
+    # pandas would convert them to nanoseconds without a word
+    frame = _frame_with(column)
+    message = r"must be numeric, got dtype (datetime|timedelta)64.* in column 'when'"
+    with pytest.raises(TypeError, match=message):
+        if where == "fit":
+            KMeans(1).fit(frame)
+        elif where == "predict":
+            KMeans(1).fit(np.ones((3, 2))).predict(frame)
+        else:
+            KMeans(3, init=frame).fit(np.ones((3, 2)))
+
+
+def test_a_structured_array_is_not_called_strings():
+    X = np.zeros(3, dtype=[("a", float), ("b", float)])
+    with pytest.raises(TypeError, match="got the structured dtype .*structured_to_unstr"):
+        KMeans(1).fit(X)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_python_ints_beyond_float64(sign):
+    huge = sign * 10**400
+    with pytest.raises(ValueError, match="Input X contains infinity or a value too large"):
+        KMeans(1).fit([[huge, 0.0], [1.0, 2.0]])
+    with pytest.raises(ValueError, match="Input init contains infinity or a value too"):
+        KMeans(2, init=[[huge, 0], [1, 2]]).fit(X_OK)
+    with pytest.raises(ValueError, match="Input sample_weight contains infinity"):
+        KMeans(2).fit(X_OK, sample_weight=huge)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "param"),
+    [("KMeans", "tol"), ("KMeans", "refine_time"), ("MiniBatchKMeans", "tol"),
+     ("MiniBatchKMeans", "reassignment_ratio")],
+)  # fmt: skip
+def test_float_parameters_given_a_python_int_beyond_float64(estimator, param):
+    import kmeans
+
+    cls = getattr(kmeans, estimator)
+    params = {param: 10**400, **({"refine": "swap"} if param == "refine_time" else {})}
+    message = f"The '{param}' parameter of {estimator} must be a float in the range"
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        cls(2, **params).fit(X_OK)

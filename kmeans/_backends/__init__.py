@@ -58,6 +58,13 @@ def is_array_api(X) -> bool:
     return module in ("torch", "cupy", "jax", "jaxlib") or hasattr(X, "__array_namespace__")
 
 
+def array_library(X) -> str:
+    """The name of the library of an array-API array, for messages: "torch",
+    "jax" (whose arrays are of module jaxlib), "array_api_strict", ..."""
+    module = type(X).__module__.split(".")[0]
+    return "jax" if module == "jaxlib" else module
+
+
 def to_numpy(x):
     """``x`` itself, or a NumPy copy of an array-API array (from any device)."""
     if not is_array_api(x):

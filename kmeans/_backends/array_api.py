@@ -50,7 +50,7 @@ from .._core.lloyd import iterate
 from .._core.sampling import weighted_choice
 from .._core.update import relocate_and_average
 from .._validation import check_enough_weighted_samples, check_random_state
-from . import is_array_api
+from . import array_library, is_array_api
 from .memory import exponent_for
 
 # Elements of the largest block temporary (rows x max(k, d + 1)): 2**24 floats
@@ -116,7 +116,11 @@ class ArrayAPIKind:
 
     @property
     def description(self) -> str:
-        return f"{self.xp.__name__.split('.')[-1]} arrays"
+        # the namespace's library: array_api_compat.torch, jax.numpy, cupy, ...
+        parts = self.xp.__name__.split(".")
+        wrapped = parts[0] == "array_api_compat" and len(parts) > 1
+        library = parts[1] if wrapped else parts[0]
+        return f"{library} arrays"
 
     @property
     def cosine_twin(self) -> CosineArrayAPIKind:
@@ -158,7 +162,7 @@ class ArrayAPIKind:
             compat = array_api_compat()
             if compat.array_namespace(a) is not self.xp:
                 raise TypeError(
-                    f"{what} is an array of {type(a).__module__.split('.')[0]}, but X "
+                    f"{what} is an array of {array_library(a)}, but X "
                     f"is one of {self.description}: pass both from one library."
                 )
             if compat.device(a) != self.device:

@@ -276,7 +276,8 @@ class State:
     def _reassign(self, batch, weights, labels, min_sq, kernels, rng, ratio) -> None:
         counts = self.counts
         n_rows = min_sq.shape[0]
-        low = counts < ratio * counts.max()
+        with np.errstate(over="ignore"):  # a ratio of 1e308: inf, every centre is low
+            low = counts < ratio * counts.max()
         limit = int(0.5 * n_rows)
         if np.count_nonzero(low) > limit:
             # keep the lowest counts only, at most half the batch
