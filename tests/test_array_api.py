@@ -7,6 +7,10 @@ initial centres the labels and ``n_iter_`` are NumPy's and the centres agree to
 rounding. Skipped as a whole without array-api-compat (the core CI leg).
 """
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from conftest import directions, make_blobs
@@ -441,3 +445,26 @@ def test_cosine_device_without_float64(rays):
     km = KMeans(4, init=X[:4], tol=0, metric="cosine").fit(xp.asarray(X, device=device))
     assert km.cluster_centers_.dtype == xp.float32
     assert_same_cosine(km, ref, rtol=1e-5)
+
+
+def test_jax_without_x64_fits_without_warnings():
+    # JAX's default (32-bit): int64 asked of it warns on every use and is truncated,
+    # so indices and counts take the namespace's default indexing dtype
+    pytest.importorskip("jax")
+    code = (
+        "import warnings, numpy as np\n"
+        "warnings.simplefilter('error')\n"
+        "import jax.numpy as jnp\n"
+        "from kmeans import KMeans, kmeans_plusplus\n"
+        "X = jnp.asarray(np.random.default_rng(0).normal(size=(60, 2)), jnp.float32)\n"
+        "km = KMeans(2, random_state=0, n_init=1, max_iter=5).fit(X)\n"
+        "km.predict(X)\n"
+        "kmeans_plusplus(X, 2, random_state=0)\n"
+        "print(np.asarray(km.labels_).dtype)\n"
+    )
+    env = {**os.environ, "JAX_ENABLE_X64": "0", "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "int32"

@@ -143,6 +143,13 @@ class ArrayAPIKind:
         """The dtype of sums and exact distances: float64 where the device has it."""
         return self.xp.float64 if self.has_float64 else self.xp.float32
 
+    @property
+    def index(self):
+        """The namespace's integer dtype for indices and counts: int32 in JAX
+        without ``jax_enable_x64`` (asking it for int64 warns on every use)."""
+        info = self.xp.__array_namespace_info__()
+        return info.default_dtypes(device=self.device)["indexing"]
+
     def host_dtype(self, X) -> np.dtype:
         """The NumPy dtype of X's values."""
         return np.dtype(np.float32 if X.dtype == self.xp.float32 else np.float64)
@@ -229,7 +236,7 @@ class ArrayAPIKind:
             raise ValueError("Input sample_weight contains NaN.")
         if bool(xp.any(xp.isinf(w))):
             raise ValueError("Input sample_weight contains infinity.")
-        n_negative = int(xp.sum(xp.astype(w < 0, xp.int64)))
+        n_negative = int(xp.sum(xp.astype(w < 0, self.index)))
         if n_negative:
             raise ValueError(
                 f"sample_weight must be non-negative; found {n_negative} negative value(s)."
@@ -408,7 +415,7 @@ class ArrayAPIKind:
         rows_left = np.zeros(len(centers), np.int64)
         counted = labels if weights is None else xp.where(weights > 0, labels, -1)
         for cluster in np.unique(far_labels):
-            rows_left[cluster] = int(xp.sum(xp.astype(counted == int(cluster), xp.int64)))
+            rows_left[cluster] = int(xp.sum(xp.astype(counted == int(cluster), self.index)))
         far_weights = None if weights is None else to_numpy(xp.take(weights, far_dev))
         return relocate_and_average(
             centers, sums, weight_sums, empty, far_rows, far_labels, far_weights, rows_left
@@ -434,7 +441,7 @@ class ArrayAPIKind:
                 xp.astype(a, X.dtype) for a in cosine.run_terms(weights, data.row_scale)
             )
         state = {
-            "labels": xp.full((n,), -1, dtype=xp.int64, device=self.device),
+            "labels": xp.full((n,), -1, dtype=self.index, device=self.device),
             "sums": xp.zeros((k, d + 1), dtype=self.wide, device=self.device),
         }
 
@@ -455,9 +462,9 @@ class ArrayAPIKind:
                     w = None if weights is None else weights[lo:hi]
                     best = best if w is None else best * w
                     inertia = inertia + xp.sum(xp.astype(best, self.wide))
-            new = xp.astype(xp.concat(parts), xp.int64)
+            new = xp.astype(xp.concat(parts), self.index)
             old = state["labels"]
-            n_changed = int(xp.sum(xp.astype(new != old, xp.int64)))
+            n_changed = int(xp.sum(xp.astype(new != old, self.index)))
             if n_changed:
                 state["sums"] = self._moved_sums(
                     X, weights, shift_dev, state["sums"], new, old, k
@@ -487,14 +494,14 @@ class ArrayAPIKind:
             indices = self.plusplus_indices(data, shift, n_clusters, rng)
         if data.row_scale is None:
             return self.rows(data.X, indices) - shift
-        index = self.to_device(indices, self.xp.int64)
+        index = self.to_device(indices, self.index)
         row_scale = to_numpy(self.xp.take(data.row_scale, index))
         return cosine.scale_rows(self.rows(data.X, indices), row_scale)
 
     def rows(self, X, indices) -> np.ndarray:
         """Rows of X at host ``indices``, on the host."""
         xp = self.xp
-        return to_numpy(xp.take(X, self.to_device(indices, xp.int64), axis=0))
+        return to_numpy(xp.take(X, self.to_device(indices, self.index), axis=0))
 
     def _potentials(self, X, shift_dev, row_sq, w, candidates, closest, row_scale=None):
         """For each candidate (rows of the device array ``candidates``), the
@@ -563,14 +570,14 @@ class ArrayAPIKind:
 
         first = int(weighted_choice(rng, host_w, n))
         inf = xp.full((n,), math.inf, dtype=X.dtype, device=self.device)
-        rows = seeds(self.to_device([first], xp.int64))
+        rows = seeds(self.to_device([first], self.index))
         closest = self._potentials(X, shift_dev, row_sq, None, rows, inf, row_scale)[1]
 
         def draw(closest):
             return self._draw(rng, closest, w, host_w, n_trials)
 
         def try_candidates(candidates, closest):
-            rows = seeds(self.to_device(candidates, xp.int64))
+            rows = seeds(self.to_device(candidates, self.index))
             potentials, minima = self._potentials(
                 X, shift_dev, row_sq, w, rows, closest, row_scale
             )
@@ -612,12 +619,12 @@ class ArrayAPIKind:
         of rows, the values in the wide dtype."""
         xp = self.xp
         parts, total = [], 0.0
-        sizes = xp.zeros((n_clusters,), dtype=xp.int64, device=self.device)
+        sizes = xp.zeros((n_clusters,), dtype=self.index, device=self.device)
         for lo, hi, labels, values in blocks:
             if weights is not None:
                 values = values * xp.astype(weights[lo:hi], self.wide)
             total = total + xp.sum(values)
-            sizes = sizes + xp.sum(self._one_hot(labels, n_clusters, xp.int64), axis=0)
+            sizes = sizes + xp.sum(self._one_hot(labels, n_clusters, self.index), axis=0)
             parts.append(labels)
         labels = xp.astype(xp.concat(parts), xp.int32)
         return labels, float(total), to_numpy(sizes)
@@ -670,7 +677,7 @@ class ArrayAPIKind:
         check_enough_weighted_samples(data.host_weights, n_clusters)
         rng = check_random_state(random_state)
         indices = self.plusplus_indices(data, shift, n_clusters, rng, n_trials)
-        index = self.to_device(indices, self.xp.int64)
+        index = self.to_device(indices, self.index)
         return self.xp.take(X, index, axis=0), index
 
 
