@@ -468,3 +468,17 @@ def test_jax_without_x64_fits_without_warnings():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "int32"
+
+
+@pytest.mark.parametrize("library", ["array_api_strict", "torch"])
+def test_cosine_float32_row_of_subnormal_norm_as_on_numpy(library):
+    # its 1/||x|| is beyond float32: the pass keeps the wide dtype for the weights
+    xp = pytest.importorskip(library)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    X[0] = [1e-40, 0, 0]
+    init = X[[1, 2]]
+    reference = KMeans(2, init=init, n_init=1, metric="cosine").fit(X)
+    km = KMeans(2, init=xp.asarray(init), n_init=1, metric="cosine").fit(xp.asarray(X))
+    np.testing.assert_array_equal(np.asarray(km.labels_), reference.labels_)
+    assert float(km.inertia_) == pytest.approx(reference.inertia_, rel=1e-5)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tracemalloc
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -551,3 +552,29 @@ def test_command_line(tmp_path):
         [*command, "--metric", "cos"], capture_output=True, text=True, cwd=tmp_path, env=env
     )
     assert bad.returncode == 2 and "invalid choice: 'cos'" in bad.stderr
+
+
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+@pytest.mark.parametrize("Estimator", [KMeans, MiniBatchKMeans])
+def test_float32_rows_of_subnormal_norm(kind, Estimator):
+    # 1/||x|| of such a row is beyond float32: its weight in the sums of unit rows
+    # overflowed (inf, then NaN sums and other labels than float64's, with warnings)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    X[0] = [1e-40, 0, 0]
+    init = X[[1, 2]].astype(np.float64)
+    data = {"dense": X, "csr": sparse.csr_array(X)}[kind]
+    options = {"init": init, "metric": "cosine", "max_iter": 50}
+    if Estimator is KMeans:
+        options["n_init"] = 1
+    else:
+        options.update(batch_size=60, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = Estimator(2, **options).fit(data)
+    reference = Estimator(2, **options).fit(X.astype(np.float64))
+    np.testing.assert_array_equal(model.labels_, reference.labels_)
+    np.testing.assert_allclose(
+        model.cluster_centers_, reference.cluster_centers_, atol=1e-5
+    )
+    assert model.inertia_ == pytest.approx(reference.inertia_, rel=1e-5)

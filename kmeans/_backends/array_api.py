@@ -437,9 +437,11 @@ class ArrayAPIKind:
         weights, row_terms = data.weights, None
         if data.row_scale is not None:
             centers = cosine.normalise(centers)
-            weights, row_terms = (
-                xp.astype(a, X.dtype) for a in cosine.run_terms(weights, data.row_scale)
-            )
+            terms = cosine.run_terms(weights, data.row_scale)
+            # as on NumPy: terms beyond X's dtype (rows of subnormal norm) stay wide
+            if all(bool(xp.max(a) <= xp.finfo(X.dtype).max) for a in terms):
+                terms = [xp.astype(a, X.dtype) for a in terms]
+            weights, row_terms = terms
         state = {
             "labels": xp.full((n,), -1, dtype=self.index, device=self.device),
             "sums": xp.zeros((k, d + 1), dtype=self.wide, device=self.device),

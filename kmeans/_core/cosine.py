@@ -133,7 +133,13 @@ def run_terms(sample_weight, row_scale, dtype=None):
     unit_weights = row_scale if sample_weight is None else sample_weight * row_scale
     # w/||x|| (-2 x.c + 2||x||) = 2 w (1 - cos): no term of order 1 beside x.c
     terms = unit_weights, 2 / row_scale
-    return terms if dtype is None else tuple(a.astype(dtype) for a in terms)
+    if dtype is None:
+        return terms
+    with np.errstate(over="ignore"):
+        cast = tuple(a.astype(dtype) for a in terms)
+    # float32 rows of subnormal norm have a 1/||x|| beyond float32: the terms stay
+    # float64 then (the weighted rows are computed in float64, rounded once)
+    return cast if all(np.isfinite(a).all() for a in cast) else terms
 
 
 def end_step(new_centers: np.ndarray, centers: np.ndarray, inertia):

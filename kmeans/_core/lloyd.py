@@ -205,14 +205,14 @@ def lloyd_pass(
             if columns and (stateless or moved.size == hi - lo):
                 moved_rows = by_column[:width].T  # [x - shift, 1], F-ordered
                 if w is not None:
-                    moved_rows = (moved_rows * w[:, None]).astype(X.dtype, copy=False)
+                    moved_rows = moved_rows * w[:, None]
                 new_moved, old_moved = new, old.astype(np.intp)
             elif stateless or moved.size == hi - lo:
                 if not centred:
                     _augment(X, lo, hi, shift, xa)
                 moved_rows = xa
-                if w is not None:
-                    moved_rows *= w[:, None]  # the ones column becomes the weights
+                if w is not None:  # the ones column becomes the weights
+                    moved_rows = _weighted(moved_rows, w)
                 new_moved, old_moved = new, old.astype(np.intp)
             else:
                 if centred:
@@ -228,7 +228,7 @@ def lloyd_pass(
                     )
                     moved_rows[:, n_features] = 1
                 if w is not None:
-                    moved_rows *= w[moved, None]
+                    moved_rows = _weighted(moved_rows, w[moved])
                 new_moved, old_moved = new[moved], old[moved].astype(np.intp)
             move_rows(sums, moved_rows, new_moved, None if stateless else old_moved)
             labels[lo:hi] = new
@@ -240,6 +240,16 @@ def lloyd_pass(
     inertia = sum(p[1] for p in parts) if with_inertia else None
     n_changed = sum(p[2] for p in parts)
     return (*total(partition_sums), inertia, n_changed)
+
+
+def _weighted(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``rows`` (a scratch array) times their weights: in place, or a float64
+    copy where the weights are wider than the rows (the cosine terms of float32
+    rows of subnormal norm, whose ``1/||x||`` float32 cannot hold)."""
+    if w.dtype.itemsize > rows.dtype.itemsize:
+        return rows * w[:, None]
+    rows *= w[:, None]
+    return rows
 
 
 def _move_sparse(sums, block, moved, new, old, w) -> None:
