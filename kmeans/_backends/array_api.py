@@ -590,10 +590,10 @@ class ArrayAPIKind:
     # -- a fitted model's uses ------------------------------------------------------------
 
     def _centre_frame(self, centers):
-        """The centres on the device, shifted by their mean, with their
-        coefficients: every whole-array pass reads centres through this."""
+        """The centres on the device in the NumPy path's frame
+        (:func:`kmeans._core.blocks.centres_shift`), with their coefficients:
+        every whole-array pass reads centres through this."""
         centers = self._own(centers, "cluster_centers_")
-        # the NumPy path's frame (far centres must not take the digits of the others)
         shift = self.to_device(centres_shift(to_numpy(centers)), centers.dtype)
         shifted = centers - shift
         return shift, shifted, self._coefficients(shifted)
