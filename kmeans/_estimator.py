@@ -19,6 +19,7 @@ from ._persistence import save as _save
 from ._progress import FitMonitor, IterationInfo
 from ._validation import (
     check_array,
+    check_centres_reach,
     check_enough_weighted_samples,
     check_is_fitted,
     check_random_state,
@@ -918,6 +919,7 @@ class KMeans(_BaseKMeans):
                     else:
                         given = self._given_centers(X, init, rng, kernels)
                         centers = np.ldexp(given, -scale).astype(given.dtype) - shift
+                        check_centres_reach(centers)
                     monitor.start_iterations(run)
                     fitted, stop_reason = self._run(
                         kernels, data, shift, centers, variance, pool, spare, algorithm,

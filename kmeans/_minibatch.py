@@ -20,6 +20,7 @@ from ._estimator import _BaseKMeans
 from ._exceptions import InvalidParameterError, warn
 from ._validation import (
     check_array,
+    check_centres_reach,
     check_random_state,
     check_sample_weight,
     is_sparse,
@@ -401,6 +402,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 mean = kernels.column_mean(X, pool)
                 tol = self.tol * kernels.mean_variance(X, mean, pool)
             centers = self._initialise(X, weights, init, n_init, init_size, rng, pool)
+            check_centres_reach(centers)
             shift = _working_shift(centers, X, unit)
             state = State(centers - shift, np.zeros(self.n_clusters), 0, unit=unit)
             sampler = RowSampler(n_samples, weights)
@@ -491,6 +493,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 batch_size, init_size = self._sizes(n_rows)
                 self._rng = check_random_state(self.random_state)
                 centers = self._initialise(X, weights, init, 1, init_size, self._rng, pool)
+                check_centres_reach(centers)
                 shift = _working_shift(centers, X, unit)
                 self._counts = np.zeros(self.n_clusters)
                 self._n_since_last_reassign = 0

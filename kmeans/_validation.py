@@ -476,3 +476,16 @@ def check_enough_weighted_samples(sample_weight, n_clusters: int) -> None:
                 f"n_clusters={n_clusters}: k-means++ and random initialisation "
                 "need at least n_clusters of them."
             )
+
+
+def check_centres_reach(centers: np.ndarray, what: str = "init") -> None:
+    """Given initial centres must have squared norms their dtype can hold (in the
+    frame where the passes read them): beyond, every distance to them is
+    infinite and the sums go to ``inf - inf``."""
+    with np.errstate(over="ignore"):
+        sq = np.einsum("ij,ij->i", centers, centers)
+    if not np.isfinite(sq).all():
+        raise ValueError(
+            f"{what} has centres too far from the data for squared distances in "
+            f"{centers.dtype} (largest |value| {float(np.abs(centers).max()):.3g})."
+        )

@@ -205,8 +205,10 @@ def test_one_far_row_leaves_the_others_their_digits(far, dtype, estimator):
     if estimator == "kmeans":
         model = KMeans(3, init=init, n_init=1, tol=0, max_iter=100).fit(X)
     else:
-        model = MiniBatchKMeans(3, init=init, batch_size=31, max_iter=100, tol=0,
-                                max_no_improvement=None).fit(X)  # fmt: skip
+        model = MiniBatchKMeans(
+            3, init=init, batch_size=31, max_iter=100, tol=0, random_state=0,
+            max_no_improvement=None,
+        ).fit(X)  # fmt: skip
     labels, centers_ref = _lloyd_on(X[:30], init[:2].astype(np.float64))
     if estimator == "kmeans":
         np.testing.assert_array_equal(model.labels_[:30], labels)

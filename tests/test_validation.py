@@ -2,6 +2,7 @@
 passed is modified; unusual but valid arrays work."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from conftest import make_blobs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmeans import InvalidParameterError, KMeans, k_means, kmeans_plusplus
+from kmeans import InvalidParameterError, KMeans, MiniBatchKMeans, k_means, kmeans_plusplus
 
 X_OK = np.arange(20, dtype=float).reshape(10, 2)
 
@@ -439,3 +440,26 @@ def test_float_parameters_given_a_python_int_beyond_float64(estimator, param):
     message = f"The '{param}' parameter of {estimator} must be a float in the range"
     with pytest.raises(InvalidParameterError, match=re.escape(message)):
         cls(2, **params).fit(X_OK)
+
+
+@pytest.mark.parametrize("Estimator", [KMeans, MiniBatchKMeans])
+@pytest.mark.parametrize(
+    ("dtype", "far", "fits"),
+    [(np.float64, 1e308, False), (np.float64, 1e160, False), (np.float64, 1e150, True),
+     (np.float32, 1e20, False), (np.float32, 1e15, True)],
+)  # fmt: skip
+def test_initial_centres_beyond_reach_of_squared_distances(Estimator, dtype, far, fits):
+    # their squared norms overflowed: inf - inf in the sums, NaN centres
+    # (MiniBatchKMeans) or numpy's overflow warnings (KMeans)
+    X = np.random.default_rng(0).normal(size=(100, 2)).astype(dtype)
+    init = np.array([[0, 0], [1, 1], [far, 0]], dtype)
+    model = Estimator(3, init=init, n_init=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        if not fits:
+            with pytest.raises(ValueError, match="too far from the data for squared"):
+                model.fit(X)
+            return
+        model.fit(X)
+    assert np.isfinite(model.cluster_centers_).all()
+    assert np.bincount(model.labels_, minlength=3).min() > 0
