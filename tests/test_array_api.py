@@ -10,6 +10,7 @@ rounding. Skipped as a whole without array-api-compat (the core CI leg).
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -482,3 +483,24 @@ def test_cosine_float32_row_of_subnormal_norm_as_on_numpy(library):
     km = KMeans(2, init=xp.asarray(init), n_init=1, metric="cosine").fit(xp.asarray(X))
     np.testing.assert_array_equal(np.asarray(km.labels_), reference.labels_)
     assert float(km.inertia_) == pytest.approx(reference.inertia_, rel=1e-5)
+
+
+def test_torch_tensors_that_record_gradients_are_read_as_values():
+    # embeddings straight from a model: torch warned on every number read from
+    # them; the fit reads them through a view without the autograd record
+    torch = pytest.importorskip("torch")
+    X = torch.randn(120, 3, generator=torch.Generator().manual_seed(0))
+    w = torch.rand(120, generator=torch.Generator().manual_seed(1))
+    reference = KMeans(3, random_state=0).fit(X, sample_weight=w)
+    X.requires_grad_(True)
+    w.requires_grad_(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        km = KMeans(3, random_state=0).fit(X, sample_weight=w)
+        predicted = km.predict(X)
+        km.transform(X)
+        KMeans(3, init=X[:3], n_init=1).fit(X)
+        kmeans_plusplus(X, 3, random_state=0)
+    np.testing.assert_array_equal(np.asarray(km.labels_), np.asarray(reference.labels_))
+    np.testing.assert_array_equal(np.asarray(predicted), np.asarray(reference.labels_))
+    assert X.requires_grad and w.requires_grad  # the user's tensors as they were

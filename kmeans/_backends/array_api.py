@@ -76,6 +76,13 @@ def array_api_compat():
     return array_api_compat
 
 
+def _values(a):
+    """``a`` without its autograd record: a PyTorch tensor that records
+    gradients is read through a view that does not (a fit is not
+    differentiable, and torch warns on every number read from such a tensor)."""
+    return a.detach() if getattr(a, "requires_grad", False) else a
+
+
 def to_numpy(x) -> np.ndarray:
     """A NumPy copy of ``x`` (an array of any array-API library, on any device):
     the way every device array comes to the host."""
@@ -177,7 +184,7 @@ class ArrayAPIKind:
                     f"{what} is on device {compat.device(a)}, X on {self.device}: "
                     "move them to one device."
                 )
-            return a
+            return _values(a)
         return self.to_device(a)
 
     def to_host(self, centers, what: str) -> np.ndarray:
@@ -191,6 +198,7 @@ class ArrayAPIKind:
         kept, integers and booleans converted to float64 (float32 on a device
         without float64)."""
         xp = self.xp
+        X = _values(X)
         if X.ndim != 2:
             raise ValueError(
                 f"Expected a 2-D array for {name}, got {X.ndim}-D with shape "
