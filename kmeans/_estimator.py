@@ -919,7 +919,8 @@ class KMeans(_BaseKMeans):
                     else:
                         given = self._given_centers(X, init, rng, kernels)
                         centers = np.ldexp(given, -scale).astype(given.dtype) - shift
-                        check_centres_reach(centers)
+                        if self.metric != "cosine":  # cosine centres: directions only
+                            check_centres_reach(centers)
                     monitor.start_iterations(run)
                     fitted, stop_reason = self._run(
                         kernels, data, shift, centers, variance, pool, spare, algorithm,

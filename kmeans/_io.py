@@ -169,8 +169,9 @@ def _column_indices(columns: str, n_columns: int, names, path: str) -> list[int]
 
 def _is_number(text: str) -> bool:
     """Whether ``text`` is a number as np.loadtxt reads them: Python's float()
-    also takes digits grouped by underscores ("1_000"), which loadtxt does not."""
-    if "_" in text:
+    also takes digits grouped by underscores ("1_000") and digits of other
+    scripts ("４", "١"), which loadtxt does not."""
+    if "_" in text or not text.isascii():
         return False
     try:
         float(text)

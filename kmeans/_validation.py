@@ -218,7 +218,11 @@ _RAGGED = "rows of different lengths (a ragged nested sequence)"
 
 
 def _as_array(value, name: str) -> np.ndarray:
-    """``np.asarray(value)``, with an error that names the argument (ragged lists)."""
+    """``np.asarray(value)``, with an error that names the argument (ragged lists).
+    A PyTorch tensor that records gradients is read through a detached view (its
+    ``__array__`` refuses otherwise)."""
+    if getattr(value, "requires_grad", False):
+        value = value.detach()
     try:
         return np.asarray(value)
     except (TypeError, ValueError) as exc:

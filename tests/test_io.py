@@ -140,3 +140,10 @@ def test_digits_grouped_by_underscores_are_not_numbers(tmp_path):
     (tmp_path / "d.csv").write_text("a,b\n1,2\n1_000,3\n")
     with pytest.raises(DataError, match=r"column 1 \('a'\) is not numeric \(line 3"):
         read_table(str(tmp_path / "d.csv"))
+
+
+def test_digits_of_other_scripts_are_not_numbers(tmp_path):
+    # float("４") is 4.0 but np.loadtxt refuses it: the cell is named
+    (tmp_path / "d.csv").write_text("a,b\n1,2\n3,\uff14\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"column 2 \('b'\) is not numeric \(line 3"):
+        read_table(str(tmp_path / "d.csv"))

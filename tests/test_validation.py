@@ -463,3 +463,32 @@ def test_initial_centres_beyond_reach_of_squared_distances(Estimator, dtype, far
         model.fit(X)
     assert np.isfinite(model.cluster_centers_).all()
     assert np.bincount(model.labels_, minlength=3).min() > 0
+
+
+@pytest.mark.parametrize("Estimator", [KMeans, MiniBatchKMeans])
+def test_far_initial_centres_are_directions_with_the_cosine_metric(Estimator):
+    # only directions matter there: a long init centre is not out of reach
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    unit = np.array([[1.0, 0], [0, 1], [-1, 0]])
+    fitted = [
+        Estimator(3, init=init, n_init=1, metric="cosine", random_state=0).fit(X)
+        for init in (unit, unit * [[1], [1], [1e308]])
+    ]
+    np.testing.assert_array_equal(fitted[0].labels_, fitted[1].labels_)
+    np.testing.assert_array_equal(fitted[0].cluster_centers_, fitted[1].cluster_centers_)
+
+
+@pytest.mark.parametrize("Estimator", [KMeans, MiniBatchKMeans])
+def test_torch_init_and_weights_that_record_gradients_with_numpy_data(Estimator):
+    # np.asarray refuses such tensors ("Can't call numpy() on Tensor that requires
+    # grad"); the same tensors without gradients were accepted
+    torch = pytest.importorskip("torch")
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    w = np.random.default_rng(1).uniform(0.5, 2, 60)
+    reference = Estimator(3, init=X[:3], n_init=1, random_state=0).fit(X, sample_weight=w)
+    init = torch.tensor(X[:3], requires_grad=True)
+    weights = torch.tensor(w, requires_grad=True)
+    model = Estimator(3, init=init, n_init=1, random_state=0).fit(X, sample_weight=weights)
+    np.testing.assert_array_equal(model.labels_, reference.labels_)
+    np.testing.assert_array_equal(model.cluster_centers_, reference.cluster_centers_)
+    assert init.requires_grad and weights.requires_grad
