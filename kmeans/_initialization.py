@@ -6,9 +6,6 @@ import numpy as np
 
 from ._backends import is_array_api, kind_of
 from ._core.blocks import (
-    column_mean,
-    exact_shift,
-    mean_variance,
     rows_of,
     thread_pool,
 )
@@ -17,8 +14,6 @@ from ._validation import (
     check_array,
     check_enough_weighted_samples,
     check_random_state,
-    check_sample_weight,
-    is_sparse,
     validate_int,
 )
 
@@ -92,18 +87,12 @@ def kmeans_plusplus(
                 f"The length of x_squared_norms ({norms.shape[0]}) should be equal "
                 f"to the length of n_samples ({n_samples})."
             )
-    weights = check_sample_weight(sample_weight, n_samples, X.dtype)
-    check_enough_weighted_samples(weights, n_clusters)
-    rng = check_random_state(random_state)
+    kernels = kind_of(X)  # dense or CSR rows: a fit's frame, weights and scaling
     with thread_pool() as pool:
-        # CSR rows are not centred (kmeans/_core/sparse.py); dense ones in the
-        # frame of a fit (blocks.exact_shift: no shift by a far row's mean)
-        if is_sparse(X):
-            shift = np.zeros(X.shape[1], X.dtype)
-        else:
-            shift = column_mean(X, pool)
-            shift = exact_shift(shift, mean_variance(X, shift, pool))
+        data, shift = kernels.statistics(X, sample_weight, False, pool)[:2]
+        check_enough_weighted_samples(data.weights, n_clusters)
+        rng = check_random_state(random_state)
         indices = kmeans_plusplus_indices(
-            X, shift, weights, n_clusters, rng, pool, n_local_trials
+            data.X, shift, data.weights, n_clusters, rng, pool, n_local_trials
         )
     return rows_of(X, indices).copy(), indices

@@ -260,3 +260,18 @@ def test_one_far_row_on_dask_and_array_api_as_on_numpy(library, far):
     np.testing.assert_array_equal(predicted, reference.labels_)
     assert km.n_iter_ == reference.n_iter_
     assert float(km.inertia_) == pytest.approx(reference.inertia_, rel=1e-9)
+
+
+@pytest.mark.parametrize("k", [900, -1000])
+def test_kmeans_plusplus_far_from_unit_scale(k):
+    # the public seeding reads X as a fit does (kmeans._backends.memory): scaled
+    # back by a power of two, so the same draws at every scale, without overflow
+    from kmeans import kmeans_plusplus
+
+    X = _blobs()
+    reference = kmeans_plusplus(X, 3, random_state=0)[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        centers, indices = kmeans_plusplus(np.ldexp(X, k), 3, random_state=0)
+    np.testing.assert_array_equal(indices, reference)
+    np.testing.assert_array_equal(centers, np.ldexp(X, k)[reference])
