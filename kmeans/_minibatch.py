@@ -14,7 +14,7 @@ import numpy as np
 from ._backends.cosine import Spherical
 from ._backends.memory import magnitude_exponent, scale_weights, scaled
 from ._core import cosine
-from ._core.blocks import exact_shift, thread_pool
+from ._core.blocks import centres_shift, thread_pool
 from ._core.minibatch import DENSE_BATCH, SPARSE_BATCH, RowSampler, State
 from ._estimator import _BaseKMeans
 from ._exceptions import InvalidParameterError, warn
@@ -552,13 +552,10 @@ def _scaled_init(init, scale: int):
 
 
 def _working_shift(centers: np.ndarray, X, unit: bool = False) -> np.ndarray:
-    """The frame of the minibatch steps: the mean of the initial centres for dense
-    data (it depends on them alone), on the grid of
-    :func:`~kmeans._core.blocks.exact_shift` for their spread, so that exact ties
-    of data on a coarse grid stay exact; no shift for sparse data nor for cosine
-    steps (a shift changes the angles)."""
+    """The frame of the minibatch steps: that of the initial centres for dense
+    data (:func:`~kmeans._core.blocks.centres_shift`: it depends on them alone,
+    and exact ties of data on a coarse grid stay exact); no shift for sparse data
+    nor for cosine steps (a shift changes the angles)."""
     if is_sparse(X) or unit:
         return np.zeros(centers.shape[1], centers.dtype)
-    mean = centers.mean(axis=0, dtype=np.float64)
-    variance = float(np.mean((centers - mean) ** 2)) if len(centers) > 1 else None
-    return exact_shift(mean, variance).astype(centers.dtype)
+    return centres_shift(centers)
