@@ -451,10 +451,58 @@ def test_swap_splits_the_cluster_that_holds_two():
     swap = KMeans(3, metric="cosine", init=stuck, refine="swap", random_state=0).fit(X)
     assert len(set(zip(plain.labels_, truth))) == 4  # two clusters merged, one split
     assert len(set(zip(swap.labels_, truth))) == 3  # the truth, up to the numbering
-    assert swap.n_swaps_ >= 1 and swap.n_swap_trials_ == 18
+    # the first trial (merge one of the centres at 0 degrees, split the cluster at
+    # 180) is kept; under refine_iter="auto" the trials stop after k rejected in
+    # a row
+    assert swap.n_swaps_ == 1 and swap.n_swap_trials_ == 1 + 3
     assert swap.inertia_ < plain.inertia_
     angles = np.rad2deg(np.arctan2(*swap.cluster_centers_.T[::-1])) % 360
     np.testing.assert_allclose(np.sort(angles), [0, 120, 240], atol=5)
+    # an explicit number of trials: no early stop, but each pair is tried once
+    # since the last kept trial (3 x 2 pairs)
+    options = {"metric": "cosine", "init": stuck, "refine": "swap", "random_state": 0}
+    for seed in range(5):  # the power iteration's start: the halves' order
+        more = KMeans(3, **{**options, "random_state": seed}, refine_iter=50).fit(X)
+        assert more.n_swaps_ == 1 and more.n_swap_trials_ == 1 + 3 * 2
+        assert len(set(zip(more.labels_, truth))) == 3
+    assert KMeans(3, **options, refine_iter=1).fit(X).n_swap_trials_ == 1
+
+
+def test_swap_tries_the_pair_of_highest_estimate_first(monkeypatch):
+    # a trial's estimate: the split's gain less the merge's cost, both with no
+    # row moving (the triangle inequality: gains and costs are >= 0)
+    from kmeans._core import cosine_swap
+
+    X, _, _ = noisy_directions(600, 8, 5, 0.8, 3)
+    centers = KMeans(5, metric="cosine", random_state=0).fit(X).cluster_centers_
+    scale = 1 / np.linalg.norm(X, axis=1)
+    state = cosine_swap._Sphere(X, None, scale, centers, None)
+    costs = state.merge_costs()
+    for a in range(5):
+        merged = [
+            np.linalg.norm(state.sums[a]) + np.linalg.norm(state.sums[b])
+            - np.linalg.norm(state.sums[a] + state.sums[b])
+            for b in range(5) if b != a
+        ]  # fmt: skip
+        assert costs[a] == pytest.approx(min(merged), rel=1e-9)
+    rng = np.random.default_rng(7)
+    cuts = [state.split(c, rng) for c in range(5)]
+    gains = np.array([gain for _, gain in cuts])
+    assert (gains >= 0).all() and (costs >= 0).all()
+    for halves, _ in cuts:
+        np.testing.assert_allclose(np.linalg.norm(halves, axis=1), 1)
+    estimate = gains[None, :] - costs[:, None]
+    np.fill_diagonal(estimate, -np.inf)
+    tried = []
+    monkeypatch.setattr(
+        cosine_swap._Sphere, "trial", lambda self, a, c, halves: tried.append((a, c))
+    )
+    swap = cosine_swap.spherical_swap(
+        X, None, scale, centers, np.random.default_rng(7), max_trials=None, patience=4
+    )
+    assert swap.n_trials == 4 and swap.n_accepted == 0
+    best = np.argsort(-estimate, axis=None, kind="stable")[:4]
+    assert tried == [divmod(int(i), 5) for i in best]
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -463,7 +511,7 @@ def test_swap_never_raises_the_objective(seed):
     plain = KMeans(12, metric="cosine", random_state=seed).fit(X)
     swap = KMeans(12, metric="cosine", random_state=seed, refine="swap").fit(X)
     assert swap.inertia_ <= plain.inertia_
-    assert swap.n_swap_trials_ == 6 * 12
+    assert 12 <= swap.n_swap_trials_ <= 6 * 12  # k rejected in a row end them
     assert_unit(swap.cluster_centers_, np.float64)
     np.testing.assert_array_equal(swap.predict(X), swap.labels_)
     assert swap.score(X) == pytest.approx(-swap.inertia_, rel=1e-12)

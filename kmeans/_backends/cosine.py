@@ -94,13 +94,16 @@ class CosineKind:
             pool=pool, callback=callback, variance=variance, row_scale=data.row_scale,
         )  # fmt: skip
 
-    def refine_swap(self, data, centers, rng, *, max_trials, max_seconds, verbose, pool):
+    def refine_swap(
+        self, data, centers, rng, *, max_trials, patience, max_seconds, verbose, pool
+    ):  # fmt: skip
         """Split-and-merge swap trials from the unit ``centers`` of the best run
         (:mod:`kmeans._core.cosine_swap`); the centres returned are unit vectors
         in X's dtype, for the final Lloyd run."""
         swap = spherical_swap(
             data.X, data.weights, data.row_scale, centers.astype(np.float64), rng,
-            max_trials=max_trials, max_seconds=max_seconds, verbose=verbose, pool=pool,
+            max_trials=max_trials, patience=patience, max_seconds=max_seconds,
+            verbose=verbose, pool=pool,
         )  # fmt: skip
         swap.centers = swap.centers.astype(data.X.dtype)
         return swap
