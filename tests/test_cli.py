@@ -496,17 +496,17 @@ def test_fit_refine_swap_is_the_estimators(tmp_path, blobs_csv, metric):
     from kmeans import KMeans
 
     args = ["fit", "points.csv", "-k", "3", "--seed", "4", "--metric", metric]
-    result = run(*args, "--refine", "swap", "--refine-iter", "7", cwd=tmp_path)
+    result = run(*args, "--refine", "swap", "--refine-iter", "5", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "after" in result.stdout and "of 7 swap trials" in result.stdout
+    assert "after" in result.stdout and "of 5 swap trials" in result.stdout
     summary = json.loads((tmp_path / "points-summary.json").read_text())
     assert summary["parameters"]["refine"] == "swap"
-    assert summary["parameters"]["refine_iter"] == 7
+    assert summary["parameters"]["refine_iter"] == 5
     model = kmeans.load(tmp_path / "points-model.npz")
     params = {"n_clusters": 3, "random_state": 4, "metric": metric}
-    same = KMeans(refine="swap", refine_iter=7, **params).fit(blobs_csv)
+    same = KMeans(refine="swap", refine_iter=5, **params).fit(blobs_csv)
     np.testing.assert_array_equal(model.labels_, same.labels_)
-    assert (summary["n_swap_trials"], summary["n_swaps"]) == (7, same.n_swaps_)
+    assert (summary["n_swap_trials"], summary["n_swaps"]) == (5, same.n_swaps_)
     assert model.get_params() == same.get_params()
     # without --refine the summary says nothing of swaps
     assert run(*args, "-o", "plain", cwd=tmp_path).returncode == 0
