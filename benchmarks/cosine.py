@@ -3,7 +3,8 @@
 Each mixture has ground truth: ``k`` mean directions drawn uniformly on the
 sphere in ``d`` dimensions, unequal concentrations (kappa) and unequal cluster
 sizes, and rows of random lengths (cosine k-means must ignore them). Compared,
-with the same seeds and the same number of starts (``--n-init``) each:
+with the same seeds and the same number of starts (``--n-init``) each, unless
+``--their-n-init`` gives scikit-learn and faiss another number:
 
 - ours: ``KMeans(metric="cosine")`` on the rows as they are (k-means++ starts);
 - ours-swap: the same with ``refine="swap"`` (split-and-merge trials after the
@@ -108,7 +109,11 @@ def objective(unit, labels, k) -> float:
     return float(len(unit) - np.linalg.norm(sums, axis=1).sum())
 
 
-def run_one(X, k, seed, n_init=1):
+def run_one(X, k, seed, n_init=1, their_n_init=None):
+    """Every method's labels and seconds; scikit-learn and faiss make
+    ``their_n_init`` starts (default ``n_init``)."""
+    their_n_init = n_init if their_n_init is None else their_n_init
+
     def ours(refine=None):
         km = KMeans(k, metric="cosine", n_init=n_init, random_state=seed, refine=refine)
         return km.fit(X).labels_
@@ -116,13 +121,13 @@ def run_one(X, k, seed, n_init=1):
     results = {"ours": timed(ours), "ours-swap": timed(lambda: ours("swap"))}
     unit = normalize(X)
     results["sklearn"] = timed(
-        lambda: SKKMeans(k, n_init=n_init, random_state=seed).fit(unit).labels_
+        lambda: SKKMeans(k, n_init=their_n_init, random_state=seed).fit(unit).labels_
     )
     if faiss is not None:
 
         def fit_faiss():
             km = faiss.Kmeans(
-                X.shape[1], k, niter=300, spherical=True, seed=seed, nredo=n_init,
+                X.shape[1], k, niter=300, spherical=True, seed=seed, nredo=their_n_init,
                 max_points_per_centroid=len(X), verbose=False,
             )  # fmt: skip
             km.train(np.ascontiguousarray(unit, dtype=np.float32))
@@ -137,6 +142,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="the first mixture only")
     parser.add_argument(
         "--n-init", type=int, default=1, help="starts of every method (default 1)"
+    )
+    parser.add_argument(
+        "--their-n-init",
+        type=int,
+        default=None,
+        help="starts of scikit-learn and faiss (default: --n-init); e.g. "
+        "--n-init 1 --their-n-init 10 weighs one start of ours against ten of theirs",
     )
     parser.add_argument(
         "--mixtures", type=int, default=len(MIXTURES), help="the first N mixtures"
@@ -161,8 +173,9 @@ def main(argv=None):
     for d, k, n, kappa_range in mixtures:
         for seed in seeds:
             X, truth, kappas, counts = vmf_mixture(d, k, n, kappa_range, seed)
-            results = run_one(X, k, seed, args.n_init)
+            results = run_one(X, k, seed, args.n_init, args.their_n_init)
             record = {"d": d, "k": k, "n": n, "seed": seed, "n_init": args.n_init}
+            record["their_n_init"] = args.their_n_init or args.n_init
             record["kappa"] = [float(kappas.min()), float(kappas.max())]
             record["sizes"] = [int(counts.min()), int(counts.max())]
             unit = normalize(X)
@@ -181,6 +194,8 @@ def main(argv=None):
     out = Path(__file__).parent / "cosine_results"
     out.mkdir(exist_ok=True)
     name = f"{datetime.date.today().isoformat()}-n{args.n_init}"
+    if args.their_n_init is not None and args.their_n_init != args.n_init:
+        name += f"-p{args.their_n_init}"
     if len(mixtures) < len(MIXTURES) or len(seeds) < len(SEEDS):
         name += f"-m{len(mixtures)}-s{len(seeds)}"
     if args.threads is not None:
