@@ -175,6 +175,32 @@ def test_centres_of_unit_norm_and_objective_non_increasing(seed, k, use_float32)
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 2**20),
+    k=st.integers(2, 7),
+    zero_weights=st.booleans(),
+    use_float32=st.booleans(),
+)
+def test_swap_property_never_worse_and_at_a_fixed_point(seed, k, zero_weights, use_float32):
+    # from the same best start, the aimed swap trials and their final Lloyd run
+    # never raise the objective; the result is a fixed point (predict gives the
+    # labels) with unit centres; the trials stop by their own rules
+    dtype = np.float32 if use_float32 else np.float64
+    X, _ = directions(120, 5, 4, seed=seed, dtype=dtype)
+    weights = np.random.default_rng(seed).integers(0 if zero_weights else 1, 3, len(X))
+    plain = KMeans(k, metric="cosine", random_state=seed).fit(X, sample_weight=weights)
+    swap = KMeans(k, metric="cosine", random_state=seed, refine="swap")
+    swap.fit(X, sample_weight=weights)
+    slack = 1e-5 if use_float32 else 1e-10
+    assert swap.inertia_ <= plain.inertia_ * (1 + slack) + slack
+    assert_unit(swap.cluster_centers_, dtype)
+    np.testing.assert_array_equal(swap.predict(X), swap.labels_)
+    assert 0 <= swap.n_swaps_ <= swap.n_swap_trials_ <= 6 * k
+    # each ordered pair of centres is tried at most once between kept trials
+    assert swap.n_swap_trials_ <= (swap.n_swaps_ + 1) * k * (k - 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**20),
     scales=st.lists(st.floats(1e-3, 1e3), min_size=150, max_size=150),
 )
 def test_invariant_to_each_rows_positive_scale(seed, scales):
