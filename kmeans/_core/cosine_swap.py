@@ -113,7 +113,7 @@ def _move_sums(sums, rows, new, old=None) -> None:
 class _Sphere:
     """The state of a spherical partition: labels, the rows of each cluster
     (sorted), each row's cosine to its own centre, the weighted sums of the unit
-    rows per cluster, their norms and weights, and the unit centres (the
+    rows per cluster, their norms, and the unit centres (the
     normalised sums; a cluster without rows keeps its centre).
 
     A trial reads only the rows of the clusters it involves, and changes the
@@ -134,7 +134,6 @@ class _Sphere:
         order = np.argsort(self.labels, kind="stable")
         counts = np.bincount(self.labels, minlength=centers.shape[0])
         self.members = np.split(order, np.cumsum(counts)[:-1])
-        self.mass = np.bincount(self.labels, self.weights, centers.shape[0])
         # per chunk, added in chunk order: the same bits whatever the threads
         self.sums = np.sum(self._chunks(self._chunk_sums), axis=0)
         self.norms = np.sqrt(np.einsum("ij,ij->i", self.sums, self.sums))
@@ -282,7 +281,6 @@ class _Sphere:
         bounds = np.cumsum(np.bincount(at, minlength=touched.size))[:-1]
         for c, members in zip(touched, np.split(rows[order], bounds)):
             self.members[c] = members
-        self.mass[touched] = np.bincount(at, self.weights[rows], touched.size)
         if rows.size:
             self._own(rows)
 
