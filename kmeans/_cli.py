@@ -43,7 +43,8 @@ from ._exceptions import install_hint
 _PLOT_EXTRA = install_hint("plot")
 # More runs than this are a typing error (1e20 would never end), not a wish.
 _MAX_N_INIT = 1000
-# Likewise for swap trials, which never stop early ("auto" is 6 per cluster).
+# Likewise for swap trials: an explicit number is not cut short ("auto" is 6 per
+# cluster).
 _MAX_REFINE_ITER = 100_000
 _IRIS_ROWS = 150
 # Cluster sizes printed one by one up to this many clusters; beyond, a summary.

@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._backends import is_array_api, kind_of
-from ._core.blocks import (
-    rows_of,
-    thread_pool,
-)
+from ._core.blocks import rows_of, thread_pool
 from ._core.init import kmeans_plusplus_indices
 from ._validation import (
     check_array,

@@ -217,14 +217,19 @@ def _refuse_masked(value, name: str) -> None:
 _RAGGED = "rows of different lengths (a ragged nested sequence)"
 
 
+def detached(a):
+    """``a`` without its autograd record: a PyTorch tensor that records
+    gradients is read through a view that does not (a fit is not
+    differentiable; its ``__array__`` refuses, and torch warns on every number
+    read from it). Anything else as it is."""
+    return a.detach() if getattr(a, "requires_grad", False) else a
+
+
 def _as_array(value, name: str) -> np.ndarray:
-    """``np.asarray(value)``, with an error that names the argument (ragged lists).
-    A PyTorch tensor that records gradients is read through a detached view (its
-    ``__array__`` refuses otherwise)."""
-    if getattr(value, "requires_grad", False):
-        value = value.detach()
+    """``np.asarray(value)``, with an error that names the argument (ragged lists);
+    a tensor that records gradients through :func:`detached`."""
     try:
-        return np.asarray(value)
+        return np.asarray(detached(value))
     except (TypeError, ValueError) as exc:
         # NumPy's text for ragged input is a paragraph on "inhomogeneous" shapes
         what = _RAGGED if "inhomogeneous" in str(exc) else str(exc)

@@ -49,7 +49,7 @@ from .._core.init import greedy_indices
 from .._core.lloyd import iterate
 from .._core.sampling import weighted_choice
 from .._core.update import relocate_and_average
-from .._validation import check_enough_weighted_samples, check_random_state
+from .._validation import check_enough_weighted_samples, check_random_state, detached
 from . import array_library, is_array_api
 from .memory import exponent_for
 
@@ -74,13 +74,6 @@ def array_api_compat():
             "pip install 'kmeans-numpy[array-api]' (or pass a NumPy array)."
         ) from None
     return array_api_compat
-
-
-def _values(a):
-    """``a`` without its autograd record: a PyTorch tensor that records
-    gradients is read through a view that does not (a fit is not
-    differentiable, and torch warns on every number read from such a tensor)."""
-    return a.detach() if getattr(a, "requires_grad", False) else a
 
 
 def to_numpy(x) -> np.ndarray:
@@ -184,7 +177,7 @@ class ArrayAPIKind:
                     f"{what} is on device {compat.device(a)}, X on {self.device}: "
                     "move them to one device."
                 )
-            return _values(a)
+            return detached(a)
         return self.to_device(a)
 
     def to_host(self, centers, what: str) -> np.ndarray:
@@ -198,7 +191,7 @@ class ArrayAPIKind:
         kept, integers and booleans converted to float64 (float32 on a device
         without float64)."""
         xp = self.xp
-        X = _values(X)
+        X = detached(X)
         if X.ndim != 2:
             raise ValueError(
                 f"Expected a 2-D array for {name}, got {X.ndim}-D with shape "

@@ -325,34 +325,37 @@ def spherical_swap(
     n_clusters = centers.shape[0]
     cuts = [state.split(c, rng) for c in range(n_clusters)]
     gains = np.array([-np.inf if cut is None else cut[1] for cut in cuts])
-    costs = state.merge_costs()
-    tried = np.eye(n_clusters, dtype=bool)  # (removed, split), since the last change
+
+    def estimates():
+        """(removed, split): the fall of the objective if the merge and the split
+        were made with no row moving (the repartition can only add to it); -inf
+        on the diagonal and, as they are tried, for the pairs tried."""
+        estimate = gains[None, :] - state.merge_costs()[:, None]
+        np.fill_diagonal(estimate, -np.inf)
+        return estimate
+
+    estimate = estimates()
     n_trials = n_accepted = rejected = 0
     while max_trials is None or n_trials < max_trials:
         if max_seconds is not None and time.perf_counter() - start >= max_seconds:
             break
         if patience is not None and rejected >= patience:
             break
-        # the pair whose merge and split, with no row moving, lower the
-        # objective most: the repartition can only add to that
-        estimate = gains[None, :] - costs[:, None]
-        estimate[tried] = -np.inf
         removed, cluster = divmod(int(np.argmax(estimate)), n_clusters)
         if estimate[removed, cluster] == -np.inf:
-            break  # every pair tried, or no cluster can be split
+            break  # every pair tried since the last change, or nothing to split
         n_trials += 1
-        tried[removed, cluster] = True
+        estimate[removed, cluster] = -np.inf
         touched = state.trial(removed, cluster, cuts[cluster][0])
         if touched is None:
             rejected += 1
             continue
         n_accepted += 1
         rejected = 0
-        tried = np.eye(n_clusters, dtype=bool)
-        costs = state.merge_costs()
         for c in touched:
             cuts[c] = state.split(int(c), rng)
             gains[c] = -np.inf if cuts[c] is None else cuts[c][1]
+        estimate = estimates()
         if verbose:
             print(f"Swap trial {n_trials}: accepted, objective {state.objective:.6g}.")
     if verbose:
