@@ -330,46 +330,54 @@ def test_column_layout_on_integer_grid_ties():
 @given(
     n_clusters=st.sampled_from([1, 3, 64, 65, 100]),
     n_rows=st.integers(0, 1200),
-    width=st.sampled_from([1, 3, 33, 257]),
+    n_features=st.sampled_from([1, 3, 4, 32, 256]),
+    weighted=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-@settings(max_examples=40, deadline=None)
-def test_move_rows_adds_and_takes_every_row(dtype, n_clusters, n_rows, width, seed):
+@settings(max_examples=50, deadline=None)
+def test_move_rows_adds_and_takes_every_row(
+    dtype, n_clusters, n_rows, n_features, weighted, seed
+):
     # small integers: every sum is exact, whatever the order or the path (bincounts
-    # up to 4 columns; a sparse product for many rows; else a dense one-hot
+    # up to 3 features; a sparse product for many rows; else a dense one-hot
     # product up to 64 clusters, add.at and subtract.at beyond)
     rng = np.random.default_rng(seed)
-    rows = rng.integers(-50, 50, (n_rows, width)).astype(dtype)
+    rows = rng.integers(-50, 50, (n_rows, n_features)).astype(dtype)
+    weights = rng.integers(0, 4, n_rows).astype(dtype) if weighted else None
+    w = np.ones(n_rows) if weights is None else weights
     new = rng.integers(0, n_clusters, n_rows)
     old = rng.integers(-1, n_clusters, n_rows)  # -1: not assigned yet
-    start = rng.integers(-1000, 1000, (n_clusters, width)).astype(np.float64)
+    start = rng.integers(-1000, 1000, (n_clusters, n_features + 1)).astype(np.float64)
     expected = start.copy()
-    for row, j, i in zip(rows, new, old):
-        expected[j] += row
+    for row, weight, j, i in zip(rows, w, new, old):
+        expected[j] += np.append(row * weight, weight)
         if i >= 0:
-            expected[i] -= row
+            expected[i] -= np.append(row * weight, weight)
     sums = start.copy()
-    update.move_rows(sums, rows, new, old)
+    update.move_rows(sums, rows, new, old, weights)
     np.testing.assert_array_equal(sums, expected)
     sums = start.copy()
-    update.move_rows(sums, rows, new)
+    update.move_rows(sums, rows, new, weights=weights)
     expected = start.copy()
-    np.add.at(expected, new, rows.astype(np.float64))
+    np.add.at(expected, new, np.column_stack([rows * w[:, None], w]))
     np.testing.assert_array_equal(sums, expected)
 
 
 @pytest.mark.parametrize("n_rows", [86, 3000])
-@pytest.mark.parametrize(("n_clusters", "width"), [(5, 3), (5, 6), (40, 9), (100, 6)])
-def test_move_rows_gives_the_same_bits_in_either_memory_layout(n_clusters, width, n_rows):
+@pytest.mark.parametrize(("n_clusters", "n_features"), [(5, 2), (5, 5), (40, 8), (100, 5)])
+def test_move_rows_gives_the_same_bits_in_either_memory_layout(
+    n_clusters, n_features, n_rows
+):
     # Lloyd hands C-ordered rows, the bounds' column layout F-ordered ones: the
     # sums, hence the centres, must not depend on it (3,000 rows: the sparse
     # product at 40 and 100 clusters)
-    rng = np.random.default_rng(width)
-    rows = rng.standard_normal((n_rows, width)) * 10
+    rng = np.random.default_rng(n_features)
+    rows = rng.standard_normal((n_rows, n_features)) * 10
+    weights = rng.random(n_rows)
     new, old = rng.integers(0, n_clusters, (2, n_rows))
-    by_rows, by_columns = np.zeros((2, n_clusters, width))
-    update.move_rows(by_rows, np.ascontiguousarray(rows), new, old)
-    update.move_rows(by_columns, np.asfortranarray(rows), new, old)
+    by_rows, by_columns = np.zeros((2, n_clusters, n_features + 1))
+    update.move_rows(by_rows, np.ascontiguousarray(rows), new, old, weights)
+    update.move_rows(by_columns, np.asfortranarray(rows), new, old, weights)
     np.testing.assert_array_equal(by_rows, by_columns)
 
 

@@ -222,10 +222,13 @@ def unit_variance(X, row_scale, pool) -> float:
 def labels_inertia(X, centers, sample_weight, row_scale, pool, labels_out=None):
     """Labels of the most similar centres and ``sum w (1 - cos)``, float64.
 
-    The one code path for cosine final labels, ``predict`` and ``score``.
+    The one code path for cosine final labels, ``predict`` and ``score``. The
+    products are those of a Lloyd pass, in the centres' dtype (float32 centres:
+    float32 rows read as they are, with no float64 copy of each block, and the
+    labels of the run's last pass); the sum is in float64.
     """
     n_samples = X.shape[0]
-    neg2_t, constant = unit_terms(centers.astype(np.float64))
+    neg2_t, constant = unit_terms(centers)
     labels = np.empty(n_samples, np.int32) if labels_out is None else labels_out
     blocks = _blocks(X, centers.shape[0], pool)
 

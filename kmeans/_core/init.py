@@ -17,6 +17,12 @@ from .sparse import row_blocks
 # instead of kept (one more pass over X per centre, but no n x trials array).
 _KEEP_CANDIDATES_BYTES = 256 * 2**20
 
+# float32 rows of at least this many features are multiplied rows first, the
+# product then laid out candidates first as it takes its constant: 0.37-0.75x
+# the time of the candidates-first product from 32 to 784 features and 3 to 8
+# candidates; 1.8-2.8x at 2 features, and 0.6-1.7x in float64 (one thread).
+_ROWS_FIRST_MIN_FEATURES = 32
+
 
 def _row_norms(X, shift, blocks) -> np.ndarray:
     """``||x - shift||^2`` of every row (CSR rows: ``||x||^2``, in float64)."""
@@ -53,6 +59,7 @@ def _candidate_potentials(
     """
     sparse = is_sparse(X)
     n_candidates = candidates.shape[0]
+    rows_first = False
     if sparse:
         neg2_t, constant = centre_terms(candidates, np.float64)
         if row_scale is not None:
@@ -62,9 +69,14 @@ def _candidate_potentials(
         constant = np.einsum("ij,ij->i", candidates, candidates) - neg2 @ shift
         if row_scale is not None:
             constant[:] = 0
+        rows_first = X.dtype == np.float32 and X.shape[1] >= _ROWS_FIRST_MIN_FEATURES
+        neg2_t = np.ascontiguousarray(neg2.T)
 
     def run(start, stop):
         buffer = None if sparse else np.empty((n_candidates, blocks.block_rows), X.dtype)
+        product = (
+            np.empty((blocks.block_rows, n_candidates), X.dtype) if rows_first else None
+        )
         potential = np.zeros(n_candidates)
         for lo, hi in blocks.blocks(start, stop):
             w = weights[lo:hi] if weights is not None else None
@@ -78,7 +90,11 @@ def _candidate_potentials(
                 sq = sq.T
             else:
                 out = buffer[:, : hi - lo]
-                partial = partial_sq(neg2, X[lo:hi].T, constant[:, None], out=out)
+                if rows_first:
+                    by_rows = partial_sq(X[lo:hi], neg2_t, out=product[: hi - lo])
+                    partial = np.add(by_rows.T, constant[:, None], out=out)
+                else:
+                    partial = partial_sq(neg2, X[lo:hi].T, constant[:, None], out=out)
                 if row_scale is not None:
                     partial *= row_scale[lo:hi]
                 sq = all_sq(partial, row_sq[lo:hi])

@@ -127,6 +127,8 @@ def lloyd_pass(
         n_features, n_clusters, X.dtype
     )
     stateless = partition_sums is None
+    # moved rows are taken from X as they are where there is nothing to subtract
+    zero_shift = not np.any(shift)
     if stateless:
         partition_sums = [None] * len(blocks.partitions)
 
@@ -202,35 +204,32 @@ def lloyd_pass(
                 _move_sparse(sums, block, moved, new, old, w)
                 labels[lo:hi] = new
                 continue
-            if columns and (stateless or moved.size == hi - lo):
-                moved_rows = by_column[:width].T  # [x - shift, 1], F-ordered
-                if w is not None:
-                    moved_rows = moved_rows * w[:, None]
-                new_moved, old_moved = new, old.astype(np.intp)
-            elif stateless or moved.size == hi - lo:
-                if not centred:
-                    _augment(X, lo, hi, shift, xa)
-                moved_rows = xa
-                if w is not None:  # the ones column becomes the weights
-                    moved_rows = _weighted(moved_rows, w)
+            every_row = stateless or moved.size == hi - lo
+            if every_row and columns:
+                moved_rows = by_column[:n_features].T  # x - shift, F-ordered
+            elif every_row:
+                if centred:
+                    moved_rows = xa[:, :n_features]
+                elif zero_shift:
+                    moved_rows = X[lo:hi]
+                else:
+                    moved_rows = shifted_block(X, lo, hi, shift, xa[:, :n_features])
+            elif centred:
+                moved_rows = take_rows(xa, moved)[:, :n_features]
+            elif columns:
+                # the block's columns hold x - shift already: a gather along
+                # contiguous rows, not of short rows of X
+                moved_rows = by_column[:n_features].take(moved, axis=1).T
+            else:
+                moved_rows = take_rows(X, lo + moved)  # a copy
+                if not zero_shift:
+                    moved_rows -= shift
+            if every_row:
                 new_moved, old_moved = new, old.astype(np.intp)
             else:
-                if centred:
-                    moved_rows = take_rows(xa, moved)
-                elif columns:
-                    # the block's columns hold [x - shift, 1] already: a gather
-                    # along contiguous rows, not of short rows of X
-                    moved_rows = by_column[:width].take(moved, axis=1).T
-                else:
-                    moved_rows = np.empty((moved.size, width), X.dtype)
-                    np.subtract(
-                        take_rows(X, lo + moved), shift, out=moved_rows[:, :n_features]
-                    )
-                    moved_rows[:, n_features] = 1
-                if w is not None:
-                    moved_rows = _weighted(moved_rows, w[moved])
                 new_moved, old_moved = new[moved], old[moved].astype(np.intp)
-            move_rows(sums, moved_rows, new_moved, None if stateless else old_moved)
+                w = None if w is None else w[moved]
+            move_rows(sums, moved_rows, new_moved, None if stateless else old_moved, w)
             labels[lo:hi] = new
         return sums, inertia, n_changed
 
@@ -240,16 +239,6 @@ def lloyd_pass(
     inertia = sum(p[1] for p in parts) if with_inertia else None
     n_changed = sum(p[2] for p in parts)
     return (*total(partition_sums), inertia, n_changed)
-
-
-def _weighted(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``rows`` (a scratch array) times their weights: in place, or a float64
-    copy where the weights are wider than the rows (the cosine terms of float32
-    rows of subnormal norm, whose ``1/||x||`` float32 cannot hold)."""
-    if w.dtype.itemsize > rows.dtype.itemsize:
-        return rows * w[:, None]
-    rows *= w[:, None]
-    return rows
 
 
 def _move_sparse(sums, block, moved, new, old, w) -> None:

@@ -308,7 +308,7 @@ class _BoundedAssigner:
                 if per_center:  # the own centre's entry is inf, as below
                     at = np.arange(idx.start, idx.stop) if whole else idx
                     self.each[start:][at, new] = np.inf
-                rows_of_moves = by_column[:width].T  # [x - shift, 1], F-ordered
+                rows_of_moves = by_column[:n_features].T  # x - shift, F-ordered
             else:
                 xa[:, n_features] = 1
                 if first:
@@ -325,7 +325,7 @@ class _BoundedAssigner:
                     held = np.sqrt(all_sq(block_dots, row_sq[:, None]))
                     held += drift
                     self.each[start:][idx] = held
-                rows_of_moves = xa
+                rows_of_moves = xa[:, :n_features]
             bound = np.sqrt(nearest_sq)
             if not first:  # (fresh bounds: no drift or loosening yet)
                 bound += radius
@@ -342,15 +342,15 @@ class _BoundedAssigner:
             else:
                 where = idx.start + moved if whole else idx[moved]
                 rows_of_moves = (
-                    by_column[:width].take(moved, axis=1).T
+                    by_column[:n_features].take(moved, axis=1).T
                     if columns
-                    else take_rows(xa, moved)
+                    else take_rows(xa, moved)[:, :n_features]
                 )
                 new, old = new[moved], old[moved]
+            w = None
             if moved.size and self.sample_weight is not None:
                 w = self.sample_weight[start:][where]
-                rows_of_moves = (rows_of_moves * w[:, None]).astype(X.dtype, copy=False)
-            return (where, rows_of_moves, new, old), n_need, largest_row_sq
+            return (where, rows_of_moves, new, old, w), n_need, largest_row_sq
 
         def run(part: int):
             start, stop = blocks.partitions[part]
@@ -367,9 +367,9 @@ class _BoundedAssigner:
             def move(moves) -> None:
                 if moves is None or not len(moves[2]):
                     return
-                where, rows_of_moves, new, old = moves
+                where, rows_of_moves, new, old, w = moves
                 tally[0] += len(new)
-                move_rows(sums, rows_of_moves, new, old)
+                move_rows(sums, rows_of_moves, new, old, w)
                 labels[where] = new
 
             spans = [(lo - start, hi - start) for lo, hi in blocks.blocks(start, stop)]
@@ -397,16 +397,19 @@ class _BoundedAssigner:
                 chunk = slice(lo, lo + blocks.block_rows)
                 moves = recompute(need[chunk], bound[chunk])
                 if moves is not None and len(moves[2]):
-                    where, rows_of_moves, new, old = moves
-                    pending.append((where, np.array(rows_of_moves), new, old))
+                    where, rows_of_moves, new, old, w = moves
+                    pending.append((where, np.array(rows_of_moves), new, old, w))
             if pending:
-                pending = [np.concatenate(parts) for parts in zip(*pending)]
+                pending = [
+                    None if parts[0] is None else np.concatenate(parts)
+                    for parts in zip(*pending)
+                ]
                 at = np.searchsorted(pending[0], edges)
             for i, (lo, hi) in enumerate(spans):
                 if whole[i]:
                     move(recompute(slice(lo, hi)))
                 elif pending and at[i] < at[i + 1]:
-                    move([part[at[i] : at[i + 1]] for part in pending])
+                    move([p if p is None else p[at[i] : at[i + 1]] for p in pending])
             return tally
 
         parts = blocks.map_indexed(run)

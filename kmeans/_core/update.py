@@ -67,52 +67,68 @@ _SPARSE_MIN_VALUES = 16384
 _SPARSE_MIN_ONE_HOT = 65536
 
 
-def move_rows(sums: np.ndarray, rows: np.ndarray, new, old=None) -> None:
-    """Add each of ``rows`` to the row of ``sums`` (float64, C-ordered) named by
+def move_rows(sums: np.ndarray, rows: np.ndarray, new, old=None, weights=None) -> None:
+    """Add each of ``rows`` times its weight to the row of ``sums`` named by
     ``new`` and take it from the one named by ``old`` (not where ``old`` is
     negative: rows not assigned yet; None: none), in place.
 
+    ``sums`` is float64, C-ordered, one column more than ``rows``: the total
+    weight. ``weights`` (one per row; None: all 1) multiply in float64, where
+    the products of float32 rows and weights are exact.
+
     Narrow rows go by bincounts, a column at a time. Otherwise the signed one-hot
-    matrix (``+1`` at ``new``, ``-1`` at ``old``, a column per row) multiplies
-    the rows: as a sparse matrix for many rows (scipy adds each row to its
-    clusters in row order, on one thread), else, with few clusters, as a dense
-    one, whose rounding depends on the BLAS threads (callers hold BLAS to one
-    thread, as for the float64 distances).
+    matrix (the weight at ``new``, minus it at ``old``, a column per row)
+    multiplies the rows: as a sparse matrix for many rows (scipy adds each row to
+    its clusters in row order, on one thread), else, with few clusters, as a
+    dense one, whose rounding depends on the BLAS threads (callers hold BLAS to
+    one thread, as for the float64 distances). The weights ride in the one-hot
+    matrix, not in a weighted copy of the rows: a product by rows of ``n_features``
+    columns, 0.5-0.7x the time of one by weighted rows with the weight column
+    (one thread, 64 features, 10 clusters, 200 to 5,000 rows).
     """
     n_clusters, width = sums.shape
-    values = rows.astype(np.float64, copy=False)
+    w = np.ones(len(new)) if weights is None else weights.astype(np.float64, copy=False)
     taken = None  # the rows that leave a cluster (old >= 0)
     if old is not None:
         was = old >= 0
         taken = slice(None) if was.all() else np.flatnonzero(was)
         old = old[taken]
+    one_hot = n_clusters <= _ONE_HOT_MAX_CLUSTERS
+    by_product = width > _BINCOUNT_MAX_WIDTH and (
+        one_hot or len(new) * width >= _SPARSE_MIN_VALUES
+    )
+    if by_product:
+        # BLAS rounds an F-ordered operand differently: C order, so that the
+        # bits do not depend on which caller (Lloyd or the bounds) moved the rows
+        values = np.ascontiguousarray(rows, dtype=np.float64)
+        if len(new) * (n_clusters if one_hot else width) >= (
+            _SPARSE_MIN_ONE_HOT if one_hot else _SPARSE_MIN_VALUES
+        ):
+            signs = _signed_one_hot(n_clusters, new, old, taken, w)
+        else:
+            every = np.arange(len(new))
+            signs = np.zeros((n_clusters, len(new)))
+            signs[new, every] = w
+            if old is not None:
+                signs[old, every[taken]] -= w[taken]
+        # BLAS may raise the invalid flag on finite operands (kernel.partial_sq)
+        with np.errstate(invalid="ignore"):
+            sums[:, :-1] += signs @ values
+        weight = np.bincount(new, w, n_clusters)
+        if old is not None:
+            weight -= np.bincount(old, w[taken], n_clusters)
+        sums[:, -1] += weight
+        return
+    # [w x, w]: rows times their weights, and the weights
+    values = np.empty((len(new), width))
+    np.multiply(rows, w[:, None], out=values[:, :-1])
+    values[:, -1] = w
     if width <= _BINCOUNT_MAX_WIDTH:
         for j in range(width):
             column = np.bincount(new, values[:, j], n_clusters)
             if old is not None:
                 column -= np.bincount(old, values[taken, j], n_clusters)
             sums[:, j] += column
-        return
-    one_hot = n_clusters <= _ONE_HOT_MAX_CLUSTERS
-    if (
-        len(new) * n_clusters >= _SPARSE_MIN_ONE_HOT
-        if one_hot
-        else len(new) * width >= _SPARSE_MIN_VALUES
-    ):
-        sums += _signed_one_hot(n_clusters, new, old, taken) @ values
-        return
-    if one_hot:
-        # BLAS rounds an F-ordered operand differently: C order, so that the
-        # bits do not depend on which caller (Lloyd or the bounds) moved the rows
-        values = np.ascontiguousarray(values)
-        every = np.arange(len(new))
-        signs = np.zeros((n_clusters, len(new)))
-        signs[new, every] = 1
-        if old is not None:
-            signs[old, every[taken]] -= 1
-        # BLAS may raise the invalid flag on finite operands (kernel.partial_sq)
-        with np.errstate(invalid="ignore"):
-            sums += signs @ values
         return
     add_rows(sums, values, new)
     if old is not None:
@@ -121,9 +137,10 @@ def move_rows(sums: np.ndarray, rows: np.ndarray, new, old=None) -> None:
         np.subtract.at(sums.ravel(), _flat_index(old, width).ravel(), gone)
 
 
-def _signed_one_hot(n_clusters: int, new, old, taken):
-    """The sparse (n_clusters, len(new)) matrix with ``+1`` at ``new`` in each
-    column and ``-1`` at ``old`` in the columns ``taken`` (see :func:`move_rows`)."""
+def _signed_one_hot(n_clusters: int, new, old, taken, weights):
+    """The sparse (n_clusters, len(new)) matrix with ``weights`` at ``new`` in
+    each column and minus them at ``old`` in the columns ``taken`` (see
+    :func:`move_rows`)."""
     # scipy on first use: `import kmeans` stays without it (a light start)
     from scipy import sparse
 
@@ -134,12 +151,13 @@ def _signed_one_hot(n_clusters: int, new, old, taken):
     indptr = np.zeros(n_rows + 1, np.intp)
     np.cumsum(counts, out=indptr[1:])
     indices = np.empty(indptr[-1], np.intp)
-    data = np.ones(indptr[-1])
+    data = np.empty(indptr[-1])
     indices[indptr[:-1]] = new
+    data[indptr[:-1]] = weights
     if old is not None:
         second = indptr[:-1][taken] + 1
         indices[second] = old
-        data[second] = -1
+        data[second] = -weights[taken]
     return sparse.csc_array((data, indices, indptr), shape=(n_clusters, n_rows))
 
 
