@@ -121,7 +121,10 @@ def move_rows(sums: np.ndarray, rows: np.ndarray, new, old=None, weights=None) -
         return
     # [w x, w]: rows times their weights, and the weights
     values = np.empty((len(new), width))
-    np.multiply(rows, w[:, None], out=values[:, :-1])
+    if weights is None:
+        values[:, :-1] = rows
+    else:
+        np.multiply(rows, w[:, None], out=values[:, :-1])
     values[:, -1] = w
     if width <= _BINCOUNT_MAX_WIDTH:
         for j in range(width):
