@@ -223,9 +223,9 @@ def labels_inertia(X, centers, sample_weight, row_scale, pool, labels_out=None):
     """Labels of the most similar centres and ``sum w (1 - cos)``, float64.
 
     The one code path for cosine final labels, ``predict`` and ``score``. The
-    products are those of a Lloyd pass, in the centres' dtype (float32 centres:
-    float32 rows read as they are, with no float64 copy of each block, and the
-    labels of the run's last pass); the sum is in float64.
+    products are made as a Lloyd pass makes them, in the centres' dtype (float32
+    rows against float32 centres: no float64 copy of each block); the objective
+    is summed in float64.
     """
     n_samples = X.shape[0]
     neg2_t, constant = unit_terms(centers)

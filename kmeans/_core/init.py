@@ -70,7 +70,8 @@ def _candidate_potentials(
         if row_scale is not None:
             constant[:] = 0
         rows_first = X.dtype == np.float32 and X.shape[1] >= _ROWS_FIRST_MIN_FEATURES
-        neg2_t = np.ascontiguousarray(neg2.T)
+        if rows_first:
+            neg2_t = np.ascontiguousarray(neg2.T)
 
     def run(start, stop):
         buffer = None if sparse else np.empty((n_candidates, blocks.block_rows), X.dtype)
