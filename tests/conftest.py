@@ -83,20 +83,47 @@ def rng():
 
 class Space:
     """An array namespace for the estimator tests: ``to(a)`` puts a NumPy array
-    there, ``host(a)`` brings an output back to NumPy (CPU devices only)."""
+    there, ``host(a)`` brings an output back to NumPy (from any device)."""
 
     def __init__(self, name, to):
-        self.name, self.to, self.host = name, to, np.asarray
+        self.name, self.to = name, to
+
+    def host(self, a):
+        if self.name == "numpy":
+            return np.asarray(a)
+        from kmeans._backends.array_api import to_numpy
+
+        return to_numpy(a)
 
 
-@pytest.fixture(params=["numpy", "array_api_strict", "torch"])
+def _cuda_library(name):
+    """torch or CuPy, where it sees a CUDA device; else the test skips."""
+    library = pytest.importorskip(name)
+    if name == "torch":
+        seen = library.cuda.is_available()
+    else:
+        try:
+            seen = library.cuda.runtime.getDeviceCount() > 0
+        except Exception:  # CuPy without a driver raises its own errors
+            seen = False
+    if not seen:
+        pytest.skip(f"{name} sees no CUDA device")
+    return library
+
+
+@pytest.fixture(params=["numpy", "array_api_strict", "torch", "torch-cuda", "cupy"])
 def space(request):
     """NumPy, and the array-API libraries installed (kmeans/_backends/array_api.py):
-    the same estimator tests on each (issue #16). JAX, whose eager operations are
+    the same estimator tests on each (issue #16); torch-cuda and cupy on a CUDA
+    GPU only (they skip themselves elsewhere). JAX, whose eager operations are
     slow, is in tests/test_array_api.py only."""
     if request.param == "numpy":
         return Space("numpy", np.asarray)
     compat = pytest.importorskip("array_api_compat")
-    library = pytest.importorskip(request.param)
+    if request.param == "torch-cuda":
+        torch = _cuda_library("torch")
+        return Space("torch-cuda", lambda a: torch.asarray(np.asarray(a), device="cuda"))
+    library = _cuda_library("cupy") if request.param == "cupy" else None
+    library = library or pytest.importorskip(request.param)
     xp = compat.array_namespace(library.asarray([0.0]))
     return Space(request.param, lambda a: xp.asarray(np.asarray(a)))

@@ -1,10 +1,11 @@
 """KMeans, k_means and kmeans_plusplus on array-API arrays (kmeans/_backends/array_api.py).
 
 Parametrised over namespaces: array-api-strict (on its CPU device and on a
-simulated other device, which also checks that only the standard is used) and
-PyTorch on the CPU where installed. NumPy is the reference: from the same
-initial centres the labels and ``n_iter_`` are NumPy's and the centres agree to
-rounding. Skipped as a whole without array-api-compat (the core CI leg).
+simulated other device, which also checks that only the standard is used),
+PyTorch and JAX on the CPU where installed, and on a CUDA GPU where there is one:
+PyTorch, CuPy and JAX (they skip themselves elsewhere). NumPy is the reference:
+from the same initial centres the labels and ``n_iter_`` are NumPy's and the
+centres agree to rounding. Skipped as a whole without array-api-compat (the core CI leg).
 """
 
 import os
@@ -34,23 +35,51 @@ def _strict(device_name):
     return make
 
 
-def _torch():
-    torch = pytest.importorskip("torch")
-    return compat.array_namespace(torch.zeros(1)), torch.device("cpu")
+def _torch(device_name):
+    def make():
+        torch = pytest.importorskip("torch")
+        if device_name == "cuda" and not torch.cuda.is_available():
+            pytest.skip("torch sees no CUDA device")
+        device = torch.device(device_name, 0 if device_name == "cuda" else None)
+        return compat.array_namespace(torch.zeros(1, device=device)), device
+
+    return make
 
 
-def _jax():
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)  # float64, as NumPy
-    xp = compat.array_namespace(jax.numpy.zeros(1))
-    return xp, compat.device(xp.zeros(1))
+def _cupy():
+    cupy = pytest.importorskip("cupy")
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # CuPy without a driver raises its own errors
+        count = 0
+    if not count:
+        pytest.skip("CuPy sees no CUDA device")
+    x = cupy.zeros(1)
+    return compat.array_namespace(x), compat.device(x)
 
 
+def _jax(platform):
+    def make():
+        jax = pytest.importorskip("jax")
+        jax.config.update("jax_enable_x64", True)  # float64, as NumPy
+        try:
+            device = jax.devices(platform)[0]
+        except RuntimeError:
+            pytest.skip(f"JAX has no {platform} device")
+        return compat.array_namespace(jax.numpy.zeros(1)), device
+
+    return make
+
+
+# the CUDA ones skip themselves without a GPU (run them on one with -k "cuda or gpu")
 NAMESPACES = {
     "strict": _strict("CPU_DEVICE"),
     "strict-device1": _strict("device1"),
-    "torch-cpu": _torch,
-    "jax-cpu": _jax,
+    "torch-cpu": _torch("cpu"),
+    "jax-cpu": _jax("cpu"),
+    "torch-cuda": _torch("cuda"),
+    "cupy-gpu": _cupy,
+    "jax-gpu": _jax("gpu"),
 }
 
 
@@ -235,7 +264,8 @@ def test_messages_name_the_arrays_library(space, blobs):
     # messages said "numpy arrays" (which do take refine) and "jaxlib arrays"
     xp, device, to = space
     X = to(blobs)
-    library = {"jaxlib": "jax", "torch": "torch"}.get(type(X).__module__.split(".")[0])
+    module = type(X).__module__.split(".")[0]
+    library = {"jaxlib": "jax", "torch": "torch", "cupy": "cupy"}.get(module)
     library = library or "array_api_strict"
     assert kind_of(X).description == f"{library} arrays"
     with pytest.raises(TypeError, match=f"^refine='swap' does not accept {library} arr"):
