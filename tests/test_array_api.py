@@ -534,3 +534,40 @@ def test_torch_tensors_that_record_gradients_are_read_as_values():
     np.testing.assert_array_equal(np.asarray(km.labels_), np.asarray(reference.labels_))
     np.testing.assert_array_equal(np.asarray(predicted), np.asarray(reference.labels_))
     assert X.requires_grad and w.requires_grad  # the user's tensors as they were
+
+
+def test_float32_products_in_full_precision_whatever_torch_says():
+    # TF32 (torch's "high"/"medium", JAX's default on recent GPUs) rounds the
+    # expanded distances to 10 bits; a fit runs at "highest" and restores the
+    # caller's setting, also after an error
+    torch = pytest.importorskip("torch")
+    X = torch.asarray(make_blobs(200, 3, 3, seed=1)[0].astype(np.float32))
+    seen = []
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")
+        callback = lambda info: seen.append(torch.get_float32_matmul_precision())  # noqa: E731
+        KMeans(3, random_state=0, callback=callback).fit(X)
+        assert seen and set(seen) == {"highest"}
+        assert torch.get_float32_matmul_precision() == "medium"
+
+        def fails(info):
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            KMeans(3, random_state=0, callback=fails).fit(X)
+        assert torch.get_float32_matmul_precision() == "medium"
+        kmeans_plusplus(X, 3, random_state=0)
+        assert torch.get_float32_matmul_precision() == "medium"
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+def test_jax_products_in_full_precision():
+    jax = pytest.importorskip("jax")
+    X = jax.numpy.asarray(make_blobs(200, 3, 3, seed=1)[0].astype(np.float32))
+    seen = []
+    callback = lambda info: seen.append(jax.config.jax_default_matmul_precision)  # noqa: E731
+    KMeans(3, random_state=0, callback=callback).fit(X)
+    assert seen and set(seen) == {"highest"}
+    assert jax.config.jax_default_matmul_precision != "highest"

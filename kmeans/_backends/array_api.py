@@ -91,6 +91,32 @@ def to_numpy(x) -> np.ndarray:
     return np.array(np.from_dlpack(x), copy=True)
 
 
+@contextlib.contextmanager
+def _full_precision(xp):
+    """float32 matrix products in full float32 precision inside, for JAX (whose
+    default on recent GPUs is TF32, 10 bits of mantissa) and PyTorch (whatever
+    ``torch.set_float32_matmul_precision`` says): the expanded distance
+    ``||c||^2 - 2 x.c`` cancels, and TF32 rounding would move rows between
+    clusters. Restored on exit."""
+    compat = array_api_compat()
+    if compat.is_jax_namespace(xp):
+        import jax
+
+        with jax.default_matmul_precision("highest"):
+            yield None
+    elif compat.is_torch_namespace(xp):
+        import torch
+
+        before = torch.get_float32_matmul_precision()
+        torch.set_float32_matmul_precision("highest")
+        try:
+            yield None
+        finally:
+            torch.set_float32_matmul_precision(before)
+    else:
+        yield None
+
+
 def kind(X) -> ArrayAPIKind:
     """The data kind of X: its namespace and device."""
     compat = array_api_compat()
@@ -127,9 +153,16 @@ class ArrayAPIKind:
         """The kind for metric="cosine" (see kmeans/_backends/cosine.py)."""
         return CosineArrayAPIKind(self.xp, self.device)
 
-    @staticmethod
-    def session():
-        return contextlib.nullcontext(None)
+    def session(self):
+        """Around every use: float32 matrix products in full float32 precision
+        (see :func:`_full_precision`)."""
+        return _full_precision(self.xp)
+
+    @property
+    def _static_shapes(self) -> bool:
+        """Whether arrays of data-dependent shapes cost a compilation each (JAX
+        compiles every operation for each new shape, also eagerly)."""
+        return array_api_compat().is_jax_namespace(self.xp)
 
     # -- types, devices and the host ---------------------------------------------
 
@@ -206,7 +239,11 @@ class ArrayAPIKind:
             if xp.isdtype(X.dtype, "complex floating"):
                 raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
             X = xp.astype(X, self.wide)
-        if not bool(xp.all(xp.isfinite(X))):
+        # by blocks: isfinite of the whole X would take more device memory than X
+        finite = True
+        for lo, hi in _blocks(X.shape[0], X.shape[1]):
+            finite = finite & xp.all(xp.isfinite(X[lo:hi, :]))
+        if not bool(finite):
             raise ValueError(f"Input {name} contains NaN or infinity.")
         return X
 
@@ -319,13 +356,13 @@ class ArrayAPIKind:
 
     def _coefficients(self, centers_dev, unit: bool = False):
         """``[-2 C^T; ||c||^2]``: rows ``[x, 1]`` times it give ``||c||^2 - 2 x.c``.
-        ``unit`` (metric="cosine", unit centres): ``[-2 C^T; 0]``, their ``||c||^2
-        - 1`` taken as exactly 0 (:func:`kmeans._core.cosine.unit_terms`)."""
+        ``unit`` (metric="cosine": unit centres, no shift): ``-2 C^T``, which the
+        rows multiply as they are (:meth:`_operand`), their ``||c||^2 - 1`` taken
+        as exactly 0 (:func:`kmeans._core.cosine.unit_terms`)."""
         xp = self.xp
         if unit:
-            norms = xp.zeros_like(centers_dev[:, 0])
-        else:
-            norms = xp.sum(centers_dev * centers_dev, axis=1)
+            return -2 * centers_dev.T
+        norms = xp.sum(centers_dev * centers_dev, axis=1)
         return xp.concat([-2 * centers_dev.T, norms[None, :]], axis=0)
 
     def _augmented(self, rows, shift_dev):
@@ -333,6 +370,11 @@ class ArrayAPIKind:
         xp = self.xp
         ones = xp.ones((rows.shape[0], 1), dtype=rows.dtype, device=self.device)
         return xp.concat([rows - shift_dev, ones], axis=1)
+
+    def _operand(self, rows, shift_dev, unit: bool):
+        """What :meth:`_coefficients` multiply: ``[x - shift, 1]``, or with
+        ``unit`` the rows themselves (a view: no copy of the block)."""
+        return rows if unit else self._augmented(rows, shift_dev)
 
     def _nearest(self, partial, values: bool = True):
         """The one nearest-centre reduction of the device path: the lowest
@@ -343,10 +385,10 @@ class ArrayAPIKind:
         return labels, (xp.min(partial, axis=1) if values else None)
 
     def _assign(self, xa, coef, with_sq: bool, row_terms=None):
-        """The assignment kernel: nearest centre of each augmented row (ties to
-        the lowest index) and, with ``with_sq``, the squared distance to it
-        (with ``row_terms`` in place of ``||x - shift||^2``: the spherical runs',
-        see :func:`kmeans._core.cosine.run_terms`)."""
+        """The assignment kernel: nearest centre of each row of ``xa``
+        (:meth:`_operand`; ties to the lowest index) and, with ``with_sq``, the
+        squared distance to it (with ``row_terms`` in place of ``||x -
+        shift||^2``: the spherical runs', see :func:`kmeans._core.cosine.run_terms`)."""
         xp = self.xp
         labels, best = self._nearest(xa @ coef, with_sq)
         if not with_sq:
@@ -363,14 +405,26 @@ class ArrayAPIKind:
 
     # -- the update ---------------------------------------------------------------------
 
-    def _moved_sums(self, X, weights, shift_dev, sums, new, old, n_clusters: int):
-        """``sums`` (k x (d + 1), on the device) with the rows whose label changed
-        from ``old`` to ``new`` moved between clusters: one product per block of a
-        (+1, -1) one-hot matrix by the rows ``[x - shift, 1]`` times ``weights``.
-        Fixed blocks and no atomics: the same inputs give the same sums."""
+    def _moved_sums(self, X, weights, shift_dev, sums, new, old, n_clusters: int,
+                    n_moved: int):  # fmt: skip
+        """``sums`` (k x (d + 1), on the device) with the ``n_moved`` rows whose
+        label changed from ``old`` to ``new`` moved between clusters: one product
+        per block of a (+1, -1) one-hot matrix by the rows ``[x - shift, 1]``
+        times ``weights``. Fixed blocks and no atomics: the same inputs give the
+        same sums."""
         xp = self.xp
-        (moved,) = xp.nonzero(new != old)
-        for lo, hi in _blocks(moved.shape[0], max(n_clusters, X.shape[1] + 1)):
+        changed = new != old
+        width = max(n_clusters, X.shape[1] + 1)
+        if self._static_shapes:
+            # the moved rows first, then the unmoved ones (their one-hot rows are
+            # zero), read in the pass's fixed blocks up to the last moved row: the
+            # same shapes every pass, compiled once, not a new shape each pass
+            moved = xp.argsort(xp.astype(~changed, xp.int8), stable=True)
+            bounds = [(lo, hi) for lo, hi in _blocks(new.shape[0], width) if lo < n_moved]
+        else:
+            (moved,) = xp.nonzero(changed)
+            bounds = _blocks(moved.shape[0], width)
+        for lo, hi in bounds:
             index = moved[lo:hi]
             rows = xp.astype(
                 self._augmented(xp.take(X, index, axis=0), shift_dev), self.wide
@@ -448,14 +502,14 @@ class ArrayAPIKind:
             "sums": xp.zeros((k, d + 1), dtype=self.wide, device=self.device),
         }
 
+        unit = data.row_scale is not None
+
         def step(centers):
-            coef = self._coefficients(
-                self.to_device(centers, X.dtype), data.row_scale is not None
-            )
+            coef = self._coefficients(self.to_device(centers, X.dtype), unit)
             parts, inertia = [], 0.0  # summed on the device: no wait per block
             for lo, hi in _blocks(n, max(k, d + 1)):
                 labels, best = self._assign(
-                    self._augmented(X[lo:hi, :], shift_dev),
+                    self._operand(X[lo:hi, :], shift_dev, unit),
                     coef,
                     callback is not None,
                     None if row_terms is None else row_terms[lo:hi],
@@ -470,7 +524,7 @@ class ArrayAPIKind:
             n_changed = int(xp.sum(xp.astype(new != old, self.index)))
             if n_changed:
                 state["sums"] = self._moved_sums(
-                    X, weights, shift_dev, state["sums"], new, old, k
+                    X, weights, shift_dev, state["sums"], new, old, k, n_changed
                 )
             state["labels"] = new
             # O(k d) to the host, once per iteration
@@ -513,10 +567,11 @@ class ArrayAPIKind:
         unit candidates, ``row_sq`` all 2) the squared chord ``2 - 2 cos``, as
         :func:`kmeans._core.init.kmeans_plusplus_indices` measures it."""
         xp = self.xp
-        coef = self._coefficients(candidates, row_scale is not None)  # cosine: -2 x.c
+        unit = row_scale is not None
+        coef = self._coefficients(candidates, unit)  # cosine: -2 x.c
         potential, minima = 0.0, []
         for lo, hi in _blocks(X.shape[0], max(candidates.shape[0], X.shape[1] + 1)):
-            partial = self._augmented(X[lo:hi, :], shift_dev) @ coef
+            partial = self._operand(X[lo:hi, :], shift_dev, unit) @ coef
             if row_scale is not None:
                 partial = xp.astype(partial * row_scale[lo:hi, None], X.dtype)
             sq = xp.maximum(partial + row_sq[lo:hi, None], 0)
@@ -605,11 +660,11 @@ class ArrayAPIKind:
         xp = self.xp
         k = centers.shape[0]
         shift, shifted, coef = self._centre_frame(centers)
-        X = xp.astype(X, shifted.dtype)
 
         def blocks():
             for lo, hi in _blocks(X.shape[0], max(k, X.shape[1] + 1)):
-                xa = self._augmented(X[lo:hi, :], shift)
+                # cast by blocks: astype copies, and X whole is as large as memory
+                xa = self._augmented(xp.astype(X[lo:hi, :], shifted.dtype), shift)
                 labels = self._assign(xa, coef, False)[0]
                 diff = xp.astype(xa[:, :-1] - xp.take(shifted, labels, axis=0), self.wide)
                 yield lo, hi, labels, xp.sum(diff * diff, axis=1)
@@ -676,10 +731,11 @@ class ArrayAPIKind:
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}."
             )
-        data, shift = self.statistics(X, sample_weight, False, None)[:2]
-        check_enough_weighted_samples(data.host_weights, n_clusters)
-        rng = check_random_state(random_state)
-        indices = self.plusplus_indices(data, shift, n_clusters, rng, n_trials)
+        with self.session():
+            data, shift = self.statistics(X, sample_weight, False, None)[:2]
+            check_enough_weighted_samples(data.host_weights, n_clusters)
+            rng = check_random_state(random_state)
+            indices = self.plusplus_indices(data, shift, n_clusters, rng, n_trials)
         index = self.to_device(indices, self.index)
         return self.xp.take(X, index, axis=0), index
 
