@@ -45,13 +45,14 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kmeans import KMeans
+from kmeans import ConvergenceWarning, KMeans
 from kmeans._backends import array_api
 
 RESULTS = Path(__file__).resolve().parent / "gpu_results"
@@ -62,6 +63,22 @@ def _torch():
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch, device
+
+
+def _versions(torch) -> dict:
+    """Versions of the libraries measured (None where not installed)."""
+    import importlib.metadata
+
+    import scipy
+
+    found = {"numpy": np.__version__, "scipy": scipy.__version__}
+    found["torch"] = torch.__version__
+    for name in ("cupy", "jax", "scikit-learn", "fast-pytorch-kmeans", "array-api-compat"):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return found
 
 
 def _sync(torch, device):
@@ -289,6 +306,10 @@ def main(argv=None):
         "--scratch-rows", type=int, default=10**6,
         help="largest n of the fit from scratch (k-means++, default tol)",
     )  # fmt: skip
+    parser.add_argument(
+        "--metric", choices=["all", "euclidean", "cosine"], default="all",
+        help="the cases to run",
+    )  # fmt: skip
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     torch, device = _torch()
@@ -300,22 +321,35 @@ def main(argv=None):
     else:
         cases = [(n, 128, k, "euclidean") for n in (10**6, 10**7) for k in (1024, 16)]
         cases.append((10**6, 384, 100, "cosine"))
-    started = time.perf_counter()
-    rows = []
-    for n, d, k, metric in cases:
-        rows.append(run_case(torch, device, n, d, k, args.iters, args, metric))
-        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    cases = [c for c in cases if args.metric in ("all", c[3])]
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    output = args.output
+    if output is None:
+        tag = "small" if args.small else "full"
+        slug = name.replace(" ", "-").lower()
+        output = RESULTS / f"{time.strftime('%Y-%m-%d')}-{slug}-{tag}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "device": name,
-        "torch": torch.__version__,
+        "versions": _versions(torch),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "small": args.small,
         "block_elements": array_api.BLOCK_ELEMENTS,
-        "seconds": time.perf_counter() - started,
-        "rows": rows,
+        "rows": [],
     }
+    started = time.perf_counter()
+    rows = result["rows"]
+    print(table([]).splitlines()[0], flush=True)
+    for n, d, k, metric in cases:
+        with warnings.catch_warnings():
+            # fits of one iteration from random rows leave clusters empty: expected
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            rows.append(run_case(torch, device, n, d, k, args.iters, args, metric))
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+        # written after every case: a run stopped part way keeps what it measured
+        result["seconds"] = time.perf_counter() - started
+        output.write_text(json.dumps(result, indent=1))
     print()
     print(f"device: {name}, torch {torch.__version__}; times per Lloyd iteration (ms)")
     print("(fit ms: the whole fit of --iters iterations from the given centres;")
@@ -329,13 +363,6 @@ def main(argv=None):
             f"cupy {r['cupy_note'] or 'measured'}; jax {r['jax_note'] or 'measured'}; "
             f"ours' peak device memory beyond X {r.get('ours_peak_extra_mib', '-')} MiB"
         )
-    output = args.output
-    if output is None:
-        tag = "small" if args.small else "full"
-        slug = name.replace(" ", "-").lower()
-        output = RESULTS / f"{time.strftime('%Y-%m-%d')}-{slug}-{tag}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=1))
     print(f"written: {output}")
 
 
