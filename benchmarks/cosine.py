@@ -14,7 +14,9 @@ with the same seeds and the same number of starts (``--n-init``) each, unless
 - faiss (when importable): ``faiss.Kmeans(spherical=True)`` on normalised rows:
   its own seeding (random rows), ``nredo`` = the starts, 300 iterations at most
   (it stops when the objective no longer changes), no subsampling
-  (``max_points_per_centroid`` = n; faiss subsamples to 256 k rows by default).
+  (``max_points_per_centroid`` = n; faiss subsamples to 256 k rows by default);
+- with ``--random-init``, also ours and scikit-learn with ``init="random"``
+  (rows drawn uniformly, as faiss seeds), in a second table.
 
 ARI is sklearn.metrics.adjusted_rand_score against the truth; the objective is
 ``sum (1 - cos)`` of the labels with each cluster's normalised mean as centre
@@ -109,20 +111,28 @@ def objective(unit, labels, k) -> float:
     return float(len(unit) - np.linalg.norm(sums, axis=1).sum())
 
 
-def run_one(X, k, seed, n_init=1, their_n_init=None):
+def run_one(X, k, seed, n_init=1, their_n_init=None, random_init=False):
     """Every method's labels and seconds; scikit-learn and faiss make
     ``their_n_init`` starts (default ``n_init``)."""
     their_n_init = n_init if their_n_init is None else their_n_init
 
-    def ours(refine=None):
-        km = KMeans(k, metric="cosine", n_init=n_init, random_state=seed, refine=refine)
+    def ours(refine=None, init="k-means++"):
+        km = KMeans(
+            k, metric="cosine", n_init=n_init, random_state=seed, refine=refine, init=init
+        )
         return km.fit(X).labels_
 
+    def theirs(init="k-means++"):
+        km = SKKMeans(k, n_init=their_n_init, random_state=seed, init=init)
+        return km.fit(unit).labels_
+
     results = {"ours": timed(ours), "ours-swap": timed(lambda: ours("swap"))}
+    if random_init:
+        results["ours-random"] = timed(lambda: ours(init="random"))
     unit = normalize(X)
-    results["sklearn"] = timed(
-        lambda: SKKMeans(k, n_init=their_n_init, random_state=seed).fit(unit).labels_
-    )
+    results["sklearn"] = timed(theirs)
+    if random_init:
+        results["sklearn-random"] = timed(lambda: theirs("random"))
     if faiss is not None:
 
         def fit_faiss():
@@ -157,6 +167,11 @@ def main(argv=None):
         "--seeds", type=int, default=len(SEEDS), help="the first N seeds (default 5)"
     )
     parser.add_argument(
+        "--random-init",
+        action="store_true",
+        help='also ours and scikit-learn with init="random" (a second table)',
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -173,7 +188,7 @@ def main(argv=None):
     for d, k, n, kappa_range in mixtures:
         for seed in seeds:
             X, truth, kappas, counts = vmf_mixture(d, k, n, kappa_range, seed)
-            results = run_one(X, k, seed, args.n_init, args.their_n_init)
+            results = run_one(X, k, seed, args.n_init, args.their_n_init, args.random_init)
             record = {"d": d, "k": k, "n": n, "seed": seed, "n_init": args.n_init}
             record["their_n_init"] = args.their_n_init or args.n_init
             record["kappa"] = [float(kappas.min()), float(kappas.max())]
@@ -189,6 +204,9 @@ def main(argv=None):
             records.append(record)
             print(json.dumps(record), flush=True)
     print(summary(records))
+    if args.random_init:
+        print()
+        print(summary(records, RANDOM_METHODS, RANDOM_RATIOS))
     print()
     print(objective_summary(records))
     out = Path(__file__).parent / "cosine_results"
@@ -198,6 +216,8 @@ def main(argv=None):
         name += f"-p{args.their_n_init}"
     if len(mixtures) < len(MIXTURES) or len(seeds) < len(SEEDS):
         name += f"-m{len(mixtures)}-s{len(seeds)}"
+    if args.random_init:
+        name += "-r"
     if args.threads is not None:
         name += f"-t{args.threads}"
     path = out / f"{name}.json"
@@ -222,6 +242,10 @@ def _spread(values, fmt):
 
 
 METHODS = ("ours", "ours-swap", "sklearn", "faiss")
+RATIOS = [(m, o) for m in ("ours", "ours-swap") for o in ("sklearn", "faiss")]
+# --random-init's table: every method seeded by rows drawn uniformly
+RANDOM_METHODS = ("ours-random", "sklearn-random", "faiss", "sklearn")
+RANDOM_RATIOS = [("ours-random", o) for o in ("sklearn", "sklearn-random", "faiss")]
 
 
 def _mixture_rows(records):
@@ -230,11 +254,10 @@ def _mixture_rows(records):
         yield d, k, n, [r for r in records if (r["d"], r["k"], r["n"]) == (d, k, n)]
 
 
-def summary(records) -> str:
-    """Markdown table: per mixture, mean ARI (min-max over seeds) and time
-    ratios to scikit-learn's and faiss's (median, min-max)."""
-    names = [m for m in METHODS if m in records[0]]
-    ratios = [(m, o) for m in ("ours", "ours-swap") for o in ("sklearn", "faiss")]
+def summary(records, methods=METHODS, ratios=RATIOS) -> str:
+    """Markdown table: per mixture, mean ARI (min-max over seeds) of ``methods``
+    and the time ratios ``ratios`` (median, min-max)."""
+    names = [m for m in methods if m in records[0]]
     ratios = [(m, o) for m, o in ratios if m in names and o in names]
     head = "| d | k | n | seeds | kappa | sizes |" + "".join(f" ARI {m} |" for m in names)
     head += "".join(f" time {m}/{o} |" for m, o in ratios)
@@ -257,7 +280,8 @@ def summary(records) -> str:
 def objective_summary(records) -> str:
     """Markdown table: per mixture, the objective of each method's labels over
     that of the true labels, mean (min-max over seeds)."""
-    names = [m for m in METHODS if m in records[0] and "objective" in records[0][m]]
+    every = METHODS + ("ours-random", "sklearn-random")
+    names = [m for m in every if m in records[0] and "objective" in records[0][m]]
     head = "| d | k |" + "".join(f" objective/truth {m} |" for m in names)
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for d, k, _, rows in _mixture_rows(records):

@@ -18,11 +18,13 @@ OPTIONAL = {
     "dask",
     "distributed",
     "faiss",
+    "jax",  # only when JAX arrays arrive (the array API path's precision)
     "matplotlib",
     "pandas",
     "resource",  # POSIX only
     "scipy",  # kmeans without scipy loaded: see test_optional_sklearn.py
     "sklearn",
+    "torch",  # only when torch tensors arrive, as jax
     "tqdm",
 }
 # kmeans._compat imports scikit-learn, which takes seconds: loaded when first used.
