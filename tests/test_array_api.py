@@ -571,3 +571,17 @@ def test_jax_products_in_full_precision():
     KMeans(3, random_state=0, callback=callback).fit(X)
     assert seen and set(seen) == {"highest"}
     assert jax.config.jax_default_matmul_precision != "highest"
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_transform_written_block_by_block_as_numpy(space, rays, monkeypatch, metric):
+    # many blocks: each written into one result (concatenated in JAX)
+    xp, device, to = space
+    if compat.is_jax_namespace(xp):
+        pytest.skip("JAX: 60 blocks per pass, slow eager; concatenated there")
+    model = KMeans(4, random_state=0, metric=metric).fit(rays)
+    monkeypatch.setattr(array_api, "BLOCK_ELEMENTS", 64)  # blocks of ~10 rows
+    distances = model.transform(to(rays))
+    assert_on(distances, xp, device)
+    expected = model.transform(rays)
+    np.testing.assert_allclose(host(distances), expected, rtol=1e-12, atol=1e-12)

@@ -159,9 +159,10 @@ class ArrayAPIKind:
         return _full_precision(self.xp)
 
     @property
-    def _static_shapes(self) -> bool:
-        """Whether arrays of data-dependent shapes cost a compilation each (JAX
-        compiles every operation for each new shape, also eagerly)."""
+    def _is_jax(self) -> bool:
+        """JAX compiles every operation for each new shape (also eagerly), so
+        arrays of data-dependent shapes cost a compilation each; and its arrays
+        cannot be written."""
         return array_api_compat().is_jax_namespace(self.xp)
 
     # -- types, devices and the host ---------------------------------------------
@@ -415,7 +416,7 @@ class ArrayAPIKind:
         xp = self.xp
         changed = new != old
         width = max(n_clusters, X.shape[1] + 1)
-        if self._static_shapes:
+        if self._is_jax:
             # the moved rows first, then the unmoved ones (their one-hot rows are
             # zero), read in the pass's fixed blocks up to the last moved row: the
             # same shapes every pass, compiled once, not a new shape each pass
@@ -711,17 +712,41 @@ class ArrayAPIKind:
         dtype = centers.dtype
         shift, shifted, coef = self._centre_frame(xp.astype(centers, self.wide))
         k = centers.shape[0]
-        parts = []
-        for lo, hi in _blocks(X.shape[0], max(k, X.shape[1] + 1)):
-            xa = self._augmented(xp.astype(X[lo:hi, :], self.wide), shift)
-            labels, _ = self._assign(xa, coef, False)
-            body = xa[:, :-1]
-            sq = xp.maximum(xa @ coef + xp.sum(body * body, axis=1)[:, None], 0)
-            diff = body - xp.take(shifted, labels, axis=0)
-            own = xp.sum(diff * diff, axis=1)
-            sq = xp.where(self._one_hot(labels, k, xp.bool), own[:, None], sq)
-            parts.append(xp.astype(xp.sqrt(sq), dtype))
-        return self._times_power_of_two(xp.concat(parts, axis=0), exponent)
+
+        def blocks():
+            for lo, hi in _blocks(X.shape[0], max(k, X.shape[1] + 1)):
+                xa = self._augmented(xp.astype(X[lo:hi, :], self.wide), shift)
+                labels, _ = self._assign(xa, coef, False)
+                body = xa[:, :-1]
+                sq = xp.maximum(xa @ coef + xp.sum(body * body, axis=1)[:, None], 0)
+                diff = body - xp.take(shifted, labels, axis=0)
+                own = xp.sum(diff * diff, axis=1)
+                sq = xp.where(self._one_hot(labels, k, xp.bool), own[:, None], sq)
+                distances = xp.astype(xp.sqrt(sq), dtype)
+                yield lo, hi, self._times_power_of_two(distances, exponent)
+
+        return self._stacked(blocks(), (X.shape[0], k), dtype)
+
+    def _stacked(self, blocks, shape, dtype):
+        """One array of ``shape`` from ``blocks``, ``(lo, hi, rows)`` in order
+        (at least one): a single block as it is, else each block written into
+        the result as it comes (held once, not as blocks and then their
+        concatenation), but in JAX, whose arrays cannot be written,
+        concatenated at the end."""
+        xp = self.xp
+        if self._is_jax:
+            return xp.concat([rows for _, _, rows in blocks], axis=0)
+        out = first = None
+        for lo, hi, rows in blocks:
+            if first is None:  # a single block is the result itself
+                first = rows
+                continue
+            if out is None:
+                out = xp.empty(shape, dtype=dtype, device=self.device)
+                out[: first.shape[0], :] = first
+                first = ()
+            out[lo:hi, :] = rows
+        return first if out is None else out
 
     def kmeans_plusplus(self, X, n_clusters, sample_weight, random_state, n_trials, owner):
         """:func:`kmeans.kmeans_plusplus` on X's device: centres and indices as
@@ -844,9 +869,12 @@ class CosineArrayAPIKind(ArrayAPIKind):
         it, returned in the centres' dtype."""
         xp = self.xp
         X, row_scale = self._readable(X)
-        dtype = self._own(centers, "cluster_centers_").dtype
-        parts = [
-            xp.astype(cosine.dissimilarity(partial, row_scale[lo:hi, None], xp), dtype)
-            for lo, hi, partial in self._partials(X, centers)
-        ]
-        return xp.concat(parts, axis=0)
+        centers = self._own(centers, "cluster_centers_")
+        dtype = centers.dtype
+
+        def blocks():
+            for lo, hi, partial in self._partials(X, centers):
+                distances = cosine.dissimilarity(partial, row_scale[lo:hi, None], xp)
+                yield lo, hi, xp.astype(distances, dtype)
+
+        return self._stacked(blocks(), (X.shape[0], centers.shape[0]), dtype)
