@@ -585,3 +585,39 @@ def test_transform_written_block_by_block_as_numpy(space, rays, monkeypatch, met
     assert_on(distances, xp, device)
     expected = model.transform(rays)
     np.testing.assert_allclose(host(distances), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_torch_precision_restored_after_fits_that_overlap_in_threads():
+    # one process-wide setting: the first fit to start sets it, the last to end
+    # gives the caller's back (not a fit that ended while another still ran)
+    import threading
+
+    torch = pytest.importorskip("torch")
+    X = torch.asarray(make_blobs(200, 3, 3, seed=1)[0].astype(np.float32))
+    both_inside = threading.Barrier(2, timeout=60)
+    seen, errors = [], []
+
+    def fit():
+        def callback(info):
+            seen.append(torch.get_float32_matmul_precision())
+            if len(seen) <= 2:  # the first iteration of each: both fits running
+                both_inside.wait()
+
+        try:
+            KMeans(3, init=X[:3], tol=0, max_iter=3, callback=callback).fit(X)
+        except Exception as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")
+        threads = [threading.Thread(target=fit) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors
+        assert seen and set(seen) == {"highest"}
+        assert torch.get_float32_matmul_precision() == "medium"
+    finally:
+        torch.set_float32_matmul_precision(before)

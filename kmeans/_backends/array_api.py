@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +92,12 @@ def to_numpy(x) -> np.ndarray:
     return np.array(np.from_dlpack(x), copy=True)
 
 
+# Fits on torch tensors running now (threads may run several): torch's float32
+# matmul precision is one setting for the process, set to "highest" by the first
+# to start and given back to the caller's value by the last to end.
+_TORCH_PRECISION = {"lock": threading.Lock(), "running": 0, "before": None}
+
+
 @contextlib.contextmanager
 def _full_precision(xp):
     """float32 matrix products in full float32 precision inside, for JAX (whose
@@ -102,17 +109,24 @@ def _full_precision(xp):
     if compat.is_jax_namespace(xp):
         import jax
 
-        with jax.default_matmul_precision("highest"):
+        with jax.default_matmul_precision("highest"):  # JAX's own, per thread
             yield None
     elif compat.is_torch_namespace(xp):
         import torch
 
-        before = torch.get_float32_matmul_precision()
-        torch.set_float32_matmul_precision("highest")
+        state = _TORCH_PRECISION
+        with state["lock"]:
+            if not state["running"]:
+                state["before"] = torch.get_float32_matmul_precision()
+                torch.set_float32_matmul_precision("highest")
+            state["running"] += 1
         try:
             yield None
         finally:
-            torch.set_float32_matmul_precision(before)
+            with state["lock"]:
+                state["running"] -= 1
+                if not state["running"]:
+                    torch.set_float32_matmul_precision(state["before"])
     else:
         yield None
 
@@ -725,26 +739,25 @@ class ArrayAPIKind:
                 distances = xp.astype(xp.sqrt(sq), dtype)
                 yield lo, hi, self._times_power_of_two(distances, exponent)
 
-        return self._stacked(blocks(), (X.shape[0], k), dtype)
+        return self._stacked(blocks(), X.shape[0])
 
-    def _stacked(self, blocks, shape, dtype):
-        """One array of ``shape`` from ``blocks``, ``(lo, hi, rows)`` in order
-        (at least one): a single block as it is, else each block written into
-        the result as it comes (held once, not as blocks and then their
+    def _stacked(self, blocks, n_rows: int):
+        """One array of ``n_rows`` rows from ``blocks``, ``(lo, hi, rows)`` in
+        order (at least one): a single block as it is, else each block written
+        into the result as it comes (held once, not as blocks and then their
         concatenation), but in JAX, whose arrays cannot be written,
         concatenated at the end."""
         xp = self.xp
         if self._is_jax:
             return xp.concat([rows for _, _, rows in blocks], axis=0)
-        out = first = None
+        blocks = iter(blocks)
+        _, _, first = next(blocks)
+        out = None
         for lo, hi, rows in blocks:
-            if first is None:  # a single block is the result itself
-                first = rows
-                continue
             if out is None:
-                out = xp.empty(shape, dtype=dtype, device=self.device)
+                shape = (n_rows, first.shape[1])
+                out = xp.empty(shape, dtype=first.dtype, device=self.device)
                 out[: first.shape[0], :] = first
-                first = ()
             out[lo:hi, :] = rows
         return first if out is None else out
 
@@ -877,4 +890,4 @@ class CosineArrayAPIKind(ArrayAPIKind):
                 distances = cosine.dissimilarity(partial, row_scale[lo:hi, None], xp)
                 yield lo, hi, xp.astype(distances, dtype)
 
-        return self._stacked(blocks(), (X.shape[0], centers.shape[0]), dtype)
+        return self._stacked(blocks(), X.shape[0])
