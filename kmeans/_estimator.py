@@ -12,6 +12,7 @@ from ._backends.cosine import cosine_kind
 from ._backends.memory import DENSE, weight_exponent
 from ._base import NotebookReprMixin
 from ._compat import BaseEstimator, ClusterMixin, ConvergenceWarning, TransformerMixin
+from ._core import cosine
 from ._core.kernel import by_columns
 from ._core.swap import random_swap
 from ._exceptions import InvalidParameterError, warn
@@ -251,6 +252,11 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
                 f"The shape of the initial centers {centers.shape} does not match the "
                 f"number of features of the data {n_features}."
             )
+        if getattr(self, "metric", "euclidean") == "cosine":
+            # directions only: each row brought near norm 1 by a power of two
+            # (exact) before the cast to X's dtype, which could overflow it
+            exponents = np.frexp(cosine.row_norms(centers, None))[1]
+            centers = cosine.per_row_scaled(centers, exponents)
         return np.array(centers, dtype=dtype, order="C", copy=True)
 
     def _initial_centers(self, X, shift, weights, init, rng, pool) -> np.ndarray:

@@ -389,15 +389,16 @@ class MiniBatchKMeans(_BaseKMeans):
         batch_kernels = SPARSE_BATCH if is_sparse(X) else DENSE_BATCH
         n_steps = self.max_iter * n_samples // batch_size
         # data of extreme magnitude are read scaled by 2**-scale (as in KMeans);
-        # cosine steps read unit rows, whatever the magnitude
+        # cosine fits, rows of extreme norm each by its own (cosine.readable)
         scale = 0 if unit else magnitude_exponent(X)
         validated, X, init = X, scaled(X, scale), _scaled_init(init, scale)
 
         with thread_pool() as pool:
             tol = 0.0
-            if self.tol > 0 and unit:
-                row_scale = cosine.inverse_norms(X, pool)
-                tol = self.tol * cosine.unit_variance(X, row_scale, pool)
+            if unit:  # every row read once: zero rows are refused before any step
+                X, row_scale = cosine.readable(X, pool)
+                if self.tol > 0:
+                    tol = self.tol * cosine.unit_variance(X, row_scale, pool)
             elif self.tol > 0:
                 mean = kernels.column_mean(X, pool)
                 tol = self.tol * kernels.mean_variance(X, mean, pool)
@@ -487,6 +488,8 @@ class MiniBatchKMeans(_BaseKMeans):
         )
         X = scaled(X, scale)
         with thread_pool() as pool:
+            if unit:
+                X = cosine.readable(X, pool)[0]
             if first:
                 init, _ = self._check_init(n_features, X.dtype, weights, 1)
                 init = _scaled_init(init, scale)

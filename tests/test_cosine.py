@@ -302,6 +302,135 @@ def test_invariant_to_a_scale_of_any_magnitude(seed, exponent, power_of_two):
     np.testing.assert_allclose(one.transform(X), other.transform(X * scale), atol=1e-12)
 
 
+def exact_directions(dtype, seed=23):
+    """directions() rounded to multiples of 1/16 (no row of zeros): every row times
+    any power of two that keeps its largest entry finite stays exact, down into
+    the subnormal numbers."""
+    X, _ = directions(400, 6, 4, seed=seed)
+    X = np.round(X * 16) / 16
+    X[~X.any(axis=1), 0] = 1.0
+    return X.astype(dtype)
+
+
+# per-row powers of two, from rows of subnormal entries to rows whose norm is
+# beyond the dtype's largest number
+EXTREME_EXPONENTS = {np.float64: (-1060, 1010), np.float32: (-140, 118)}
+
+
+def far_rows(dtype, seed=3):
+    """exact_directions() and the same rows, each times its own power of two."""
+    X = exact_directions(dtype)
+    low, high = EXTREME_EXPONENTS[dtype]
+    exponents = np.random.default_rng(seed).integers(low, high, len(X))
+    exponents[:4] = low, high, 0, low
+    return X, np.ldexp(X, exponents[:, None]).astype(dtype)
+
+
+@pytest.mark.parametrize("refine", [None, "swap"])
+@pytest.mark.parametrize("make", [np.asarray, sparse.csr_array])
+def test_rows_of_extreme_norms_side_by_side(make, dtype, refine):
+    # a fit once divided X by a single power of two taken from its largest value:
+    # rows of norm 1e-310 beside rows of norm 1 gave NaN centres (1/||x|| = inf),
+    # rows of 1e-300 beside 1e300 were called rows of zeros, float32 rows of 1e-28
+    # beside one of 1e13 were mislabelled (their products lost to subnormals)
+    X, far = far_rows(dtype)
+    far = make(far)
+    one = KMeans(4, metric="cosine", random_state=0, refine=refine).fit(make(X))
+    other = KMeans(4, metric="cosine", random_state=0, refine=refine).fit(far)
+    np.testing.assert_array_equal(other.labels_, one.labels_)
+    assert other.n_iter_ == one.n_iter_
+    atol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(other.cluster_centers_, one.cluster_centers_, atol=atol)
+    assert other.inertia_ == pytest.approx(one.inertia_, rel=atol)
+    np.testing.assert_array_equal(one.predict(far), one.labels_)
+    np.testing.assert_allclose(one.transform(far), one.transform(make(X)), atol=atol)
+    assert one.score(far) == pytest.approx(one.score(make(X)), rel=atol)
+
+
+@pytest.mark.parametrize("make", [np.asarray, sparse.csr_array])
+def test_minibatch_rows_of_extreme_norms(make, dtype):
+    # MiniBatchKMeans read rows unscaled: a float32 row whose norm passed
+    # float32's largest number became a row of zeros, and a zero centre
+    X = exact_directions(dtype, seed=24)
+    low, high = EXTREME_EXPONENTS[dtype]
+    exponents = np.random.default_rng(4).integers(low, high, len(X))
+    far = make(np.ldexp(X, exponents[:, None]).astype(dtype))
+    params = {"metric": "cosine", "random_state": 0, "batch_size": 64}
+    one = MiniBatchKMeans(4, **params).fit(make(X))
+    other = MiniBatchKMeans(4, **params).fit(far)
+    np.testing.assert_array_equal(other.labels_, one.labels_)
+    atol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(other.cluster_centers_, one.cluster_centers_, atol=atol)
+    assert_unit(other.cluster_centers_, dtype)
+    partial = MiniBatchKMeans(4, **params).partial_fit(far).partial_fit(far)
+    assert np.isfinite(partial.cluster_centers_).all()
+    assert_unit(partial.cluster_centers_, dtype)
+
+
+@pytest.mark.parametrize("exponent", [-170, 200])
+def test_initial_centres_beyond_the_datas_dtype(exponent):
+    # a float64 init of 1e60 cast to float32 data became inf, then NaN centres:
+    # the fit started from other centres, silently
+    X = exact_directions(np.float32)
+    init = np.eye(4, 6)
+    one = KMeans(4, metric="cosine", init=init).fit(X)
+    other = KMeans(4, metric="cosine", init=np.ldexp(init, exponent)).fit(X)
+    np.testing.assert_array_equal(other.labels_, one.labels_)
+    np.testing.assert_array_equal(other.cluster_centers_, one.cluster_centers_)
+    mini = MiniBatchKMeans(4, metric="cosine", init=np.ldexp(init, exponent), n_init=1)
+    assert np.isfinite(mini.fit(X).cluster_centers_).all()
+
+
+def test_every_array_library_reads_rows_of_extreme_norms(space, dtype):
+    # the device path divided X by one power of two, as memory did: rows of
+    # norm 1e-300 beside 1e300 were called zero
+    X, far = far_rows(dtype)
+    one = KMeans(4, metric="cosine", random_state=0).fit(space.to(X))
+    other = KMeans(4, metric="cosine", random_state=0).fit(space.to(far))
+    np.testing.assert_array_equal(space.host(other.labels_), space.host(one.labels_))
+    atol = 1e-6 if dtype == np.float32 else 1e-14
+    centres = [space.host(m.cluster_centers_) for m in (one, other)]
+    np.testing.assert_allclose(*centres, atol=atol)
+    labels = space.host(one.labels_)
+    np.testing.assert_array_equal(space.host(one.predict(space.to(far))), labels)
+    np.testing.assert_allclose(
+        space.host(one.transform(space.to(far))),
+        space.host(one.transform(space.to(X))),
+        atol=atol,
+    )
+
+
+def test_dask_reads_rows_of_extreme_norms(dtype):
+    # a dask fit of such rows raised a TypeError from inside its statistics
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    X, far = far_rows(dtype)
+    one = KMeans(4, metric="cosine", random_state=0).fit(X)
+    with dask.config.set(scheduler="synchronous"):
+        other = KMeans(4, metric="cosine", init=one.cluster_centers_)
+        other.fit(da.from_array(far, chunks=150))
+        labels = other.labels_.compute()
+        np.testing.assert_array_equal(labels, one.labels_)
+        atol = 1e-6 if dtype == np.float32 else 1e-14
+        np.testing.assert_allclose(other.cluster_centers_, one.cluster_centers_, atol=atol)
+        np.testing.assert_array_equal(one.predict(da.from_array(far, chunks=150)), labels)
+
+
+def test_float32_small_weights_of_long_rows_are_not_lost():
+    # w / ||x|| of a row of norm 2**39 with weight 1e-34 underflowed to zero in
+    # float32: its cluster looked empty and was moved
+    X = np.array([[1, 0.05], [1, -0.05], [0.05, 1], [-0.05, 1], [1, 1]], np.float32)
+    w = np.array([1, 1, 1e-34, 1e-34, 1])
+    init = np.array([[1.0, 0.0], [0.0, 1.0]])
+    one = KMeans(2, metric="cosine", init=init).fit(X, sample_weight=w)
+    far = X.copy()
+    far[2:4] *= np.float32(2.0**39)
+    other = KMeans(2, metric="cosine", init=init).fit(far, sample_weight=w)
+    np.testing.assert_array_equal(other.labels_, [0, 0, 1, 1, 0])
+    np.testing.assert_array_equal(other.labels_, one.labels_)
+    np.testing.assert_allclose(other.cluster_centers_, one.cluster_centers_, atol=1e-6)
+
+
 # -- data kinds ---------------------------------------------------------------------
 
 
@@ -431,6 +560,23 @@ def test_zero_rows_are_refused(make):
     for method in (km.predict, km.transform, km.score):
         with pytest.raises(ValueError, match="all zeros"):
             method(X)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_minibatch_refuses_zero_rows_whatever_it_draws(seed):
+    # only the rows of the init subsample and of the batches drawn were read: a
+    # zero row passed or not by the seed, and was named by its place in the
+    # subsample
+    X = np.random.default_rng(0).standard_normal((2000, 4))
+    X[[7, 1234]] = 0
+    mini = MiniBatchKMeans(
+        3, metric="cosine", random_state=seed, batch_size=100, max_iter=1,
+        compute_labels=False, init_size=20,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"2 row\(s\) of X are all zeros \(rows 7, 1234\)"):
+        mini.fit(X)
+    with pytest.raises(ValueError, match=r"\(rows 7, 1234\)"):
+        MiniBatchKMeans(3, metric="cosine", random_state=seed).partial_fit(X)
 
 
 def test_zero_initial_centre_is_refused():

@@ -798,15 +798,22 @@ class CosineArrayAPIKind(ArrayAPIKind):
         return self
 
     def _inverse_norms(self, X):
-        """``1/||x||`` of every row, on the device (float64 where it has it); the
+        """``1/||x||`` of every row (see :meth:`_norms`)."""
+        return 1.0 / self._norms(X)
+
+    def _norms(self, X):
+        """``||x||`` of every row, on the device (float64 where it has it); the
         NumPy path's :class:`~kmeans._core.cosine.ZeroRowError` for zero rows.
         Rows whose squares underflow or overflow are measured on the host by
         :func:`kmeans._core.cosine.row_norms` (only those rows come back)."""
         xp = self.xp
         parts = []
-        for lo, hi in _blocks(X.shape[0], X.shape[1]):
-            rows = xp.astype(X[lo:hi, :], self.wide)
-            parts.append(xp.sqrt(xp.sum(rows * rows, axis=1)))
+        # squares beyond the range are measured again below (NumPy-backed
+        # namespaces would warn)
+        with np.errstate(over="ignore", under="ignore"):
+            for lo, hi in _blocks(X.shape[0], X.shape[1]):
+                rows = xp.astype(X[lo:hi, :], self.wide)
+                parts.append(xp.sqrt(xp.sum(rows * rows, axis=1)))
         norms = xp.concat(parts)
         unsure = ~((norms > 0) & (norms < math.inf))
         if bool(xp.any(unsure)):
@@ -820,12 +827,30 @@ class CosineArrayAPIKind(ArrayAPIKind):
         n_zero = zero.shape[0]
         if n_zero:
             raise cosine.zero_rows_error(n_zero, to_numpy(zero[: min(n_zero, 5)]))
-        return 1.0 / norms
+        return norms
 
     def _readable(self, X):
-        """X divided by a power of two where its magnitudes are extreme, and its
-        ``1/||x||``."""
-        X = self._times_power_of_two(X, -self._exponent(X))
+        """X as the NumPy path reads it (:func:`kmeans._core.cosine.readable`:
+        divided by a power of two, or each row by its own, where norms are
+        extreme), and its ``1/||x||``."""
+        xp = self.xp
+        norms = self._norms(X)
+        if not X.shape[0]:
+            return X, 1.0 / norms
+        span = (math.frexp(float(xp.min(norms)))[1], math.frexp(float(xp.max(norms)))[1])
+        how = cosine.rescaling(*span, self.host_dtype(X))
+        if how is None:
+            return X, 1.0 / norms
+        if how is cosine.EACH_ROW:
+            # each row times two exact powers of two that each stay in range
+            exponents = -np.frexp(to_numpy(norms))[1]
+            half = exponents // 2
+            dtype = self.host_dtype(X)
+            for part in (half, exponents - half):
+                factor = self.to_device(np.ldexp(1.0, part).astype(dtype), X.dtype)
+                X = X * xp.expand_dims(factor, axis=1)
+        else:
+            X = self._times_power_of_two(X, -how)
         return X, self._inverse_norms(X)
 
     def statistics(self, X, sample_weight, needs_variance: bool, pool):

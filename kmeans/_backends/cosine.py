@@ -16,8 +16,8 @@ kernels are those of :mod:`kmeans._core.cosine`, the Lloyd driver is the one of
 - Lloyd only: Hamerly's and Elkan's bounds are Euclidean; ``refine="swap"``
   swaps clusters rather than rows (:mod:`kmeans._core.cosine_swap`);
 - centres, inertia and distances are the cosine ones, independent of the
-  rows' scale: data of extreme magnitude may be read scaled (as by the wrapped
-  kind) and nothing is scaled back.
+  rows' scale: rows of extreme norm are read each divided by a power of two
+  (:func:`kmeans._core.cosine.readable`) and nothing is scaled back.
 """
 
 from __future__ import annotations
@@ -36,12 +36,10 @@ from .memory import (
     DENSE,
     SPARSE,
     InMemoryKind,
-    magnitude_exponent,
-    scaled,
     weight_facts,
 )
 
-# X validated (and, for extreme magnitudes, scaled), weights, 1/||x|| per row
+# X validated (rows of extreme norm scaled), weights, 1/||x|| per row
 Spherical = namedtuple("Spherical", "X weights row_scale exponent", defaults=(0,))
 
 
@@ -62,16 +60,9 @@ class CosineKind:
         self.check = base.check
         self.rows = base.rows
 
-    @staticmethod
-    def _readable(X):
-        """X scaled by a power of two when its magnitudes are extreme (a copy then,
-        as for Euclidean fits): cosines do not change, and the norms stay finite."""
-        return scaled(X, magnitude_exponent(X))
-
     def statistics(self, X, sample_weight, needs_variance: bool, pool):
         weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        X = self._readable(X)
-        row_scale = cosine.inverse_norms(X, pool)
+        X, row_scale = cosine.readable(X, pool)
         shift = np.zeros(X.shape[1], X.dtype)
         variance = cosine.unit_variance(X, row_scale, pool) if needs_variance else None
         data = Spherical(X, weights, row_scale)
@@ -116,16 +107,15 @@ class CosineKind:
 
     def labels_inertia(self, X, centers, weights, pool, out=None):
         """Labels and cosine objective of X (as validated) against unit centres."""
-        X = self._readable(X)
-        row_scale = cosine.inverse_norms(X, pool)
+        X, row_scale = cosine.readable(X, pool)
         return cosine.labels_inertia(X, centers, weights, row_scale, pool, out)
 
     def predict(self, X, centers, pool):
         return self.labels_inertia(X, centers, None, pool)[0]
 
     def distances(self, X, centers, pool):
-        X = self._readable(X)
-        return cosine.distances(X, centers, cosine.inverse_norms(X, pool), pool)
+        X, row_scale = cosine.readable(X, pool)
+        return cosine.distances(X, centers, row_scale, pool)
 
     def score(self, X, centers, sample_weight, pool) -> float:
         weights = check_sample_weight(sample_weight, X.shape[0], centers.dtype)

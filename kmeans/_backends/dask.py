@@ -208,12 +208,18 @@ class _Rows:
         """The chunks' ``1/||x||`` (None each for Euclidean rows)."""
         return [None] * len(self) if self.row_scale is None else self.row_scale
 
-    def scaled(self, exponent: int) -> _Rows:
+    def scaled(self, exponent) -> _Rows:
         """The rows of X read divided by ``2**exponent`` (lazily; X itself for 0),
-        as in memory for data of extreme magnitude (kmeans/_backends/memory.py)."""
+        as in memory for data of extreme magnitude (kmeans/_backends/memory.py);
+        with :data:`kmeans._core.cosine.EACH_ROW`, each row by the power of two
+        of its norm (metric="cosine": :func:`kmeans._core.cosine.readable`)."""
         if not exponent:
             return self
-        X = self.X.map_blocks(np.ldexp, -exponent, dtype=self.dtype).astype(self.dtype)
+        if exponent is cosine.EACH_ROW:
+            X = self.X.map_blocks(cosine.each_row_scaled, dtype=self.dtype)
+        else:
+            X = self.X.map_blocks(np.ldexp, -exponent, dtype=self.dtype)
+            X = X.astype(self.dtype)
         rows = _Rows(X, self.weights, persist=self.persisted)
         rows.weight_totals = self.weight_totals
         return rows
@@ -338,24 +344,25 @@ def scale_weights(rows, exponent: int):
 def _cosine_stats_chunk(X, w, offset, force):
     """A chunk's ``1/||x||`` (kept on its worker) and its summary: rows, sum of
     the unit rows, zero rows (how many, the first global indices), the weights'
-    :func:`_weight_chunk` and the largest magnitude. Raises as check_array for
-    NaN or infinity. Without ``force`` a chunk of extreme magnitude leaves its
-    scales and sum to a second pass, once the exponent of the whole is known."""
-    largest = largest_magnitude(X)
-    if not np.isfinite(largest):
+    :func:`_weight_chunk` and the exponents of its smallest and largest norms.
+    Raises as check_array for NaN or infinity. Without ``force`` a chunk with
+    rows of extreme norm leaves its scales and sum to a second pass, once it is
+    known how the whole is read (:func:`kmeans._core.cosine.rescaling`)."""
+    if not np.isfinite(largest_magnitude(X)):
         _check_finite(X, "X")
-    row_scale, total, zero = None, None, (0, [])
+    row_scale, total, zero, span = None, None, (0, []), None
     try:
-        with np.errstate(over="ignore"):
-            row_scale = cosine.inverse_norms(X, None)
+        norms = cosine.nonzero_norms(X, None)
     except cosine.ZeroRowError as error:
         zero = _zero_rows(error, offset)
-    if row_scale is not None and (force or not exponent_for(largest, X.dtype)):
-        total = cosine.unit_sum(X, row_scale, None)
     else:
-        row_scale = None
+        exponents = np.frexp(norms)[1]
+        span = int(exponents.min()), int(exponents.max())
+        if force or cosine.rescaling(*span, X.dtype) is None:
+            row_scale = 1.0 / norms
+            total = cosine.unit_sum(X, row_scale, None)
     weights = None if w is None else _weight_chunk(w)
-    return row_scale, [(len(X), total, zero, weights, largest)]
+    return row_scale, [(len(X), total, zero, weights, span)]
 
 
 def _add_lists(*parts):
@@ -399,9 +406,11 @@ def cosine_statistics(X, sample_weight, needs_variance, pool):
     if rows.weights is not None:
         rows.weight_totals, weight_max, n_positive = _check_weights([p[3] for p in parts])
     _raise_zero_rows([p[2] for p in parts])
-    exponent = exponent_for(max(p[4] for p in parts), rows.dtype)
-    if exponent or any(p[1] is None for p in parts):
-        rows = rows.scaled(exponent)
+    how = cosine.rescaling(
+        min(p[4][0] for p in parts), max(p[4][1] for p in parts), rows.dtype
+    )
+    if how is not None:
+        rows = rows.scaled(how)
         tasks, (_, parts) = one_pass(rows, True)
     rows.row_scale = [dask.delayed(operator.getitem)(t, 0) for t in tasks]
     total = np.sum([p[1] for p in parts], axis=0)

@@ -97,12 +97,79 @@ def row_norms(X, pool) -> np.ndarray:
 
 def inverse_norms(X, pool) -> np.ndarray:
     """``1 / ||x||`` of every row, float64; a :class:`ZeroRowError` for a zero row."""
+    return 1.0 / nonzero_norms(X, pool)
+
+
+def nonzero_norms(X, pool) -> np.ndarray:
+    """:func:`row_norms`; a :class:`ZeroRowError` for a zero row."""
     norms = row_norms(X, pool)
     zero = np.flatnonzero(norms == 0)
     if zero.size:
         raise zero_rows_error(zero.size, zero)
-    with np.errstate(over="ignore"):
-        return 1.0 / norms
+    return norms
+
+
+# Rows are read as they are while the exponent of their norm (frexp's) lies in
+# this range: their products with unit centres, their squares (in float64) and
+# 1/||x|| stay far from overflow and from subnormal numbers.
+_SAFE_NORM_EXPONENTS = {np.dtype(np.float64): (-200, 200), np.dtype(np.float32): (-40, 40)}
+EACH_ROW = "each row"
+
+
+def rescaling(smallest: int, largest: int, dtype):
+    """How rows of ``dtype`` whose norms have exponents (frexp's) from
+    ``smallest`` to ``largest`` are read (see :func:`readable`): None, as they
+    are; an int ``e``, all divided by ``2**e``; or :data:`EACH_ROW`, each
+    divided by the power of two of its own norm."""
+    low, high = _SAFE_NORM_EXPONENTS[np.dtype(dtype)]
+    if low <= smallest and largest <= high:
+        return None
+    if smallest - largest >= low:
+        return largest
+    return EACH_ROW
+
+
+def readable(X, pool):
+    """X as the cosine kernels read it, and ``1/||x||`` of its rows (float64).
+
+    X itself where every row's norm is within a safe range of its dtype; else a
+    copy (of the stored values only, for CSR) divided by the power of two that
+    brings the largest norm into [0.5, 1), or, where the norms span more than
+    the range, each row by the power of two that brings its own norm there.
+    Dividing by powers of two is exact, so the directions, and every cosine, are
+    those of X: rows of norms 1e-300 and 1e300 side by side are read as well as
+    rows of norm 1, and a row is called zero only if it is. A single power of
+    two also keeps every bit of the fit (per row, a centre's last bit may
+    differ: its weighted mean is divided by another total weight before it is
+    normalised). A :class:`ZeroRowError` for a row of zeros.
+    """
+    norms = nonzero_norms(X, pool)
+    if not norms.size:
+        return X, 1.0 / norms
+    exponents = np.frexp(norms)[1]
+    how = rescaling(int(exponents.min()), int(exponents.max()), X.dtype)
+    if how is None:
+        return X, 1.0 / norms
+    if how is not EACH_ROW:
+        exponents = np.full_like(exponents, how)
+    X = per_row_scaled(X, exponents)
+    return X, inverse_norms(X, pool)
+
+
+def each_row_scaled(X):
+    """X (dense or CSR) with each row divided by the power of two of its norm
+    (a copy): norms in [0.5, 1), the same directions."""
+    return per_row_scaled(X, np.frexp(row_norms(X, None))[1])
+
+
+def per_row_scaled(X, exponents):
+    """A copy of X (dense or CSR) with row ``i`` divided by ``2**exponents[i]``."""
+    if is_sparse(X):
+        X = X.copy()
+        each = np.repeat(exponents, np.diff(X.indptr)).astype(np.intc)
+        X.data = np.ldexp(X.data, -each).astype(X.dtype, copy=False)
+        return X
+    return np.ldexp(X, -exponents.astype(np.intc)[:, None]).astype(X.dtype, copy=False)
 
 
 def scale_rows(rows: np.ndarray, row_scale, dtype=None) -> np.ndarray:
@@ -135,11 +202,16 @@ def run_terms(sample_weight, row_scale, dtype=None):
     terms = unit_weights, 2 / row_scale
     if dtype is None:
         return terms
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         cast = tuple(a.astype(dtype) for a in terms)
-    # float32 rows of subnormal norm have a 1/||x|| beyond float32: the terms stay
-    # float64 then (the weighted rows are computed in float64, rounded once)
-    return cast if all(np.isfinite(a).all() for a in cast) else terms
+    # Terms beyond float32's range (tiny weights of long rows underflow) stay
+    # float64 (the weighted rows are then computed in float64, rounded once): a
+    # positive weight read as zero would empty a cluster.
+    tiny = np.finfo(dtype).tiny
+    exact = all(np.isfinite(a).all() for a in cast) and not np.any(
+        (cast[0] < tiny) & (terms[0] > 0)
+    )
+    return cast if exact else terms
 
 
 def end_step(new_centers: np.ndarray, centers: np.ndarray, inertia):
@@ -165,7 +237,8 @@ def unit_rows(rows):
             rows.dtype, copy=False
         )
         return rows
-    rows /= norms[:, None].astype(rows.dtype)
+    # divided in float64, rounded once: a float32 row's norm may exceed float32
+    np.divide(rows, norms[:, None], out=rows, casting="same_kind")
     return rows
 
 
