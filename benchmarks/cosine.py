@@ -8,7 +8,7 @@ with the same seeds and the same number of starts (``--n-init``) each, unless
 
 - ours: ``KMeans(metric="cosine")`` on the rows as they are (k-means++ starts);
 - ours-swap: the same with ``refine="swap"`` (split-and-merge trials after the
-  best start, ``6 k`` of them; their time is included);
+  best start, until ``k`` in a row were rejected; their time is included);
 - scikit-learn: ``KMeans`` on L2-normalised rows (k-means++ starts; normalising
   not timed);
 - faiss (when importable): ``faiss.Kmeans(spherical=True)`` on normalised rows:
@@ -28,6 +28,10 @@ process, one after the other. Run from the repository root::
 
 It writes ``benchmarks/cosine_results/<date>-n<starts>[-m<mixtures>-s<seeds>]
 [-t<threads>].json`` and prints Markdown tables (mean and spread over seeds).
+``--per-iteration`` times instead one Lloyd iteration of ours and of
+scikit-learn's from the same initial centres, the rest of a fit, and each
+method's iterations to convergence (``<date>-per-iteration...json``): where a
+whole fit's time goes.
 ``--threads 1`` runs every method on one thread: stable times on a shared
 machine.
 """
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import platform
@@ -88,9 +93,14 @@ def vmf_mixture(d, k, n, kappa_range, seed, dtype=np.float32):
 
 
 def timed(fit):
+    """The fitted labels, the seconds the fit took and its iterations (None
+    where the method does not say)."""
     start = time.perf_counter()
-    labels = fit()
-    return labels, time.perf_counter() - start
+    fitted = fit()
+    seconds = time.perf_counter() - start
+    if isinstance(fitted, np.ndarray):
+        return fitted, seconds, None
+    return fitted.labels_, seconds, int(fitted.n_iter_)
 
 
 def limit_threads(n_threads: int) -> None:
@@ -120,11 +130,11 @@ def run_one(X, k, seed, n_init=1, their_n_init=None, random_init=False):
         km = KMeans(
             k, metric="cosine", n_init=n_init, random_state=seed, refine=refine, init=init
         )
-        return km.fit(X).labels_
+        return km.fit(X)
 
     def theirs(init="k-means++"):
         km = SKKMeans(k, n_init=their_n_init, random_state=seed, init=init)
-        return km.fit(unit).labels_
+        return km.fit(unit)
 
     results = {"ours": timed(ours), "ours-swap": timed(lambda: ours("swap"))}
     if random_init:
@@ -145,6 +155,62 @@ def run_one(X, k, seed, n_init=1, their_n_init=None, random_init=False):
 
         results["faiss"] = timed(fit_faiss)
     return results
+
+
+def per_iteration(X, k, seed, repeats=7, iterations=(2, 12)):
+    """Seconds per Lloyd iteration and fixed seconds per fit, ours
+    (``metric="cosine"`` on X) and scikit-learn's (on the unit rows), from the
+    same initial centres (k unit rows drawn uniformly), ``tol=0``: the medians
+    of ``repeats`` fits of each of ``iterations`` iterations give the cost of
+    one more iteration and, by extrapolation to none, the rest of a fit; and
+    each method's iterations to convergence from its own k-means++ start."""
+    unit = normalize(X)
+    init = unit[np.random.default_rng(seed).choice(len(X), k, replace=False)]
+    makers = {
+        "ours": (X, lambda it, **kw: KMeans(k, metric="cosine", max_iter=it, **kw)),
+        "sklearn": (unit, lambda it, **kw: SKKMeans(k, max_iter=it, **kw)),
+    }
+    result = {}
+    for name, (data, make) in makers.items():
+        seconds, done = [], []
+        for n_iter in iterations:
+            estimator = make(n_iter, init=init, n_init=1, tol=0)
+            fits = [timed(functools.partial(estimator.fit, data)) for _ in range(repeats)]
+            seconds.append(float(np.median([f[1] for f in fits])))
+            done.append(fits[0][2])
+        per = (seconds[1] - seconds[0]) / (done[1] - done[0])
+        own = make(300, random_state=seed).fit(data).n_iter_
+        result[name] = {
+            "per_iteration": per,
+            "fixed": seconds[0] - per * done[0],
+            "iterations": done,
+            "to_convergence": int(own),
+        }
+    return result
+
+
+def per_iteration_summary(records) -> str:
+    """Markdown table: per mixture, ms per iteration (median over seeds), their
+    ratio (median, min-max), the fixed ms per fit and the mean iterations to
+    convergence from k-means++."""
+    head = (
+        "| d | k | n | seeds | ms/iteration ours | ms/iteration sklearn | ours/sklearn |"
+        " fixed ms ours | fixed ms sklearn | iterations ours | iterations sklearn |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for d, k, n, rows in _mixture_rows(records):
+        ours = [r["ours"]["per_iteration"] * 1e3 for r in rows]
+        theirs = [r["sklearn"]["per_iteration"] * 1e3 for r in rows]
+        ratio = np.array(ours) / np.array(theirs)
+        line = f"| {d} | {k} | {n} | {len(rows)} | {np.median(ours):.3f} |"
+        line += f" {np.median(theirs):.3f} | {np.median(ratio):.2f}x"
+        line += f" ({ratio.min():.2f}-{ratio.max():.2f}) |"
+        for m in ("ours", "sklearn"):
+            line += f" {np.median([r[m]['fixed'] * 1e3 for r in rows]):.1f} |"
+        for m in ("ours", "sklearn"):
+            line += f" {np.mean([r[m]['to_convergence'] for r in rows]):.1f} |"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -179,6 +245,12 @@ def main(argv=None):
         "gives stable times on a shared machine, where OpenMP's spinning "
         "threads (scikit-learn, faiss) lose most to other processes",
     )
+    parser.add_argument(
+        "--per-iteration",
+        action="store_true",
+        help="time one Lloyd iteration of ours and scikit-learn's from the same "
+        "centres, and the rest of a fit, instead of whole fits",
+    )
     args = parser.parse_args(argv)
     if args.threads is not None:
         limit_threads(args.threads)
@@ -188,6 +260,11 @@ def main(argv=None):
     for d, k, n, kappa_range in mixtures:
         for seed in seeds:
             X, truth, kappas, counts = vmf_mixture(d, k, n, kappa_range, seed)
+            if args.per_iteration:
+                record = {"d": d, "k": k, "n": n, "seed": seed}
+                records.append({**record, **per_iteration(X, k, seed)})
+                print(json.dumps(records[-1]), flush=True)
+                continue
             results = run_one(X, k, seed, args.n_init, args.their_n_init, args.random_init)
             record = {"d": d, "k": k, "n": n, "seed": seed, "n_init": args.n_init}
             record["their_n_init"] = args.their_n_init or args.n_init
@@ -195,23 +272,29 @@ def main(argv=None):
             record["sizes"] = [int(counts.min()), int(counts.max())]
             unit = normalize(X)
             record["truth_objective"] = objective(unit, truth, k)
-            for name, (labels, seconds) in results.items():
+            for name, (labels, seconds, n_iter) in results.items():
                 record[name] = {
                     "ari": float(adjusted_rand_score(truth, labels)),
                     "objective": objective(unit, labels, k),
                     "seconds": seconds,
+                    "n_iter": n_iter,  # of the best start; ours-swap: its last run
                 }
             records.append(record)
             print(json.dumps(record), flush=True)
-    print(summary(records))
+    if args.per_iteration:
+        print(per_iteration_summary(records))
+    else:
+        print(summary(records))
+        print()
+        print(objective_summary(records))
     if args.random_init:
         print()
         print(summary(records, RANDOM_METHODS, RANDOM_RATIOS))
-    print()
-    print(objective_summary(records))
     out = Path(__file__).parent / "cosine_results"
     out.mkdir(exist_ok=True)
     name = f"{datetime.date.today().isoformat()}-n{args.n_init}"
+    if args.per_iteration:
+        name = f"{datetime.date.today().isoformat()}-per-iteration"
     if args.their_n_init is not None and args.their_n_init != args.n_init:
         name += f"-p{args.their_n_init}"
     if len(mixtures) < len(MIXTURES) or len(seeds) < len(SEEDS):
