@@ -41,6 +41,8 @@ _FITTED_SCALARS = {
     "n_steps_": int,
     "n_features_in_": int,
     "_n_since_last_reassign": int,
+    "n_swap_trials_": int,  # refine="swap"
+    "n_swaps_": int,
 }
 _FITTED_ARRAYS = ("cluster_centers_", "labels_", "_counts", "_shift")
 # What reading a file that is not a model, or a truncated one, raises along the way.
@@ -282,6 +284,14 @@ def _set_fitted(model, attributes: dict, archive) -> None:
         raise ModelFileError(f"damaged: 'cluster_centers_' of dtype {centers.dtype}")
     if not np.isfinite(centers).all():
         raise ModelFileError("damaged: 'cluster_centers_' holds NaN or infinite values")
+    if getattr(model, "metric", "euclidean") == "cosine":
+        # predict and transform read cosines off x.c: only against unit centres
+        norms = np.linalg.norm(centers.astype(np.float64), axis=1)
+        if not np.all(np.abs(norms - 1) <= (1e-4 if centers.dtype == np.float32 else 1e-9)):
+            raise ModelFileError(
+                "damaged: metric='cosine' with 'cluster_centers_' not of unit norm "
+                f"(norms {norms.min():.6g} to {norms.max():.6g})"
+            )
     if "labels_" in archive.files:
         labels = _member(archive, "labels_", "iu", None)
         if labels.ndim != 1 or (labels.size and not 0 <= labels.min() <= labels.max() < k):

@@ -253,6 +253,28 @@ def test_fitted_arrays_are_checked(tmp_path, model_file, member, array, message)
         load(tmp_path / "bad.npz")
 
 
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_swap_counts_are_kept(tmp_path, metric):
+    X, _ = make_blobs(300, 3, 6, seed=1)
+    km = KMeans(6, metric=metric, refine="swap", random_state=0).fit(X)
+    km.save(tmp_path / "m.npz")
+    loaded = load(tmp_path / "m.npz")
+    assert (loaded.n_swap_trials_, loaded.n_swaps_) == (km.n_swap_trials_, km.n_swaps_)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cosine_centres_must_be_unit_vectors(tmp_path, dtype):
+    # predict and transform read cosines off x.c, true only against unit centres
+    X = np.random.default_rng(0).standard_normal((50, 3)).astype(dtype)
+    km = KMeans(2, metric="cosine", random_state=0).fit(X)
+    km.save(tmp_path / "good.npz")
+    assert load(tmp_path / "good.npz").predict(X).tolist() == km.labels_.tolist()
+    longer = _npy_bytes(km.cluster_centers_ * dtype(1.01))
+    _replace_members(tmp_path / "good.npz", tmp_path / "bad.npz", cluster_centers_=longer)
+    with pytest.raises(ModelFileError, match="metric='cosine' with 'cluster_centers_' not"):
+        load(tmp_path / "bad.npz")
+
+
 @pytest.mark.parametrize(
     ("attributes", "message"),
     [
