@@ -171,7 +171,9 @@ def _save_plot(model, X, path: Path, names=None, title: str | None = None) -> No
 
     from . import plot
 
-    ax = plot.clusters(model, X, feature_names=names)
+    # the fit's own labels: predict would warn of a DataFrame's lost column names
+    labels = getattr(model, "labels_", None)
+    ax = plot.clusters(model, X, labels=labels, feature_names=names)
     if title:
         ax.set_title(title)
     ax.figure.savefig(path, dpi=120)

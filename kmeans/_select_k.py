@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._core import cosine
 from ._core.blocks import mean_variance, thread_pool
 from ._estimator import KMeans
 from ._selection import _silhouette
@@ -222,7 +223,8 @@ def select_k(
       None ("no clear knee") when no strength reaches ``elbow_threshold``.
     - "silhouette": the K with the largest mean silhouette (Rousseeuw, 1987),
       computed exactly on a random sample of ``sample_size`` rows (the same for
-      all K).
+      all K); for an ``estimator`` with ``metric="cosine"``, on the unit rows
+      (distances between directions: ``sqrt(2 - 2 cos)``).
     - "gap": the gap statistic (Tibshirani, Walther & Hastie, 2001) against
       ``n_refs`` uniform data sets over the box aligned with the principal axes
       of X, with the standard-error rule: the smallest K with
@@ -318,6 +320,8 @@ def select_k(
             size = min(sample_size, n_samples)
             sample = np.sort(rng.choice(n_samples, size, replace=False))
             rows = X[sample].astype(np.float64)
+            if params["metric"] == "cosine":  # distances between the directions
+                rows = cosine.scale_rows(*cosine.readable(rows, None))
             values = [
                 _silhouette(rows, est.labels_[sample]) if k >= 2 else np.nan
                 for k, est in zip(k_values, estimators)

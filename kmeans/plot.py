@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ._core import cosine
 from ._core.dense import labels_inertia
 from ._estimator import KMeans
 from ._exceptions import install_hint
@@ -67,7 +68,10 @@ def _pca(X: np.ndarray, rng: np.random.Generator, max_rows: int = 20_000):
     mean = rows.mean(axis=0)
     _, s, vt = np.linalg.svd(rows - mean, full_matrices=False)
     share = s**2 / max((s**2).sum(), np.finfo(float).tiny)
-    return mean, vt[:2], share[:2]
+    # one row has one component: the second axis (and its share) is zero
+    axes, shares = np.zeros((2, X.shape[1])), np.zeros(2)
+    axes[: len(vt[:2])], shares[: len(share[:2])] = vt[:2], share[:2]
+    return mean, axes, shares
 
 
 def clusters(
@@ -87,6 +91,9 @@ def clusters(
     outlined. With 1 feature the cell boundaries are vertical lines. With more,
     samples and centres are projected on the first two principal components of
     X (computed with NumPy's SVD); cells are not drawn, as they do not project.
+    For a model with ``metric="cosine"`` the samples drawn are X's unit rows
+    ``x/||x||``, which the unit centres summarise (with 2 features, on the
+    circle, the cells are sectors).
 
     Parameters
     ----------
@@ -127,6 +134,9 @@ def clusters(
     # predict before check_array, which drops a DataFrame's column names
     labels = model.predict(X) if labels is None else np.asarray(labels)
     X = check_array(X, owner="kmeans.plot.clusters")
+    unit = getattr(model, "metric", "euclidean") == "cosine"
+    if unit:  # what the centres summarise: directions (rows of any norm)
+        X = cosine.scale_rows(*cosine.readable(X, None), np.float64)
     centers = model.cluster_centers_
     n_samples, n_features = X.shape
     k = centers.shape[0]
@@ -192,6 +202,7 @@ def clusters(
         else (f"{shown.size} of {n_samples} samples")
     )
     projected = ", PCA projection" if n_features > 2 else ""
+    projected += ", unit rows" if unit else ""
     ax.set_title(f"{type(model).__name__}: {k} clusters, {what}{projected}")
     ax.legend(handles=_legend_handles(colors, k), loc="best", fontsize="small")
     return ax

@@ -162,6 +162,19 @@ def test_fit_plot(tmp_path, blobs_csv):
     assert result.returncode == 0, result.stderr
     assert "points-clusters.png" in result.stdout
     assert (tmp_path / "points-clusters.png").read_bytes()[:4] == b"\x89PNG"
+    # the plot drew the fit's labels: predict warned of the header's lost names
+    assert "warning" not in result.stderr
+
+
+@pytest.mark.skipif(not HAVE_MATPLOTLIB, reason="draws with matplotlib")
+@pytest.mark.parametrize("extra", [(), ("--minibatch",)])
+def test_fit_plot_of_one_row_with_cosine(tmp_path, extra):
+    np.save(tmp_path / "one.npy", np.array([[1.0, 2.0, 3.0]]))
+    result = run(
+        "fit", "one.npy", "-k", "1", "--metric", "cosine", "--plot", *extra, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "one-clusters.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_fit_npy_tsv_whitespace_and_init_file(tmp_path):

@@ -1,6 +1,7 @@
 """kmeans.plot, rendered to PNG with the Agg backend; and the numbers behind it."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -50,6 +51,46 @@ def test_clusters_samples_large_data_and_uses_feature_names(tmp_path):
     assert "1000 of 30000 samples" in ax.get_title()
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("width", "height")
     assert_not_blank(fig, tmp_path / "large.png")
+
+
+@pytest.mark.parametrize("n_features", [2, 5])
+def test_cosine_clusters_draw_the_unit_rows_with_their_centres(tmp_path, n_features):
+    # the raw rows were drawn beside the unit centres: every centre landed near
+    # the origin, far from its rows, and rows of norm 1e300 overflowed the PCA
+    rng = np.random.default_rng(1)
+    means = rng.standard_normal((3, n_features))
+    truth = rng.integers(3, size=300)
+    X = means[truth] + 0.05 * rng.standard_normal((300, n_features))
+    X *= 10.0 ** rng.uniform(-300, 300, size=(300, 1))
+    km = KMeans(3, metric="cosine", random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot.clusters(km, X)
+    assert "unit rows" in ax.get_title()
+    points, centres = _scatters(ax)
+    assert np.isfinite(points).all() and np.isfinite(centres).all()
+    for j in range(3):
+        # each centre is drawn among its own rows: nearer their mean than the others'
+        means2 = [points[km.labels_ == i].mean(axis=0) for i in range(3)]
+        gaps = [np.linalg.norm(centres[j] - m) for m in means2]
+        assert int(np.argmin(gaps)) == j
+    assert_not_blank(ax.figure, tmp_path / "cosine.png")
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 5])
+def test_clusters_of_one_row(n_features):
+    # one row has one principal component: the second axis was out of range
+    X = np.arange(1.0, n_features + 1)[None, :]
+    ax = plot.clusters(KMeans(1).fit(X), X)
+    assert _scatters(ax)[0].shape == (1, 2)
+
+
+def _scatters(ax):
+    """The offsets of the samples and of the centres drawn (the two scatters)."""
+    from matplotlib.collections import PathCollection
+
+    points, centres = (c for c in ax.collections if isinstance(c, PathCollection))
+    return np.asarray(points.get_offsets()), np.asarray(centres.get_offsets())
 
 
 def test_clusters_cells_are_the_predicted_regions():

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kmeans import KMeans, SelectKResult, select_k
+from kmeans._selection import silhouette_score
 
 
 def _blobs(k, seed=0, n_per=60):
@@ -50,6 +51,26 @@ def test_gap_rule_on_a_single_gaussian_says_one():
     result = select_k(X, range(1, 6), method="gap", n_refs=5, random_state=0)
     assert result.best_k == {"gap": 1}
     assert result.gap_se.shape == (5,) and np.all(result.gap_se > 0)
+
+
+def test_cosine_silhouette_is_that_of_the_directions():
+    # rows of very different norms around 3 directions: the silhouette of a
+    # cosine fit reads the unit rows (the raw rows' distances mostly measure norm)
+    rng = np.random.default_rng(5)
+    means = rng.standard_normal((3, 6))
+    X = means[rng.integers(3, size=150)] + 0.1 * rng.standard_normal((150, 6))
+    X *= 10.0 ** rng.uniform(-3, 3, size=(150, 1))
+    result = select_k(
+        X, [2, 3, 4], method="silhouette", sample_size=150,
+        estimator=KMeans(metric="cosine"), random_state=0,
+    )  # fmt: skip
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    for i, k in enumerate(result.k_values):
+        labels = result.estimator(k).labels_
+        assert result.scores["silhouette"][i] == pytest.approx(
+            silhouette_score(unit, labels), rel=1e-10
+        )
+    assert result.best_k["silhouette"] == 3
 
 
 def test_scores_agree_with_scikit_learn():
