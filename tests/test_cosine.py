@@ -400,6 +400,24 @@ def test_every_array_library_reads_rows_of_extreme_norms(space, dtype):
     )
 
 
+def test_jax_reads_rows_of_subnormal_norm(dtype):
+    # XLA flushes subnormal numbers to zero: a row of norm 1e-42 (float32) or
+    # 1e-320 (float64), measured on the host, was then called zero on the device
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)  # float64, as NumPy
+    tiny = np.finfo(dtype).smallest_subnormal * 64
+    X = np.array([[tiny, 0], [0, 1], [1, 1], [1, 0.9]], dtype)
+    one = KMeans(2, metric="cosine", random_state=0).fit(X)
+    other = KMeans(2, metric="cosine", random_state=0).fit(jax.numpy.asarray(X))
+    np.testing.assert_array_equal(np.asarray(other.labels_), one.labels_)
+    got = one.predict(jax.numpy.asarray(X))
+    np.testing.assert_array_equal(np.asarray(got), one.labels_)
+    X, far = far_rows(dtype)
+    one = KMeans(4, metric="cosine", random_state=0).fit(jax.numpy.asarray(X))
+    other = KMeans(4, metric="cosine", random_state=0).fit(jax.numpy.asarray(far))
+    np.testing.assert_array_equal(np.asarray(other.labels_), np.asarray(one.labels_))
+
+
 def test_dask_reads_rows_of_extreme_norms(dtype):
     # a dask fit of such rows raised a TypeError from inside its statistics
     dask = pytest.importorskip("dask")

@@ -799,13 +799,16 @@ class CosineArrayAPIKind(ArrayAPIKind):
 
     def _inverse_norms(self, X):
         """``1/||x||`` of every row (see :meth:`_norms`)."""
-        return 1.0 / self._norms(X)
+        return 1.0 / self._norms(X)[0]
 
     def _norms(self, X):
-        """``||x||`` of every row, on the device (float64 where it has it); the
+        """``||x||`` of every row, on the device (float64 where it has it), and
+        the same on the host where some were measured there (else None); the
         NumPy path's :class:`~kmeans._core.cosine.ZeroRowError` for zero rows.
         Rows whose squares underflow or overflow are measured on the host by
-        :func:`kmeans._core.cosine.row_norms` (only those rows come back)."""
+        :func:`kmeans._core.cosine.row_norms` (only those rows come back), and
+        then told zero or not there: a device that flushes subnormal numbers to
+        zero (XLA) would call a norm of 1e-320 zero."""
         xp = self.xp
         parts = []
         # squares beyond the range are measured again below (NumPy-backed
@@ -816,42 +819,55 @@ class CosineArrayAPIKind(ArrayAPIKind):
                 parts.append(xp.sqrt(xp.sum(rows * rows, axis=1)))
         norms = xp.concat(parts)
         unsure = ~((norms > 0) & (norms < math.inf))
+        host = None
         if bool(xp.any(unsure)):
             (index,) = xp.nonzero(unsure)
-            host = to_numpy(norms)
+            host = to_numpy(norms).astype(np.float64)
             host[to_numpy(index)] = cosine.row_norms(
                 to_numpy(xp.take(X, index, axis=0)), None
             )
-            norms = self.to_device(host, self.wide)
+            zero = np.flatnonzero(host == 0)
+            if zero.size:
+                raise cosine.zero_rows_error(zero.size, zero)
+            return self.to_device(host, self.wide), host
         (zero,) = xp.nonzero(norms == 0)
         n_zero = zero.shape[0]
         if n_zero:
             raise cosine.zero_rows_error(n_zero, to_numpy(zero[: min(n_zero, 5)]))
-        return norms
+        return norms, None
 
     def _readable(self, X):
         """X as the NumPy path reads it (:func:`kmeans._core.cosine.readable`:
         divided by a power of two, or each row by its own, where norms are
         extreme), and its ``1/||x||``."""
         xp = self.xp
-        norms = self._norms(X)
+        norms, host = self._norms(X)
         if not X.shape[0]:
             return X, 1.0 / norms
-        span = (math.frexp(float(xp.min(norms)))[1], math.frexp(float(xp.max(norms)))[1])
+        if host is None:  # no norm beyond the squares' range: both ends read as is
+            span = [math.frexp(float(f(norms)))[1] for f in (xp.min, xp.max)]
+        else:
+            span = [int(f(np.frexp(host)[1])) for f in (np.min, np.max)]
         how = cosine.rescaling(*span, self.host_dtype(X))
         if how is None:
             return X, 1.0 / norms
         if how is cosine.EACH_ROW:
-            # each row times two exact powers of two that each stay in range
-            exponents = -np.frexp(to_numpy(norms))[1]
-            half = exponents // 2
-            dtype = self.host_dtype(X)
-            for part in (half, exponents - half):
-                factor = self.to_device(np.ldexp(1.0, part).astype(dtype), X.dtype)
-                X = X * xp.expand_dims(factor, axis=1)
+            exponents = np.frexp(to_numpy(norms) if host is None else host)[1]
         else:
-            X = self._times_power_of_two(X, -how)
-        return X, self._inverse_norms(X)
+            exponents = np.full(X.shape[0], how)
+        try:
+            # each row times two exact powers of two that each stay in range
+            half = exponents // 2
+            scaled = X
+            for part in (-half, half - exponents):
+                factor = np.ldexp(1.0, part).astype(self.host_dtype(X))
+                scaled = scaled * xp.expand_dims(self.to_device(factor, X.dtype), axis=1)
+            return scaled, self._inverse_norms(scaled)
+        except cosine.ZeroRowError:
+            # a device that flushes subnormal numbers to zero (XLA) lost rows that
+            # are not zeros (measured on the host above): scaled on the host
+            scaled = self.to_device(cosine.per_row_scaled(to_numpy(X), exponents), X.dtype)
+            return scaled, self._inverse_norms(scaled)
 
     def statistics(self, X, sample_weight, needs_variance: bool, pool):
         xp = self.xp
