@@ -162,6 +162,14 @@ def check_dask_array(X, owner: str = "KMeans", name: str = "X"):
         )
     _check_not_empty(X.shape, owner)
     _check_numeric_dtype(X.dtype, name)
+    meta = getattr(X, "_meta", None)
+    if meta is not None and not isinstance(meta, np.ndarray):
+        raise TypeError(
+            f"{owner} takes dask arrays of NumPy chunks; {name}'s chunks are "
+            f"{type(meta).__module__}.{type(meta).__name__}: make them dense "
+            f"({name}.map_blocks(lambda b: b.toarray())) or pass a SciPy sparse "
+            "matrix in memory."
+        )
     if X.dtype not in _FLOAT_DTYPES:
         X = X.astype(np.float64)
     if len(X.chunks[1]) > 1:

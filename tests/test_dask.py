@@ -638,3 +638,47 @@ def test_cosine_distributed_agrees_with_numpy(client, rays):
     Z[1234] = 0
     with pytest.raises(ValueError, match=r"rows 1234\)"):
         KMeans(5, metric="cosine").fit(da.from_array(Z, chunks=1000))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("scale", [1e-50, 1e300])
+@pytest.mark.parametrize("as_dask", [False, True])
+def test_weights_of_extreme_scale_as_in_memory(sync, metric, scale, as_dask):
+    # 2**166 cast to float32 was inf (k-means++: "Probabilities contain NaN"), and
+    # dask weights of 1e-50 were cast to float32 zeros before they were checked
+    X, _ = make_blobs(100, 3, 3, seed=2, dtype=np.float32)
+    if metric == "cosine":
+        X += 20  # no row near zero
+    w = np.random.default_rng(0).uniform(0.5, 2, 100) * scale
+    init = X[:3]
+    expected = KMeans(3, metric=metric, init=init).fit(X, sample_weight=w)
+    weights = da.from_array(w, chunks=25) if as_dask else w
+    Xd = da.from_array(X, chunks=25)
+    got = KMeans(3, metric=metric, init=init).fit(Xd, sample_weight=weights)
+    np.testing.assert_array_equal(got.labels_.compute(), expected.labels_)
+    np.testing.assert_allclose(got.cluster_centers_, expected.cluster_centers_, rtol=1e-5)
+    assert got.inertia_ == pytest.approx(expected.inertia_, rel=1e-5)
+    fitted = KMeans(3, metric=metric, random_state=0).fit(Xd, sample_weight=weights)
+    assert np.isfinite(fitted.inertia_) and np.isfinite(fitted.cluster_centers_).all()
+    score = got.score(Xd, sample_weight=weights)
+    assert score == pytest.approx(expected.score(X, sample_weight=w), rel=1e-5)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_score_with_dask_weights_and_an_empty_chunk(sync, metric):
+    # the weights' check read the empty chunk's max: NumPy's "zero-size array"
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    Xd = da.from_array(X, chunks=((20, 0, 20), 3))
+    km = KMeans(2, metric=metric, random_state=0).fit(Xd)
+    score = km.score(Xd, sample_weight=da.ones(40, chunks=((20, 0, 20),)))
+    assert score == pytest.approx(km.score(X), rel=1e-12)
+
+
+def test_sparse_chunks_are_refused():
+    sparse = pytest.importorskip("scipy.sparse")
+    X = sparse.csr_matrix(np.random.default_rng(0).random((100, 6)))
+    Xs = da.from_array(X, chunks=(25, 6), asarray=False)
+    with pytest.raises(TypeError, match="NumPy chunks; X's chunks are scipy"):
+        KMeans(3, metric="cosine", random_state=0).fit(Xs)
+    with pytest.raises(TypeError, match="dask arrays of NumPy chunks"):
+        KMeans(3, random_state=0).fit(Xs)

@@ -129,7 +129,10 @@ def _dask_weights(sample_weight, X):
         return None
     if is_dask_array(sample_weight):
         _check_weight_layout(sample_weight, X.shape[0])
-        return sample_weight.astype(X.dtype).rechunk((X.chunks[0],))
+        # checked as given (float64 at least), as in memory: a weight of 1e-50
+        # cast to float32 would be zero; scale_weights casts them to X's dtype
+        wide = np.promote_types(sample_weight.dtype, np.float64)
+        return sample_weight.astype(wide).rechunk((X.chunks[0],))
     weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     return da.from_array(weights, chunks=(X.chunks[0],))
 
@@ -289,7 +292,7 @@ def _stats_chunk(X, w):
 
 def _weight_chunk(w):
     with np.errstate(invalid="ignore"):  # NaN: reported by the check
-        return weight_summary(w), float(w.max())
+        return weight_summary(w), float(w.max()) if w.size else -np.inf
 
 
 def _check_weights(parts):
@@ -334,11 +337,15 @@ def statistics(X, sample_weight, needs_variance, pool):
 
 
 def scale_weights(rows, exponent: int):
-    """The rows with their weights multiplied by ``2**-exponent`` (exact)."""
-    if not exponent:
+    """The rows with their weights multiplied by ``2**-exponent`` (exact, in
+    their own dtype) and then cast to X's, as in memory
+    (:func:`kmeans._backends.memory.scale_weights`)."""
+    weights = rows.weights
+    if weights is None or (not exponent and weights.dtype == rows.dtype):
         return rows
-    scale = rows.dtype.type(np.ldexp(1.0, -exponent))
-    return rows.with_weights(rows.weights * scale)
+    if exponent:
+        weights = weights.map_blocks(np.ldexp, -exponent, dtype=weights.dtype)
+    return rows.with_weights(weights.astype(rows.dtype))
 
 
 def _cosine_stats_chunk(X, w, offset, force):
