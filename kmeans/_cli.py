@@ -52,7 +52,16 @@ _MAX_SIZES_SHOWN = 20
 
 
 class CommandError(Exception):
-    """A problem the user can fix; the message is one line."""
+    """A problem the user can fix; the message is one line. Exit status 1."""
+
+    status = 1
+
+
+class UsageError(CommandError):
+    """Options that do not go together: a bad command line (exit status 2, as
+    argparse's own errors)."""
+
+    status = 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -244,11 +253,11 @@ def _fit(args) -> int:
     for option in ("algorithm", "refine", "refine_iter"):
         if args.minibatch and getattr(args, option) is not None:
             flag = "--" + option.replace("_", "-")
-            raise CommandError(f"{flag} does not apply to --minibatch")
+            raise UsageError(f"{flag} does not apply to --minibatch")
     if args.refine_iter is not None and args.refine is None:
-        raise CommandError("--refine-iter needs --refine swap")
+        raise UsageError("--refine-iter needs --refine swap")
     if args.batch_size is not None and not args.minibatch:
-        raise CommandError("--batch-size needs --minibatch")
+        raise UsageError("--batch-size needs --minibatch")
     cls = _estimator_class(args.minibatch)
     targets = _outputs(args)
     if args.plot:
@@ -754,10 +763,11 @@ def main(argv: list[str] | None = None) -> int:
 
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning
+        status = 1
         try:
             return jobs[command](args)
         except (CommandError, DataError, ModelFileError) as exc:
-            message = str(exc)
+            message, status = str(exc), getattr(exc, "status", 1)
         except MemoryError:
             message = "out of memory"
         except KeyboardInterrupt:
@@ -772,4 +782,4 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # a bug, said in one line rather than a traceback
             message = f"unexpected {type(exc).__name__}: {exc} (please report this)"
     print(f"kmeans {command}: error: {message}", file=sys.stderr)
-    return 1
+    return status

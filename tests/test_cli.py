@@ -215,9 +215,9 @@ def test_fit_minibatch_on_a_memory_mapped_npy(tmp_path):
     labels = np.load(tmp_path / "big-labels.npy")
     assert labels[0] != labels[-1]
     bad = run("fit", "big.npy", "--minibatch", "--algorithm", "elkan", cwd=tmp_path)
-    assert_error(bad, "--algorithm does not apply to --minibatch")
+    assert_error(bad, "--algorithm does not apply to --minibatch", status=2)
     bad = run("fit", "big.npy", "--batch-size", "10", cwd=tmp_path)
-    assert_error(bad, "--batch-size needs --minibatch")
+    assert_error(bad, "--batch-size needs --minibatch", status=2)
 
 
 def test_fit_columns_selects_by_name_or_number(tmp_path):
@@ -537,7 +537,7 @@ def test_fit_refine_swap_is_the_estimators(tmp_path, blobs_csv, metric):
 )
 def test_fit_refine_misuse(tmp_path, blobs_csv, args, message):
     result = run("fit", "points.csv", "-k", "3", *args, cwd=tmp_path)
-    assert_error(result, message)
+    assert_error(result, message, status=2)  # a bad command line, as argparse's
     assert sorted(p.name for p in tmp_path.iterdir()) == ["points.csv"]
 
 
