@@ -925,7 +925,7 @@ class KMeans(_BaseKMeans):
             # data of extreme magnitude are read scaled by 2**-scale (see
             # kmeans/_backends/memory.py): so are the centres until the end
             scale = getattr(data, "exponent", 0)
-            monitor = FitMonitor(n_init, self.verbose, self.callback, scale)
+            monitor = FitMonitor(n_init, self.verbose, self.callback, scale, exponent)
             best = spare = None  # spare: the labels of a worse run, for the next
             try:
                 for run in range(n_init):
@@ -954,8 +954,9 @@ class KMeans(_BaseKMeans):
                 monitor.close()
             if self.refine == "swap" and not monitor.stopped:
                 best, swap = self._refine_swap(
-                    kernels, data, shift, variance, best, spare, rng, pool, algorithm
-                )
+                    kernels, data, shift, variance, best, spare, rng, pool, algorithm,
+                    unit_exponent=exponent + 2 * scale,
+                )  # fmt: skip
 
         centers, labels, inertia, n_iter, sizes = best
         if sizes is None:
@@ -1007,7 +1008,8 @@ class KMeans(_BaseKMeans):
         return algorithm
 
     def _refine_swap(
-        self, kernels, data, shift, variance, best, labels, rng, pool, algorithm
+        self, kernels, data, shift, variance, best, labels, rng, pool, algorithm,
+        unit_exponent=0,
     ):  # fmt: skip
         """Random swap from the best run, then a Lloyd run to convergence.
 
@@ -1015,6 +1017,8 @@ class KMeans(_BaseKMeans):
         only lowers the inertia, but rounding could say otherwise) and the swap
         statistics. ``labels`` is a spare buffer (or None). Data kinds of their
         own swap (cosine: :mod:`kmeans._core.cosine_swap`) have ``refine_swap``.
+        ``unit_exponent``: the runs' objective times ``2**unit_exponent`` is the
+        user's (scaled weights and data), as the swaps report it.
         """
         n_trials, patience = self.refine_iter, None
         if n_trials == "auto":
@@ -1026,6 +1030,7 @@ class KMeans(_BaseKMeans):
             swap = kernels.refine_swap(
                 data, best[0], rng, max_trials=n_trials, patience=patience,
                 max_seconds=self.refine_time, verbose=self.verbose, pool=pool,
+                unit_exponent=unit_exponent,
             )  # fmt: skip
             run, _ = self._run(
                 kernels, data, shift, swap.centers, variance, pool, labels, algorithm
@@ -1042,6 +1047,7 @@ class KMeans(_BaseKMeans):
             max_iter=self.max_iter,
             verbose=self.verbose,
             pool=pool,
+            unit_exponent=unit_exponent,
         )
         run, _ = self._run(
             DENSE, data, shift, swap.centers, variance, pool, labels, algorithm

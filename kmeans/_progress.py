@@ -75,7 +75,8 @@ def _tqdm():
 
 class FitMonitor:
     """The per-iteration hook of one fit (``scale``: the runs read the data
-    divided by ``2**scale``).
+    divided by ``2**scale``; ``weight_exponent``: the weights divided by
+    ``2**weight_exponent``).
 
     It reports progress when ``verbose`` (a tqdm bar over the runs at
     ``verbose=1`` when tqdm is installed, otherwise one plain line per iteration)
@@ -89,10 +90,13 @@ class FitMonitor:
         verbose: int,
         callback: Callable[[IterationInfo], object] | None,
         scale: int = 0,
+        weight_exponent: int = 0,
     ):
         self.n_init = n_init
-        # the runs see data divided by 2**scale: squared distances by 4**scale
+        # the runs see data divided by 2**scale (squared distances by 4**scale)
+        # and weights by 2**weight_exponent: the inertia reported is the user's
         self.scale = scale
+        self.weight_exponent = weight_exponent
         self.callback = callback
         self.stopped = False
         self.active = bool(verbose) or callback is not None
@@ -120,7 +124,8 @@ class FitMonitor:
         self, *, iteration: int, inertia: float, center_shift: float, n_reassigned: int
     ) -> bool:
         with np.errstate(over="ignore"):
-            inertia, center_shift = np.ldexp([inertia, center_shift], 2 * self.scale)
+            inertia = np.ldexp(inertia, 2 * self.scale + self.weight_exponent)
+            center_shift = np.ldexp(center_shift, 2 * self.scale)
         info = IterationInfo(
             self._run, iteration, float(inertia), float(center_shift), int(n_reassigned)
         )

@@ -117,3 +117,35 @@ def test_quiet_by_default(capsys):
     X, _ = make_blobs(300, 2, 3)
     KMeans(3, random_state=0).fit(X)
     assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("weight", [None, 1.0, 3.0, 1000.0])
+def test_reported_inertia_is_in_the_users_units(capsys, metric, weight):
+    # the runs read weights divided by a power of two: the callback, the verbose
+    # lines and the swap's reported that scaled objective (0.5x inertia_ with
+    # all weights 1, 0.65x with all 3)
+    X, _ = make_blobs(300, 4, 8, seed=4)
+    X += 30  # no row near zero (cosine)
+    w = None if weight is None else np.full(len(X), weight)
+    seen = []
+    km = KMeans(8, metric=metric, init=X[:8], callback=seen.append, verbose=2)
+    km.fit(X, sample_weight=w)
+    assert seen[-1].inertia == pytest.approx(km.inertia_, rel=1e-9)
+    out = capsys.readouterr().out.splitlines()
+    printed = [_number_after(line, ", inertia ") for line in out if ", inertia " in line]
+    assert printed[-1] == pytest.approx(km.inertia_, rel=1e-5)
+    # the swap's accepted objectives lie between the run's and the final one
+    swapped = KMeans(8, metric=metric, init=X[:8], refine="swap", verbose=2)
+    swapped.fit(X, sample_weight=w)
+    out = capsys.readouterr().out.splitlines()
+    accepted = [_number_after(line, " accepted, ") for line in out if "accepted, " in line]
+    assert accepted, out
+    for value in accepted:
+        assert swapped.inertia_ * (1 - 1e-5) <= value <= km.inertia_ * (1 + 1e-5)
+
+
+def _number_after(line: str, text: str) -> float:
+    """The number that follows ``text`` (and a word: "SSE", "objective") in ``line``."""
+    rest = line.split(text, 1)[1].rstrip(".").split(",")[0].split()
+    return float(rest[-1])

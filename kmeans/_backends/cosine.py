@@ -86,7 +86,8 @@ class CosineKind:
         )  # fmt: skip
 
     def refine_swap(
-        self, data, centers, rng, *, max_trials, patience, max_seconds, verbose, pool
+        self, data, centers, rng, *, max_trials, patience, max_seconds, verbose, pool,
+        unit_exponent=0,
     ):  # fmt: skip
         """Split-and-merge swap trials from the unit ``centers`` of the best run
         (:mod:`kmeans._core.cosine_swap`); the centres returned are unit vectors
@@ -94,7 +95,7 @@ class CosineKind:
         swap = spherical_swap(
             data.X, data.weights, data.row_scale, centers.astype(np.float64), rng,
             max_trials=max_trials, patience=patience, max_seconds=max_seconds,
-            verbose=verbose, pool=pool,
+            verbose=verbose, pool=pool, unit_exponent=unit_exponent,
         )  # fmt: skip
         swap.centers = swap.centers.astype(data.X.dtype)
         return swap

@@ -308,6 +308,7 @@ def spherical_swap(
     max_seconds: float | None = None,
     verbose: int = 0,
     pool=None,
+    unit_exponent: int = 0,
 ) -> SwapRun:
     """Refine the unit ``centers`` of a spherical k-means run by split-and-merge
     swap trials (see the module's docstring).
@@ -357,7 +358,8 @@ def spherical_swap(
             gains[c] = -np.inf if cuts[c] is None else cuts[c][1]
         estimate = estimates()
         if verbose:
-            print(f"Swap trial {n_trials}: accepted, objective {state.objective:.6g}.")
+            objective = np.ldexp(state.objective, unit_exponent)  # the user's units
+            print(f"Swap trial {n_trials}: accepted, objective {objective:.6g}.")
     if verbose:
         print(f"Swap: {n_accepted} of {n_trials} trials accepted.")
     return SwapRun(state.centers, n_trials, n_accepted)

@@ -456,6 +456,7 @@ def random_swap(
     max_iter: int = 300,
     verbose: int = 0,
     pool=None,
+    unit_exponent: int = 0,
 ) -> SwapRun:
     """Refine ``centers`` (shifted frame) by random swap trials.
 
@@ -490,7 +491,8 @@ def random_swap(
             removal = _removal_odds(state)
             addition = _addition_odds(state)
             if verbose:
-                print(f"Swap trial {n_trials}: accepted, SSE {state.sse.sum():.6g}.")
+                sse = np.ldexp(state.sse.sum(), unit_exponent)  # the user's units
+                print(f"Swap trial {n_trials}: accepted, SSE {sse:.6g}.")
     if verbose:
         print(f"Random swap: {n_accepted} of {n_trials} trials accepted.")
     return SwapRun(state.centers, n_trials, n_accepted)
