@@ -477,6 +477,9 @@ def test_sparse_is_never_made_dense():
         km.transform(X)
         km.score(X)
         MiniBatchKMeans(8, metric="cosine", random_state=0, max_iter=1).fit(X)
+        # the swap's cosines to the own centres once gathered (rows x features)
+        # centres: the size of X made dense (610 MiB here)
+        KMeans(8, metric="cosine", random_state=0, refine="swap").fit(X)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -81,13 +81,6 @@ def _scaled(rows, factors):
     return rows * factors[:, None]
 
 
-def _row_dots(rows, centers):
-    """Dot product of each row (dense or CSR) with the centre of the same index."""
-    if is_sparse(rows):
-        return np.asarray(rows.multiply(centers).sum(axis=1)).ravel()
-    return np.einsum("ij,ij->i", rows, centers)
-
-
 def _sum_rows(rows) -> np.ndarray:
     return np.asarray(rows.sum(axis=0), dtype=np.float64).ravel()
 
@@ -135,21 +128,26 @@ class _Sphere:
         counts = np.bincount(self.labels, minlength=centers.shape[0])
         self.members = np.split(order, np.cumsum(counts)[:-1])
         # per chunk, added in chunk order: the same bits whatever the threads
-        self.sums = np.sum(self._chunks(self._chunk_sums), axis=0)
+        self.sums = np.zeros((centers.shape[0], X.shape[1]))
+        for chunk_sums in self._chunks(self._chunk_sums):
+            self.sums += chunk_sums
         self.norms = np.sqrt(np.einsum("ij,ij->i", self.sums, self.sums))
         self.centers = centers.astype(np.float64)
         filled = self.norms > 0
         self.centers[filled] = self.sums[filled] / self.norms[filled, None]
         self.own = np.empty(n_samples)
-        self._chunks(self._own_chunk)
+        for _ in self._chunks(self._own_chunk):
+            pass
 
     @property
     def objective(self) -> float:
         """``sum w (1 - cos)`` of the rows to their (updated) centres."""
         return self.total - float(self.norms.sum())
 
-    def _chunks(self, func) -> list:
-        """``func(lo, hi)`` on fixed chunks of rows, in the pool; results in order."""
+    def _chunks(self, func):
+        """``func(lo, hi)`` on fixed chunks of rows, in the pool; results in
+        order, as they come: a round of as many chunks as threads at a time, so
+        that results of (k x features) each are not all held at once."""
         n_samples = self.X.shape[0]
 
         def run(lo):
@@ -157,8 +155,11 @@ class _Sphere:
 
         starts = range(0, n_samples, _CHUNK_ROWS)
         if self.pool is None or len(starts) == 1:
-            return [run(lo) for lo in starts]
-        return list(self.pool.map(run, starts))
+            yield from map(run, starts)
+            return
+        width = getattr(self.pool, "n_threads", 1)
+        for first in range(0, len(starts), width):
+            yield from self.pool.map(run, starts[first : first + width])
 
     def _assign(self, centers) -> np.ndarray:
         """The most similar centres, by the one cosine kernel."""
@@ -178,10 +179,17 @@ class _Sphere:
         self._own(slice(lo, hi))
 
     def _own(self, rows) -> None:
-        """Each row's cosine to its own centre, for rows ``rows`` of X."""
-        part = _gather(self.X, rows)
-        centers = self.centers[self.labels[rows]]
-        self.own[rows] = _row_dots(part, centers) * self.row_scale[rows]
+        """Each row's cosine to its own centre, for rows ``rows`` of X (a slice
+        or indices), in chunks: a product of (rows x k), never the (rows x
+        features) array of their centres, which CSR rows of a large vocabulary
+        would make far larger than X."""
+        if isinstance(rows, slice):
+            rows = np.arange(*rows.indices(self.X.shape[0]))
+        for lo in range(0, rows.size, _CHUNK_ROWS):
+            chunk = rows[lo : lo + _CHUNK_ROWS]
+            dots = np.asarray(_gather(self.X, chunk) @ self.centers.T)
+            own = dots[np.arange(chunk.size), self.labels[chunk]]
+            self.own[chunk] = own * self.row_scale[chunk]
 
     def _most_similar(self, part, rows, centers):
         """The most similar of ``centers`` (unit) for ``part``, rows ``rows`` of X
