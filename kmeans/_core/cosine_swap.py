@@ -180,15 +180,19 @@ class _Sphere:
 
     def _own(self, rows) -> None:
         """Each row's cosine to its own centre, for rows ``rows`` of X (a slice
-        or indices), in chunks: a product of (rows x k), never the (rows x
-        features) array of their centres, which CSR rows of a large vocabulary
-        would make far larger than X."""
+        or indices), in chunks. Dense rows are multiplied by their centres
+        gathered (a chunk's worth, as large as the chunk); CSR rows by all
+        centres, (rows x k): their gathered centres would be dense, far larger
+        than X for a large vocabulary."""
         if isinstance(rows, slice):
             rows = np.arange(*rows.indices(self.X.shape[0]))
         for lo in range(0, rows.size, _CHUNK_ROWS):
             chunk = rows[lo : lo + _CHUNK_ROWS]
-            dots = np.asarray(_gather(self.X, chunk) @ self.centers.T)
-            own = dots[np.arange(chunk.size), self.labels[chunk]]
+            part, labels = _gather(self.X, chunk), self.labels[chunk]
+            if is_sparse(part):
+                own = np.asarray(part @ self.centers.T)[np.arange(chunk.size), labels]
+            else:
+                own = np.einsum("ij,ij->i", part, self.centers[labels])
             self.own[chunk] = own * self.row_scale[chunk]
 
     def _most_similar(self, part, rows, centers):
