@@ -319,9 +319,22 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
+        self._fitted_metric = getattr(self, "metric", "euclidean")
+
+    def _check_fitted_metric(self) -> None:
+        """The centres were fitted for the metric the model has now: set_params
+        changes a parameter, not the fitted centres (unit vectors for cosine)."""
+        fitted = getattr(self, "_fitted_metric", None)
+        metric = getattr(self, "metric", "euclidean")
+        if fitted is not None and fitted != metric:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted with metric={fitted!r}, but "
+                f"its metric is now {metric!r}: fit it again, or set metric back."
+            )
 
     def _check_test_data(self, X) -> np.ndarray:
         check_is_fitted(self)
+        self._check_fitted_metric()
         names = _feature_names(X)
         fitted_names = getattr(self, "feature_names_in_", None)
         owner = type(self).__name__
@@ -444,6 +457,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         >>> bool(np.array_equal(load(path).cluster_centers_, km.cluster_centers_))
         True
         """
+        self._check_fitted_metric()
         _save(self, path)
 
     # -- using the fitted model ------------------------------------------------
@@ -690,7 +704,13 @@ class KMeans(_BaseKMeans):
         ``distanceMeasure`` and faiss's ``spherical``: everything else (init,
         ``n_init``, weights, sparse data, dask arrays with "k-means||",
         array-API arrays on their device, :meth:`save`, the command line's
-        ``--metric``) is the same, and model selection can search over it.
+        ``--metric``) is the same, and it is set, cloned and saved as any
+        parameter. To choose the metric by cross-validation, give a scorer of
+        your own: :meth:`score` is minus the squared Euclidean distances for
+        one metric and minus ``sum w (1 - cos)`` for the other, which are not
+        comparable. Changing ``metric`` on a fitted model makes ``predict``,
+        ``transform``, ``score`` and :meth:`save` refuse until it is fitted
+        again (the centres were fitted for the other metric).
 
         .. versionadded:: 0.3
 
@@ -752,7 +772,9 @@ class KMeans(_BaseKMeans):
     libraries".
 
     With scikit-learn installed, KMeans is a scikit-learn estimator (clusterer
-    and transformer): it passes scikit-learn's estimator checks and has
+    and transformer): it passes scikit-learn's estimator checks (with the
+    default metric: with ``metric="cosine"`` the checks' data hold rows of
+    zeros, which are refused) and has
     ``set_output`` (``transform="pandas"`` gives DataFrames with columns
     ``get_feature_names_out()``) and metadata routing.
 
@@ -1108,7 +1130,8 @@ def k_means(
     labels : ndarray of shape (n_samples,), dtype int32
         Index of the nearest centre of each sample.
     inertia : float
-        Weighted sum of squared distances to the nearest centre.
+        Weighted sum of squared distances to the nearest centre
+        (``metric="cosine"``: of ``1 - cos`` to the most similar one).
     n_iter : int
         Iterations of the kept run; returned only when ``return_n_iter`` is True.
 

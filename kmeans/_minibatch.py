@@ -152,8 +152,10 @@ class MiniBatchKMeans(_BaseKMeans):
         buffer, X is never modified) and normalises the centres it moves, so
         ``cluster_centers_`` have unit norm; ``inertia_``, ``score`` and the
         batch inertia are ``sum w (1 - cos)``, ``transform`` gives ``1 - cos``.
-        A row of zeros raises a ValueError when it is read (in a minibatch or by
-        the final labelling).
+        Every row of X is read once before the first step (its norm): a row of
+        zeros raises a ValueError then, whatever its weight; ``partial_fit``
+        reads each batch so. ``tol`` is then relative to the variance of the
+        unit rows (one pass).
 
         .. versionadded:: 0.3
 
@@ -165,7 +167,8 @@ class MiniBatchKMeans(_BaseKMeans):
         Nearest centre of each sample (of the last batch after
         :meth:`partial_fit`); only with ``compute_labels=True``.
     inertia_ : float
-        Weighted sum of squared distances to the nearest centre (see
+        Weighted sum of squared distances to the nearest centre
+        (``metric="cosine"``: of ``1 - cos`` to the most similar one; see
         ``compute_labels``).
     n_iter_ : int
         Passes over the data made by ``fit``: ``ceil(n_steps_ * batch_size /

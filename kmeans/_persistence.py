@@ -309,6 +309,7 @@ def _set_fitted(model, attributes: dict, archive) -> None:
             f"of {d} features"
         )
     model.cluster_centers_ = centers
+    model._fitted_metric = getattr(model, "metric", "euclidean")
     for name, value in scalars.items():
         setattr(model, name, value)
     for name, shape in (("_counts", (k,)), ("_shift", (d,))):

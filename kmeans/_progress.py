@@ -29,12 +29,14 @@ class IterationInfo:
         Index of the iteration within the run, from 0.
     inertia : float
         Weighted sum of squared distances of the samples to the centres they were
-        assigned to in this iteration, i.e. to the centres *before* the update.
+        assigned to in this iteration, i.e. to the centres *before* the update
+        (``metric="cosine"``: of ``1 - cos``).
         NaN for ``algorithm="elkan"`` and ``"hamerly"``, whose bounds spare the
         distances it needs.
     center_shift : float
         Summed squared movement of the centres in this iteration (what ``tol``,
-        scaled by the mean feature variance, is compared with).
+        scaled by the mean feature variance, of the unit rows for
+        ``metric="cosine"``, is compared with).
     n_reassigned : int
         Number of samples whose label changed; at iteration 0 every sample counts.
 

@@ -600,6 +600,27 @@ def test_minibatch_refuses_zero_rows_whatever_it_draws(seed):
         MiniBatchKMeans(3, metric="cosine", random_state=seed).partial_fit(X)
 
 
+@pytest.mark.parametrize("cls", [KMeans, MiniBatchKMeans])
+def test_metric_changed_after_fit_is_refused(tmp_path, cls):
+    # predict read Euclidean centres as unit ones (labels wrong, 1 - cos clamped
+    # to 0), and partial_fit went on from unit centres under another metric
+    X = np.array([[1.0, 0], [1, 0.2], [0, 9], [0, 11]])
+    model = cls(2, init=np.array([[1.0, 0], [0, 10]]), n_init=1).fit(X)
+    model.set_params(metric="cosine")
+    for method in (model.predict, model.transform, model.score):
+        with pytest.raises(ValueError, match="fitted with metric='euclidean', but its"):
+            method(X)
+    with pytest.raises(ValueError, match="fit it again, or set metric back"):
+        model.save(tmp_path / "m.npz")
+    if cls is MiniBatchKMeans:
+        with pytest.raises(ValueError, match="fitted with metric='euclidean'"):
+            model.partial_fit(X)
+    model.set_params(metric="euclidean").save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(load(tmp_path / "m.npz").predict(X), model.labels_)
+    refit = model.set_params(metric="cosine").fit(X)
+    np.testing.assert_array_equal(refit.predict(X), refit.labels_)
+
+
 def test_zero_initial_centre_is_refused():
     with pytest.raises(ValueError, match="initial centres of non-zero norm"):
         KMeans(2, metric="cosine", init=np.array([[1.0, 0.0], [0.0, 0.0]])).fit(np.eye(2))
