@@ -840,3 +840,49 @@ def test_float32_rows_of_subnormal_norm(kind, Estimator):
         model.cluster_centers_, reference.cluster_centers_, atol=1e-5
     )
     assert model.inertia_ == pytest.approx(reference.inertia_, rel=1e-5)
+
+
+def _tfidf_like(n_samples, n_features, seed=0):
+    """CSR rows of a large vocabulary, none of zeros."""
+    X = sparse.random(n_samples, n_features, density=5e-4, format="csr", random_state=seed)
+    rows = np.arange(n_samples)
+    extra = sparse.csr_matrix((np.ones(n_samples), (rows, rows % 50)), X.shape)
+    return (X + extra).tocsr()
+
+
+def test_sparse_empty_cluster_and_reassignment_stay_sparse():
+    # relocating an empty cluster gathered each block's own centres, dense
+    # (block x features: 1.3 GB at 20,000 x 10,000); MiniBatchKMeans made the
+    # reassigned batch rows dense
+    X = _tfidf_like(20_000, 20_000)
+    init = X[:8].toarray()
+    init[7] = init[0]  # a tie: centre 7 gets no row in the first pass
+    tracemalloc.start()
+    try:
+        KMeans(8, metric="cosine", init=init, max_iter=3).fit(X)
+        mini = MiniBatchKMeans(8, metric="cosine", random_state=0, batch_size=4096)
+        mini.set_params(reassignment_ratio=0.5, max_iter=1).fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 60 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_sparse_partition_sums_are_bounded(monkeypatch):
+    # every partition keeps (k, d + 1) float64 sums: for a large vocabulary the
+    # number of partitions is cut to keep them within a budget, with the same
+    # result whatever the threads
+    from kmeans._core import update
+
+    assert update.sum_partitions(100, 100_000, 32) == 3
+    assert update.sum_partitions(8, 100, 32) == 32
+    monkeypatch.setattr(update, "_PARTITION_SUMS_BYTES", 1)
+    X, _ = directions(3000, 12, 4, seed=31)
+    X[np.abs(X) < 2] = 0
+    X = X[np.abs(X).sum(axis=1) > 0]
+    dense = KMeans(4, metric="cosine", random_state=0).fit(X)
+    for threads in ("1", "2"):
+        monkeypatch.setenv("KMEANS_NUM_THREADS", threads)
+        got = KMeans(4, metric="cosine", random_state=0).fit(sparse.csr_array(X))
+        np.testing.assert_array_equal(got.labels_, dense.labels_)
+        np.testing.assert_allclose(got.cluster_centers_, dense.cluster_centers_, atol=1e-12)

@@ -34,7 +34,7 @@ _MAX_BLOCK_ROWS = 65536
 # Fixed, not tied to the thread count, so that the order of the reduction, and hence
 # every bit of the result, is the same on any machine; 32 keeps two to sixteen
 # threads busy without making tiny tasks.
-_MAX_PARTITIONS = 32
+MAX_PARTITIONS = 32
 
 
 def effective_n_threads() -> int:
@@ -89,7 +89,7 @@ class RowBlocks:
         pool,
         *,
         even: bool = False,
-        max_partitions: int = _MAX_PARTITIONS,
+        max_partitions: int = MAX_PARTITIONS,
     ):
         rows = _BLOCK_BYTES // ((width + n_features) * itemsize)
         self.block_rows = int(min(max(rows, _MIN_BLOCK_ROWS), _MAX_BLOCK_ROWS))

@@ -268,12 +268,14 @@ def dissimilarity(partial, row_scale, xp=np):
 
 
 def unit_sum(X, row_scale, pool) -> np.ndarray:
-    """``sum x/||x||`` over the rows, float64."""
-    if is_sparse(X):
-        return np.asarray(X.T @ row_scale, dtype=np.float64)
+    """``sum x/||x||`` over the rows, float64, by partitions of rows (SciPy
+    makes a float32 CSR float64 to multiply it by float64 scales: a
+    partition's worth at a time)."""
     blocks = _blocks(X, 1, pool)
 
     def run(start: int, stop: int) -> np.ndarray:
+        if is_sparse(X):
+            return np.asarray(X[start:stop].T @ row_scale[start:stop], dtype=np.float64)
         return row_scale[start:stop] @ X[start:stop].astype(np.float64, copy=False)
 
     return np.sum(blocks.map(run), axis=0)

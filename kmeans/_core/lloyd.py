@@ -13,6 +13,7 @@ import numpy as np
 
 from . import cosine, sparse
 from .blocks import (
+    MAX_PARTITIONS,
     RowBlocks,
     is_sparse,
     mean_variance,
@@ -36,6 +37,7 @@ from .update import (
     add_sparse_rows,
     move_rows,
     new_partition_sums,
+    sum_partitions,
     total,
     update_centers,
 )
@@ -348,7 +350,8 @@ def kmeans_single_lloyd(
     n_samples, n_features = X.shape
     n_clusters = centers_init.shape[0]
     if is_sparse(X):
-        blocks = sparse.row_blocks(X, n_clusters, pool)
+        most = sum_partitions(n_clusters, n_features, MAX_PARTITIONS)
+        blocks = sparse.row_blocks(X, n_clusters, pool, max_partitions=most)
         fold_shift = False
     else:
         blocks = RowBlocks(n_samples, n_clusters, n_features, X.itemsize, pool)

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import cosine
-from .blocks import RowBlocks, blas_threads, rows_of, take_rows
+from .blocks import RowBlocks, blas_threads, is_sparse, rows_of, take_rows
 from .kernel import (
     Float32Screen,
     augmented_coefficients,
@@ -294,7 +294,10 @@ class State:
         if orphans.size and not low.all():
             kept = self.centers[~low]
             neg2_t, centers_sq = centre_terms(kept)
-            xs = kernels.rows(batch, orphans).astype(kept.dtype, copy=False)
+            # CSR rows stay sparse: a batch of a large vocabulary made dense
+            # would be far larger than the batch
+            xs = batch[orphans] if is_sparse(batch) else kernels.rows(batch, orphans)
+            xs = xs.astype(kept.dtype, copy=False)
             odds[orphans] = nearest(partial_sq(xs, neg2_t, centers_sq), row_norms_sq(xs))[1]
         rows = _far_rows(odds, weights, chosen.size, rng)
         self.centers[chosen] = kernels.rows(batch, rows)

@@ -28,11 +28,12 @@ from .blocks import RowBlocks
 from .kernel import all_sq, centre_terms, nearest, partial_sq, row_norms_sq
 
 
-def row_blocks(X, width: int, pool) -> RowBlocks:
-    """Blocks sized by the stored values per row, not by the number of features."""
+def row_blocks(X, width: int, pool, **options) -> RowBlocks:
+    """Blocks sized by the stored values per row, not by the number of features
+    (``options``: of :class:`RowBlocks`)."""
     n_samples = X.shape[0]
     per_row = max(1, X.nnz // max(n_samples, 1))
-    return RowBlocks(n_samples, width, per_row, X.dtype.itemsize, pool)
+    return RowBlocks(n_samples, width, per_row, X.dtype.itemsize, pool, **options)
 
 
 # -- statistics -----------------------------------------------------------------
