@@ -102,6 +102,12 @@ def _read_npz(source, path: str) -> np.ndarray:
                 raise DataError(f"{path} is a saved kmeans model, not data")
             if not names:
                 raise DataError(f"{path} holds no arrays")
+            if {"indices", "indptr", "format", "shape", "data"} <= set(names):
+                raise DataError(
+                    f"{path} is a SciPy sparse matrix (scipy.sparse.save_npz): the "
+                    "command line reads dense data; fit it from Python, where "
+                    "KMeans takes sparse matrices"
+                )
             if len(names) != 1 and "X" not in names:
                 listed = ", ".join(names) or "none"
                 raise DataError(

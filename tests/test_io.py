@@ -67,6 +67,13 @@ def test_npz_with_no_or_several_arrays(tmp_path):
         read_table(str(tmp_path / "two.npz"))
 
 
+def test_npz_of_a_sparse_matrix_is_named_so(tmp_path):
+    sparse = pytest.importorskip("scipy.sparse")
+    sparse.save_npz(tmp_path / "s.npz", sparse.eye(3, format="csr"))
+    with pytest.raises(DataError, match=r"s.npz is a SciPy sparse matrix \(scipy.sparse"):
+        read_table(str(tmp_path / "s.npz"))
+
+
 def test_comment_lines_are_skipped(tmp_path):
     (tmp_path / "d.csv").write_text("# exported 2024\na,b\n1,2\n# a note\n\n3,4\n")
     X, names = read_table(str(tmp_path / "d.csv"))
