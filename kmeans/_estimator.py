@@ -255,7 +255,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, NotebookReprMixin, BaseEstimat
         if getattr(self, "metric", "euclidean") == "cosine":
             # directions only: each row brought near norm 1 by a power of two
             # (exact) before the cast to X's dtype, which could overflow it
-            exponents = np.frexp(cosine.row_norms(centers, None))[1]
+            exponents = cosine.norm_exponents(cosine.row_norms(centers, None))
             centers = cosine.per_row_scaled(centers, exponents)
         return np.array(centers, dtype=dtype, order="C", copy=True)
 

@@ -312,18 +312,25 @@ def exact_directions(dtype, seed=23):
     return X.astype(dtype)
 
 
-# per-row powers of two, from rows of subnormal entries to rows whose norm is
-# beyond the dtype's largest number
+# per-row powers of two, from rows of subnormal entries to rows of entries near
+# the dtype's largest number
 EXTREME_EXPONENTS = {np.float64: (-1060, 1010), np.float32: (-140, 118)}
+# a row of 8s times this power of two: entries of 2**1023 (2**127), a norm
+# beyond the dtype's largest number
+BEYOND_EXPONENT = {np.float64: 1020, np.float32: 124}
 
 
 def far_rows(dtype, seed=3):
-    """exact_directions() and the same rows, each times its own power of two."""
+    """exact_directions() and the same rows, each times its own power of two;
+    row 4, of 8s, with a norm beyond the dtype's largest number."""
     X = exact_directions(dtype)
+    X[4] = 8
     low, high = EXTREME_EXPONENTS[dtype]
     exponents = np.random.default_rng(seed).integers(low, high, len(X))
-    exponents[:4] = low, high, 0, low
-    return X, np.ldexp(X, exponents[:, None]).astype(dtype)
+    exponents[:5] = low, high, 0, low, BEYOND_EXPONENT[dtype]
+    far = np.ldexp(X, exponents[:, None]).astype(dtype)
+    assert np.isfinite(far).all()
+    return X, far
 
 
 @pytest.mark.parametrize("refine", [None, "swap"])
@@ -379,6 +386,19 @@ def test_initial_centres_beyond_the_datas_dtype(exponent):
     np.testing.assert_array_equal(other.cluster_centers_, one.cluster_centers_)
     mini = MiniBatchKMeans(4, metric="cosine", init=np.ldexp(init, exponent), n_init=1)
     assert np.isfinite(mini.fit(X).cluster_centers_).all()
+
+
+def test_initial_centre_of_a_norm_beyond_float64():
+    # its norm is inf in float64: its direction must still be read
+    X = exact_directions(np.float64)
+    init = np.eye(4, 6)
+    init[0] = 8
+    one = KMeans(4, metric="cosine", init=init).fit(X)
+    far = init.copy()
+    far[0] = np.ldexp(8.0, 1020)
+    other = KMeans(4, metric="cosine", init=far).fit(X)
+    np.testing.assert_array_equal(other.labels_, one.labels_)
+    np.testing.assert_array_equal(other.cluster_centers_, one.cluster_centers_)
 
 
 def test_every_array_library_reads_rows_of_extreme_norms(space, dtype):

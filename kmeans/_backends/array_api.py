@@ -847,12 +847,12 @@ class CosineArrayAPIKind(ArrayAPIKind):
         if host is None:  # no norm beyond the squares' range: both ends read as is
             span = [math.frexp(float(f(norms)))[1] for f in (xp.min, xp.max)]
         else:
-            span = [int(f(np.frexp(host)[1])) for f in (np.min, np.max)]
+            span = [int(f(cosine.norm_exponents(host))) for f in (np.min, np.max)]
         how = cosine.rescaling(*span, self.host_dtype(X))
         if how is None:
             return X, 1.0 / norms
         if how is cosine.EACH_ROW:
-            exponents = np.frexp(to_numpy(norms) if host is None else host)[1]
+            exponents = cosine.norm_exponents(to_numpy(norms) if host is None else host)
         else:
             exponents = np.full(X.shape[0], how)
         try:

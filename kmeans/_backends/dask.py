@@ -363,7 +363,7 @@ def _cosine_stats_chunk(X, w, offset, force):
     except cosine.ZeroRowError as error:
         zero = _zero_rows(error, offset)
     else:
-        exponents = np.frexp(norms)[1]
+        exponents = cosine.norm_exponents(norms)
         span = int(exponents.min()), int(exponents.max())
         if force or cosine.rescaling(*span, X.dtype) is None:
             row_scale = 1.0 / norms

@@ -64,7 +64,8 @@ def _blocks(X, width: int, pool) -> RowBlocks:
 def _norms(rows) -> np.ndarray:
     """Euclidean norms of a block of rows, in float64; a row whose squares
     underflow or overflow (beyond 1e+-154) is measured scaled by its largest
-    magnitude instead."""
+    magnitude instead, and a norm beyond float64's largest number is inf (see
+    :func:`norm_exponents`)."""
     # squares beyond float64's range are measured again below
     with np.errstate(over="ignore", under="ignore"):
         if is_sparse(rows):
@@ -78,8 +79,22 @@ def _norms(rows) -> np.ndarray:
     for i in np.flatnonzero(~((norms > 0) & (norms < np.inf))):
         row = rows_of(rows, [i])[0].astype(np.float64)
         top = np.abs(row).max()
-        norms[i] = top * np.sqrt(np.sum((row / top) ** 2)) if top > 0 else 0.0
+        with np.errstate(over="ignore"):  # beyond float64: inf
+            norms[i] = top * np.sqrt(np.sum((row / top) ** 2)) if top > 0 else 0.0
     return norms
+
+
+# The exponent given to a norm beyond float64's largest number (2**1024): its
+# row divided by 2**1025 has entries of at most 1/2.
+_BEYOND_FLOAT64 = 1025
+
+
+def norm_exponents(norms) -> np.ndarray:
+    """frexp's exponents of ``norms`` (float64, as :func:`row_norms` gives
+    them), those beyond float64 (inf) included."""
+    exponents = np.frexp(norms)[1]
+    exponents[np.isinf(norms)] = _BEYOND_FLOAT64
+    return exponents
 
 
 def row_norms(X, pool) -> np.ndarray:
@@ -146,7 +161,7 @@ def readable(X, pool):
     norms = nonzero_norms(X, pool)
     if not norms.size:
         return X, 1.0 / norms
-    exponents = np.frexp(norms)[1]
+    exponents = norm_exponents(norms)
     how = rescaling(int(exponents.min()), int(exponents.max()), X.dtype)
     if how is None:
         return X, 1.0 / norms
@@ -159,7 +174,7 @@ def readable(X, pool):
 def each_row_scaled(X):
     """X (dense or CSR) with each row divided by the power of two of its norm
     (a copy): norms in [0.5, 1), the same directions."""
-    return per_row_scaled(X, np.frexp(row_norms(X, None))[1])
+    return per_row_scaled(X, norm_exponents(row_norms(X, None)))
 
 
 def per_row_scaled(X, exponents):
@@ -258,6 +273,16 @@ def normalise(centers: np.ndarray, fallback: np.ndarray | None = None) -> np.nda
     if zero.any():
         out[zero] = fallback[zero]
     return out
+
+
+def own_dots(rows, centers, labels) -> np.ndarray:
+    """Each row's dot product with its own centre, ``centers[labels]``, float64.
+    Dense rows with their centres gathered (as large as the rows); CSR rows by
+    their product with every centre, (rows x k): their own centres gathered
+    would be dense, far larger than the rows for a large vocabulary."""
+    if is_sparse(rows):
+        return np.asarray(rows @ centers.T)[np.arange(rows.shape[0]), labels]
+    return np.einsum("ij,ij->i", rows, centers[labels], dtype=np.float64)
 
 
 def dissimilarity(partial, row_scale, xp=np):

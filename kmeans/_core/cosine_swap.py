@@ -180,19 +180,12 @@ class _Sphere:
 
     def _own(self, rows) -> None:
         """Each row's cosine to its own centre, for rows ``rows`` of X (a slice
-        or indices), in chunks. Dense rows are multiplied by their centres
-        gathered (a chunk's worth, as large as the chunk); CSR rows by all
-        centres, (rows x k): their gathered centres would be dense, far larger
-        than X for a large vocabulary."""
+        or indices), a chunk at a time (:func:`~.cosine.own_dots`)."""
         if isinstance(rows, slice):
             rows = np.arange(*rows.indices(self.X.shape[0]))
         for lo in range(0, rows.size, _CHUNK_ROWS):
             chunk = rows[lo : lo + _CHUNK_ROWS]
-            part, labels = _gather(self.X, chunk), self.labels[chunk]
-            if is_sparse(part):
-                own = np.asarray(part @ self.centers.T)[np.arange(chunk.size), labels]
-            else:
-                own = np.einsum("ij,ij->i", part, self.centers[labels])
+            own = cosine.own_dots(_gather(self.X, chunk), self.centers, self.labels[chunk])
             self.own[chunk] = own * self.row_scale[chunk]
 
     def _most_similar(self, part, rows, centers):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .blocks import RowBlocks, is_sparse, rows_of, scratch, shifted_block, take_rows
+from .cosine import own_dots
 from .kernel import all_sq, centre_terms, partial_sq, row_norms_sq
 
 # Up to this many columns, fresh sums are one bincount per column (4x faster
@@ -226,16 +227,8 @@ def _own_sq_sparse(X, neg2_t, centers_sq, labels, lo, hi):
 
 
 def _own_cosine(X, centers, labels, row_scale, lo, hi):
-    """``1 - cos`` of rows ``lo:hi`` to their own (unit) centre. CSR rows by
-    their product with every centre, (rows x k): their own centres gathered
-    would be dense, as large as the block made dense."""
-    block = X[lo:hi]
-    if is_sparse(block):
-        dots = np.asarray(block @ centers.T)[np.arange(hi - lo), labels[lo:hi]]
-    else:
-        own = centers[labels[lo:hi]]
-        dots = np.einsum("ij,ij->i", block, own, dtype=np.float64)
-    return 1.0 - dots * row_scale[lo:hi]
+    """``1 - cos`` of rows ``lo:hi`` to their own (unit) centre."""
+    return 1.0 - own_dots(X[lo:hi], centers, labels[lo:hi]) * row_scale[lo:hi]
 
 
 def farthest_candidates(
